@@ -1,0 +1,22 @@
+import type { Pool } from 'pg';
+import type { Config } from '../src/config';
+import { createRunActivities } from './runs';
+import { createS3Activities } from './s3';
+
+export interface ActivityDependencies {
+  /** The metadata database. */
+  pool: Pool;
+  /** Where events, persons and sessions are read from. */
+  sourcePool: Pool;
+  config: Pick<Config, 'encryptionKey' | 's3' | 'source'>;
+}
+
+/** Every activity the worker registers, bound to real dependencies. */
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    ...createRunActivities(deps),
+    ...createS3Activities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,77 @@
+import { log } from '@temporalio/activity';
+import { writeLog } from '../src/db/logs';
+import { finishRun, startRun } from '../src/db/runs';
+import type { ActivityDependencies } from '.';
+
+export interface StartBatchExportRunInput {
+  batchExportId: string;
+  teamId: number;
+  dataIntervalStart: string;
+  dataIntervalEnd: string;
+  workflowId: string;
+  workflowRunId: string;
+  backfillId: string | null;
+}
+
+export interface FinishBatchExportRunInput {
+  batchExportId: string;
+  teamId: number;
+  runId: string;
+  status: 'Completed' | 'Failed' | 'FailedRetryable' | 'Cancelled';
+  recordsCompleted: number | null;
+  bytesExported: number | null;
+  latestError: string | null;
+}
+
+export function createRunActivities({ pool }: ActivityDependencies) {
+  return {
+    /** Inserts the run row as Starting (or finds the one a previous attempt of this workflow inserted). */
+    async startBatchExportRun(input: StartBatchExportRunInput): Promise<{ id: string }> {
+      const run = await startRun(pool, {
+        batchExportId: input.batchExportId,
+        dataIntervalStart: new Date(input.dataIntervalStart),
+        dataIntervalEnd: new Date(input.dataIntervalEnd),
+        workflowId: input.workflowId,
+        workflowRunId: input.workflowRunId,
+        backfillId: input.backfillId,
+      });
+      log.info('Batch export run started', { batch_export_id: input.batchExportId, run_id: run.id });
+      return { id: run.id };
+    },
+
+    /** Records the final status, unless the run already has one, and the log line the user sees. */
+    async finishBatchExportRun(input: FinishBatchExportRunInput): Promise<void> {
+      const finished = await finishRun(pool, input);
+      const fields = { batch_export_id: input.batchExportId, run_id: input.runId, status: input.status };
+      if (!finished) {
+        log.warn('Batch export run already had a final status; kept it', fields);
+        return;
+      }
+      const interval = `${finished.data_interval_start?.toISOString() ?? 'START'} to ${finished.data_interval_end.toISOString()}`;
+      const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
+      switch (input.status) {
+        case 'Completed':
+          log.info('Batch export run completed', { ...fields, records: input.recordsCompleted });
+          await writeLog(pool, {
+            ...entry,
+            level: 'INFO',
+            message: `Run for ${interval} completed: ${input.recordsCompleted ?? 0} records, ${input.bytesExported ?? 0} bytes exported`,
+          });
+          break;
+        case 'Cancelled':
+          log.info('Batch export run cancelled', fields);
+          await writeLog(pool, { ...entry, level: 'WARNING', message: `Run for ${interval} was cancelled` });
+          break;
+        case 'Failed':
+        case 'FailedRetryable':
+          log.warn('Batch export run failed', { ...fields, error: input.latestError });
+          await writeLog(pool, {
+            ...entry,
+            level: 'ERROR',
+            message: `Run for ${interval} failed${input.status === 'FailedRetryable' ? ' after retries' : ''}: ${input.latestError}`,
+          });
+          break;
+      }
+    },
+  };
+}

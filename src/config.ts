@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/** Raised at start-up when the environment is missing or has a bad variable; the message names it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** Every variable the processes read, with its default. Nothing else in the code reads process.env. */
+const EnvSchema = z.object({
+  DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/batch_exports'),
+  /** Where events/persons/sessions are read from; the metadata database by default. */
+  SOURCE_DATABASE_URL: postgresUrl.optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TLS: booleanFlag.default(false),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().optional(),
+  TASK_QUEUE: z.string().min(1).default('batch-exports'),
+  /** A prebuilt workflow bundle (npm run build:workflows); workers bundle from source when unset. */
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  /** 32 bytes, base64: encrypts destination secrets at rest (AES-256-GCM). */
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64'),
+  /** S3 multipart part size. S3 rejects parts under 5 MiB (except the last). */
+  S3_PART_SIZE_MB: positiveInt.min(5).max(5000).default(16),
+  /** Rows fetched from the source per round trip. */
+  SOURCE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),
+  /** How far back a schedule catches up on missed intervals after the worker or server was down. */
+  SCHEDULE_CATCHUP_WINDOW_SECONDS: positiveInt.default(24 * 3600),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  databaseUrl: string;
+  sourceDatabaseUrl: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    tls?: { clientCertPath?: string; clientKeyPath?: string; serverCaCertPath?: string };
+    workflowBundlePath?: string;
+  };
+  encryptionKey: Buffer;
+  s3: { partSizeBytes: number };
+  source: { batchSize: number };
+  schedule: { catchupWindowSeconds: number };
+  api: { host: string; port: number };
+  logLevel: Env['LOG_LEVEL'];
+}
+
+/** Parses the environment once; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(withoutEmptyStrings(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      const message = issue.code === 'invalid_type' && env[name] === undefined ? 'is required' : issue.message;
+      return `${name} ${message}`;
+    });
+    throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    sourceDatabaseUrl: e.SOURCE_DATABASE_URL ?? e.DATABASE_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TASK_QUEUE,
+      tls: e.TEMPORAL_TLS
+        ? {
+            clientCertPath: e.TEMPORAL_TLS_CLIENT_CERT_PATH,
+            clientKeyPath: e.TEMPORAL_TLS_CLIENT_KEY_PATH,
+            serverCaCertPath: e.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+          }
+        : undefined,
+      workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    },
+    encryptionKey: Buffer.from(e.ENCRYPTION_KEY, 'base64'),
+    s3: { partSizeBytes: e.S3_PART_SIZE_MB * 1024 * 1024 },
+    source: { batchSize: e.SOURCE_BATCH_SIZE },
+    schedule: { catchupWindowSeconds: e.SCHEDULE_CATCHUP_WINDOW_SECONDS },
+    api: { host: e.API_HOST, port: e.API_PORT },
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+// `FOO=` in a shell or compose file means "not set", not "set to the empty string".
+function withoutEmptyStrings(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+}

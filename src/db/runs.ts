@@ -1,0 +1,96 @@
+import type { Status } from '../statuses';
+import type { Queryable } from './batch-exports';
+
+export interface RunRecord {
+  id: string;
+  batch_export_id: string;
+  status: Status;
+  data_interval_start: Date | null;
+  data_interval_end: Date;
+  records_completed: number | null;
+  records_failed: number | null;
+  records_total_count: number | null;
+  bytes_exported: number | null;
+  latest_error: string | null;
+  backfill_id: string | null;
+  workflow_id: string;
+  created_at: Date;
+  finished_at: Date | null;
+  last_updated_at: Date;
+}
+
+export interface StartRun {
+  batchExportId: string;
+  dataIntervalStart: Date | null;
+  dataIntervalEnd: Date;
+  workflowId: string;
+  /** The first run id of the workflow execution chain: a retried workflow finds its row again. */
+  workflowRunId: string;
+  backfillId: string | null;
+}
+
+/** Inserts the run as `Starting`, or returns the row a previous attempt of the same workflow inserted. */
+export async function startRun(db: Queryable, input: StartRun): Promise<RunRecord> {
+  const { rows } = await db.query<RunRecord>(
+    `INSERT INTO batch_export_runs (batch_export_id, status, data_interval_start, data_interval_end, workflow_id,
+                                    workflow_run_id, backfill_id)
+     VALUES ($1, 'Starting', $2, $3, $4, $5, $6)
+     ON CONFLICT (workflow_id, workflow_run_id) DO UPDATE SET last_updated_at = batch_export_runs.last_updated_at
+     RETURNING *`,
+    [
+      input.batchExportId,
+      input.dataIntervalStart,
+      input.dataIntervalEnd,
+      input.workflowId,
+      input.workflowRunId,
+      input.backfillId,
+    ],
+  );
+  return rows[0]!;
+}
+
+export async function markRunRunning(db: Queryable, runId: string, recordsTotalCount?: number): Promise<void> {
+  await db.query(
+    `UPDATE batch_export_runs
+     SET status = 'Running', records_total_count = COALESCE($2, records_total_count), last_updated_at = now()
+     WHERE id = $1 AND status IN ('Starting', 'Running')`,
+    [runId, recordsTotalCount ?? null],
+  );
+}
+
+export interface FinishRun {
+  runId: string;
+  status: Exclude<Status, 'Starting' | 'Running' | 'ContinuedAsNew'>;
+  recordsCompleted?: number | null;
+  bytesExported?: number | null;
+  latestError?: string | null;
+}
+
+/**
+ * Records a run's final status. A run already in a final status keeps it: a late activity (a retry that lost a race
+ * with a cancel, say) never overwrites what the user was shown. Returns the row, or null if it was already final.
+ */
+export async function finishRun(db: Queryable, input: FinishRun): Promise<RunRecord | null> {
+  const { rows } = await db.query<RunRecord>(
+    `UPDATE batch_export_runs
+     SET status = $2, records_completed = COALESCE($3, records_completed), bytes_exported = COALESCE($4, bytes_exported),
+         latest_error = $5, finished_at = now(), last_updated_at = now()
+     WHERE id = $1 AND status IN ('Starting', 'Running')
+     RETURNING *`,
+    [input.runId, input.status, input.recordsCompleted ?? null, input.bytesExported ?? null, input.latestError ?? null],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getRun(db: Queryable, runId: string): Promise<RunRecord | null> {
+  const { rows } = await db.query<RunRecord>('SELECT * FROM batch_export_runs WHERE id = $1', [runId]);
+  return rows[0] ?? null;
+}
+
+export async function listRuns(db: Queryable, batchExportId: string): Promise<RunRecord[]> {
+  const { rows } = await db.query<RunRecord>(
+    'SELECT * FROM batch_export_runs WHERE batch_export_id = $1 ORDER BY data_interval_end DESC, created_at DESC',
+    [batchExportId],
+  );
+  return rows;
+}

@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+import { S3DestinationConfig, S3_SECRET_FIELDS } from './s3/config';
+
+/** What the rest of the system needs to know of a destination type. Adding one = one entry here + a folder. */
+export interface DestinationDefinition {
+  configSchema: z.ZodType<Record<string, unknown>>;
+  /** Write-only config fields: encrypted at rest, never returned or logged. */
+  secretFields: readonly string[];
+  /** The export workflow the schedule starts. */
+  workflowType: string;
+}
+
+export const DESTINATIONS = {
+  S3: { configSchema: S3DestinationConfig, secretFields: S3_SECRET_FIELDS, workflowType: 's3-export' },
+} satisfies Record<string, DestinationDefinition>;
+
+export type DestinationType = keyof typeof DESTINATIONS;
+
+export function isSupportedDestination(type: string): type is DestinationType {
+  return Object.hasOwn(DESTINATIONS, type);
+}
+
+/** Splits a validated config into what may be stored and shown, and the secrets. */
+export function splitSecrets(
+  type: DestinationType,
+  config: Record<string, unknown>,
+): { plain: Record<string, unknown>; secrets: Record<string, unknown> } {
+  const secretFields: readonly string[] = DESTINATIONS[type].secretFields;
+  const plain: Record<string, unknown> = {};
+  const secrets: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(config)) {
+    if (value === undefined) continue;
+    (secretFields.includes(field) ? secrets : plain)[field] = value;
+  }
+  return { plain, secrets };
+}

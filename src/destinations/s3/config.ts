@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+export const S3FileFormat = z.enum(['JSONLines', 'Parquet']);
+export type S3FileFormat = z.infer<typeof S3FileFormat>;
+
+export const S3Compression = z.enum(['gzip', 'brotli', 'zstd', 'snappy', 'lz4']);
+export type S3Compression = z.infer<typeof S3Compression>;
+
+/** Which compressions each file format takes; null (no compression) is always allowed. */
+export const COMPRESSIONS_BY_FORMAT: Record<S3FileFormat, readonly S3Compression[]> = {
+  JSONLines: ['gzip', 'brotli'],
+  Parquet: [],
+};
+
+/** Config fields that are write-only: encrypted at rest, never returned or logged. */
+export const S3_SECRET_FIELDS = ['aws_access_key_id', 'aws_secret_access_key'] as const;
+
+export const S3DestinationConfig = z
+  .strictObject({
+    bucket_name: z.string().min(3).max(63),
+    region: z.string().min(1).default('us-east-1'),
+    prefix: z.string().max(1024).default(''),
+    aws_access_key_id: z.string().min(1).optional(),
+    aws_secret_access_key: z.string().min(1).optional(),
+    /** For S3-compatible stores (MinIO, R2, ...). */
+    endpoint_url: z.url({ protocol: /^https?$/ }).nullish(),
+    use_virtual_style_addressing: z.boolean().default(false),
+    compression: S3Compression.nullish().transform((value) => value ?? null),
+    file_format: S3FileFormat.default('JSONLines'),
+    max_file_size_mb: z.number().int().positive().max(5_000_000).nullish(),
+    encryption: z.enum(['AES256', 'aws:kms']).nullish(),
+    kms_key_id: z.string().min(1).nullish(),
+    include_events: z.array(z.string().min(1)).nullish(),
+    exclude_events: z.array(z.string().min(1)).nullish(),
+  })
+  .superRefine((config, ctx) => {
+    if (config.compression && !COMPRESSIONS_BY_FORMAT[config.file_format].includes(config.compression)) {
+      const supported = COMPRESSIONS_BY_FORMAT[config.file_format];
+      ctx.addIssue({
+        code: 'custom',
+        path: ['compression'],
+        message: `Compression "${config.compression}" is not supported for ${config.file_format}: use ${
+          supported.length ? `${supported.join(', ')} or ` : ''
+        }null`,
+      });
+    }
+    if (config.file_format === 'Parquet') {
+      ctx.addIssue({ code: 'custom', path: ['file_format'], message: 'Parquet is not supported yet: use JSONLines' });
+    }
+    if (config.kms_key_id && config.encryption !== 'aws:kms') {
+      ctx.addIssue({ code: 'custom', path: ['kms_key_id'], message: 'kms_key_id requires encryption "aws:kms"' });
+    }
+    if ((config.aws_access_key_id === undefined) !== (config.aws_secret_access_key === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [config.aws_access_key_id === undefined ? 'aws_access_key_id' : 'aws_secret_access_key'],
+        message: 'aws_access_key_id and aws_secret_access_key go together',
+      });
+    }
+  });
+export type S3DestinationConfig = z.infer<typeof S3DestinationConfig>;

@@ -1,0 +1,83 @@
+/**
+ * What went wrong, as far as retrying is concerned. Every error an export can hit is mapped to one of these
+ * (destinations map their client errors in their own folder); `isRetryable` is the single place that decides.
+ */
+export type ErrorKind =
+  /** The export's configuration cannot work: bad credentials, missing bucket or schema, incompatible table. */
+  | 'configuration'
+  /** The credentials work but lack a permission. */
+  | 'permission'
+  /** Network trouble, throttling, a 5xx: worth another attempt. */
+  | 'transient'
+  /** Anything we have not classified: retried, since giving up on a passing fault loses an interval. */
+  | 'unknown';
+
+export function isRetryable(kind: ErrorKind): boolean {
+  switch (kind) {
+    case 'configuration':
+    case 'permission':
+      return false;
+    case 'transient':
+    case 'unknown':
+      return true;
+    default:
+      return assertNever(kind);
+  }
+}
+
+/** An error with a message meant for the user (it ends up in the run's `latest_error`). */
+export class BatchExportError extends Error {
+  override name = 'BatchExportError';
+  readonly kind: ErrorKind;
+  readonly context: Record<string, unknown>;
+
+  constructor(message: string, options: { kind: ErrorKind; cause?: unknown; context?: Record<string, unknown> }) {
+    super(message, { cause: options.cause });
+    this.kind = options.kind;
+    this.context = options.context ?? {};
+  }
+}
+
+/** A stored batch export (or run, backfill, ...) that does not exist, or belongs to another team. */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+/** Input that fails validation; `attr` names the offending field. */
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+  constructor(
+    message: string,
+    readonly attr: string | null,
+    readonly code = 'invalid_input',
+  ) {
+    super(message);
+  }
+}
+
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** True for socket-level failures that a later attempt may not see. */
+export function isTransientNetworkError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code);
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`Unexpected value: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { DESTINATIONS, isSupportedDestination } from '../destinations';
+import { isValidInterval, isValidTimezone, parseInterval } from '../intervals';
+
+export const Model = z.enum(['events', 'persons', 'sessions']);
+
+/** Models each destination can export today. */
+const SUPPORTED_MODELS: readonly z.infer<typeof Model>[] = ['events'];
+
+const Timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+
+export const DestinationInput = z.strictObject({
+  type: z.string(),
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** A batch export as the API and CLI create it. The destination config is validated by its type's schema. */
+export const BatchExportInput = z
+  .strictObject({
+    name: z.string().trim().min(1).max(255),
+    model: Model.default('events'),
+    destination: DestinationInput,
+    interval: z
+      .string()
+      .default('hour')
+      .refine(isValidInterval, {
+        error: (issue) =>
+          `Unsupported interval "${String(issue.input)}": use hour, day, week or "every N minutes" (N = 1, 5, 15, ...)`,
+      }),
+    paused: z.boolean().default(false),
+    start_at: Timestamp.nullish(),
+    end_at: Timestamp.nullish(),
+    hogql_query: z.string().nullish(),
+    filters: z.unknown().nullish(),
+    timezone: z
+      .string()
+      .default('UTC')
+      .refine(isValidTimezone, { error: (issue) => `Unknown timezone "${String(issue.input)}": use an IANA name` }),
+    offset_day: z.number().int().min(0).max(6).nullish(),
+    offset_hour: z.number().int().min(0).max(23).nullish(),
+  })
+  .superRefine((input, ctx) => {
+    const { type } = input.destination;
+    if (!isSupportedDestination(type)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', 'type'],
+        message: `Destination type "${type}" is not supported: use one of ${Object.keys(DESTINATIONS).join(', ')}`,
+      });
+      return;
+    }
+    const config = DESTINATIONS[type].configSchema.safeParse(input.destination.config);
+    if (!config.success) {
+      for (const issue of config.error.issues) {
+        ctx.addIssue({ ...issue, path: ['destination', 'config', ...issue.path] } as z.core.$ZodRawIssue);
+      }
+      return;
+    }
+    input.destination.config = config.data;
+    if (!SUPPORTED_MODELS.includes(input.model)) {
+      ctx.addIssue({ code: 'custom', path: ['model'], message: `Model "${input.model}" is not supported yet` });
+    }
+    if (input.hogql_query) {
+      ctx.addIssue({ code: 'custom', path: ['hogql_query'], message: 'hogql_query is not supported yet' });
+    }
+    const definition = isValidInterval(input.interval) ? parseInterval(input.interval) : null;
+    if (input.offset_hour != null && definition?.kind !== 'calendar') {
+      ctx.addIssue({ code: 'custom', path: ['offset_hour'], message: 'offset_hour applies to day and week intervals only' });
+    }
+    if (input.offset_day != null && !(definition?.kind === 'calendar' && definition.unit === 'week')) {
+      ctx.addIssue({ code: 'custom', path: ['offset_day'], message: 'offset_day applies to week intervals only' });
+    }
+    if (input.start_at && input.end_at && input.start_at >= input.end_at) {
+      ctx.addIssue({ code: 'custom', path: ['end_at'], message: 'end_at must be after start_at' });
+    }
+  });
+export type BatchExportInput = z.output<typeof BatchExportInput>;

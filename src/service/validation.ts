@@ -1,0 +1,21 @@
+import type { z } from 'zod';
+import { ValidationError } from '../errors';
+
+/** Parses with a zod schema; the first issue becomes a ValidationError naming the field (`destination.config.x`). */
+export function parseOrThrow<T extends z.ZodType>(schema: T, data: unknown): z.output<T> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const attr = issue.path.length ? issue.path.map(String).join('.') : null;
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    message = `Unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
+    return throwValidation(message, attr ? `${attr}.${issue.keys[0]}` : (issue.keys[0] ?? null), 'unknown_field');
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) message = 'This field is required';
+  return throwValidation(message, attr, issue.code === 'invalid_type' && issue.input === undefined ? 'required' : 'invalid_input');
+}
+
+function throwValidation(message: string, attr: string | null, code: string): never {
+  throw new ValidationError(message, attr, code);
+}

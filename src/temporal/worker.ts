@@ -1,0 +1,29 @@
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDependencies } from '../../activities';
+import type { Config } from '../config';
+
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+/**
+ * A worker that runs every export workflow and activity. Production passes a prebuilt bundle
+ * (npm run build:workflows); without one the workflows are bundled from source at start-up.
+ */
+export async function createWorker(options: {
+  connection: NativeConnection;
+  config: Pick<Config, 'temporal'>;
+  dependencies: ActivityDependencies;
+  workflowBundlePath?: string;
+  overrides?: Partial<WorkerOptions>;
+}): Promise<Worker> {
+  const bundlePath = options.workflowBundlePath ?? options.config.temporal.workflowBundlePath;
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.config.temporal.namespace,
+    taskQueue: options.config.temporal.taskQueue,
+    activities: createActivities(options.dependencies),
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    // Heartbeats are throttled by the SDK; in-flight activities get this long to heartbeat and finish on shutdown.
+    shutdownGraceTime: '30 seconds',
+    ...options.overrides,
+  });
+}

@@ -1,0 +1,40 @@
+import { Runtime } from '@temporalio/worker';
+import { loadConfig } from './src/config';
+import { createPool } from './src/db/pool';
+import { createLogger } from './src/logger';
+import { connectWorker } from './src/temporal/connection';
+import { createWorker } from './src/temporal/worker';
+
+/**
+ * The worker process: polls the task queue for export workflows and activities. SIGTERM / SIGINT stop polling,
+ * let in-flight activities finish or heartbeat within the grace time, then close the pools.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel).child({ component: 'worker' });
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-worker' });
+  const sourcePool =
+    config.sourceDatabaseUrl === config.databaseUrl
+      ? pool
+      : createPool(config.sourceDatabaseUrl, { applicationName: 'batch-exports-worker-source' });
+  const connection = await connectWorker(config.temporal);
+  try {
+    const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool, config } });
+    logger.info(
+      { address: config.temporal.address, namespace: config.temporal.namespace, task_queue: config.temporal.taskQueue },
+      'Worker started',
+    );
+    await worker.run();
+    logger.info('Worker stopped');
+  } finally {
+    await connection.close();
+    if (sourcePool !== pool) await sourcePool.end();
+    await pool.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { dataIntervalStart } from '../src/intervals';
+import type { Activities } from '../activities';
+import type {
+  BatchExportWorkflowInput,
+  BatchExportWorkflowResult,
+  InsertActivityInput,
+  InsertActivityResult,
+} from './types';
+
+const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+const { startBatchExportRun, finishBatchExportRun } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  // Bookkeeping must survive a metadata database restart; these activities are idempotent.
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+/** Retries of the insert activity, for transient errors only: the activity marks the others non-retryable. */
+export const INSERT_RETRY_POLICY = {
+  initialInterval: '10 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '5 minutes',
+  maximumAttempts: 8,
+} as const;
+
+/** The interval this execution exports: from the input, else from the schedule's nominal start time. */
+export function resolveDataInterval(input: BatchExportWorkflowInput): { start: Date; end: Date } {
+  let end: Date | undefined;
+  if (input.dataIntervalEnd) {
+    end = new Date(input.dataIntervalEnd);
+  } else {
+    end = workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME);
+  }
+  if (!end || Number.isNaN(end.getTime())) {
+    throw ApplicationFailure.nonRetryable(
+      'No data interval: the workflow was started neither by a schedule nor with dataIntervalEnd',
+      'InvalidInput',
+    );
+  }
+  return { start: dataIntervalStart(end, input.interval, input.timezone), end };
+}
+
+/**
+ * One interval of one export, whatever the destination: record the run, run the destination's insert activity,
+ * record the outcome (always, also on failure or cancellation). A failed run fails the workflow too, so the
+ * Temporal UI shows it.
+ */
+export async function runExport(
+  input: BatchExportWorkflowInput,
+  insert: (input: InsertActivityInput) => Promise<InsertActivityResult>,
+): Promise<BatchExportWorkflowResult> {
+  const { start, end } = resolveDataInterval(input);
+  const info = workflowInfo();
+  const run = await startBatchExportRun({
+    batchExportId: input.batchExportId,
+    teamId: input.teamId,
+    dataIntervalStart: start.toISOString(),
+    dataIntervalEnd: end.toISOString(),
+    workflowId: info.workflowId,
+    workflowRunId: info.firstExecutionRunId,
+    backfillId: input.backfillId ?? null,
+  });
+
+  let result: BatchExportWorkflowResult;
+  let failure: unknown;
+  try {
+    const inserted = await insert({
+      batchExportId: input.batchExportId,
+      teamId: input.teamId,
+      runId: run.id,
+      dataIntervalStart: start.toISOString(),
+      dataIntervalEnd: end.toISOString(),
+    });
+    result = { runId: run.id, status: 'Completed', ...inserted, latestError: null };
+  } catch (error) {
+    failure = error;
+    result = {
+      runId: run.id,
+      status: isCancellation(error) ? 'Cancelled' : isNonRetryable(error) ? 'Failed' : 'FailedRetryable',
+      recordsCompleted: 0,
+      bytesExported: 0,
+      latestError: rootMessage(error),
+    };
+  }
+
+  // Non-cancellable: a cancelled run still records that it was cancelled.
+  await CancellationScope.nonCancellable(() =>
+    finishBatchExportRun({
+      batchExportId: input.batchExportId,
+      teamId: input.teamId,
+      runId: run.id,
+      status: result.status,
+      recordsCompleted: result.status === 'Completed' ? result.recordsCompleted : null,
+      bytesExported: result.status === 'Completed' ? result.bytesExported : null,
+      latestError: result.latestError,
+    }),
+  );
+  if (failure !== undefined) {
+    if (isCancellation(failure)) throw failure;
+    throw ApplicationFailure.nonRetryable(result.latestError ?? 'Export failed', result.status);
+  }
+  return result;
+}
+
+function isNonRetryable(error: unknown): boolean {
+  return (
+    error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true
+  );
+}
+
+/** The innermost message: what the activity said, not Temporal's "Activity task failed" wrapper. */
+function rootMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}

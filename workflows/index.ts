@@ -1,0 +1,2 @@
+// Every workflow the worker registers, under the type names schedules and backfills start.
+export { s3ExportWorkflow as 's3-export' } from './s3-export';
