@@ -1,6 +1,14 @@
 import type { IntervalQuery, SqlQuery } from './types';
 
 /**
+ * `properties` for the `->` operator, which fails on a \u0000 escape ("unsupported Unicode escape sequence") that
+ * the json type stores fine. The escape becomes \ufffd: the same length and kind of token, so the text stays valid
+ * JSON. Only `set`/`set_once` read this; `properties` itself is exported verbatim.
+ */
+const PROPERTIES_WITHOUT_NUL = `(CASE WHEN strpos(e.properties::text, '\\u0000') > 0
+  THEN replace(e.properties::text, '\\u0000', '\\ufffd')::json ELSE e.properties END)`;
+
+/**
  * The exported fields of an event, in output order, as SQL expressions over the deduplicated row `e`.
  * `set`/`set_once` are the `$set`/`$set_once` objects of the event's properties.
  */
@@ -16,8 +24,8 @@ export const EVENT_FIELDS: ReadonlyArray<readonly [name: string, expression: str
   ['elements_chain', 'e.elements_chain'],
   ['person_id', 'e.person_id'],
   ['person_properties', 'e.person_properties'],
-  ['set', "e.properties -> '$set'"],
-  ['set_once', "e.properties -> '$set_once'"],
+  ['set', `${PROPERTIES_WITHOUT_NUL} -> '$set'`],
+  ['set_once', `${PROPERTIES_WITHOUT_NUL} -> '$set_once'`],
 ];
 
 /**

@@ -55,12 +55,14 @@ export async function createBatchExport(
       },
     });
     try {
-      await deps.temporal.schedule.create(
-        scheduleOptions(created, {
-          taskQueue: deps.config.temporal.taskQueue,
-          catchupWindowSeconds: deps.config.schedule.catchupWindowSeconds,
-          note: input.paused ? 'Created paused' : undefined,
-        }),
+      await withTemporalDeadline(deps.temporal, () =>
+        deps.temporal.schedule.create(
+          scheduleOptions(created, {
+            taskQueue: deps.config.temporal.taskQueue,
+            catchupWindowSeconds: deps.config.schedule.catchupWindowSeconds,
+            note: input.paused ? 'Created paused' : undefined,
+          }),
+        ),
       );
     } catch (error) {
       throw new TemporalUnavailableError(`Could not create the schedule in Temporal: ${errorMessage(error)}`, {
@@ -82,4 +84,11 @@ export async function createBatchExport(
   } finally {
     client.release();
   }
+}
+
+/** How long a request waits on Temporal before it fails with a clear error instead of hanging. */
+const TEMPORAL_DEADLINE_MS = 10_000;
+
+export function withTemporalDeadline<T>(temporal: Client, fn: () => Promise<T>): Promise<T> {
+  return temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
 }

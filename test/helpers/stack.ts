@@ -1,0 +1,79 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config';
+import type { ServiceDependencies } from '../../src/service/batch-exports';
+import { createWorker } from '../../src/temporal/worker';
+import { createTestDatabase, type TestDatabase } from './database';
+
+export interface TestStack {
+  db: TestDatabase;
+  config: Config;
+  temporal: Client;
+  services: ServiceDependencies;
+  s3Endpoint: string;
+  /** Starts a worker on this stack's task queue; `stop` (and the stack's `stop`) shut it down. */
+  startWorker(): Promise<{ worker: Worker; stop: () => Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything one test file needs, real: its own migrated database, a Temporal client and a worker on a task queue of
+ * its own (against the dev server global setup started), and the moto S3 endpoint.
+ */
+let runtimeInstalled = false;
+
+export async function startTestStack(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<TestStack> {
+  if (!runtimeInstalled) {
+    // The SDK logs every worker state change at INFO; tests only want to see problems.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const db = await createTestDatabase();
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TASK_QUEUE: `test-${randomUUID()}`,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    S3_PART_SIZE_MB: '5',
+    ...options.env,
+  });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const workers: Array<() => Promise<void>> = [];
+
+  const startWorker = async () => {
+    const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      config,
+      dependencies: { pool: db.pool, sourcePool: db.pool, config },
+      workflowBundlePath: inject('workflowBundlePath'),
+      overrides: { shutdownGraceTime: '1 second' },
+    });
+    const running = worker.run();
+    const stop = async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await nativeConnection.close();
+    };
+    workers.push(stop);
+    return { worker, stop };
+  };
+  if (options.worker !== false) await startWorker();
+
+  return {
+    db,
+    config,
+    temporal,
+    services: { pool: db.pool, temporal, config },
+    s3Endpoint: inject('s3Endpoint'),
+    startWorker,
+    async stop() {
+      await Promise.allSettled(workers.map((stop) => stop()));
+      await connection.close();
+      await db.drop();
+    },
+  };
+}
