@@ -6,7 +6,8 @@ import { createS3Client } from '../src/destinations/s3/client';
 import { S3DestinationConfig } from '../src/destinations/s3/config';
 import { exportJsonLinesToS3 } from '../src/destinations/s3/export';
 import { BatchExportError } from '../src/errors';
-import { eventsJsonQuery } from '../src/models/events';
+import { eventsQuery } from '../src/models/events';
+import { jsonLinesQuery } from '../src/models/types';
 import { streamTextColumn } from '../src/models/stream';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
@@ -58,13 +59,15 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
 
         const dataIntervalStart = new Date(input.dataIntervalStart);
         const dataIntervalEnd = new Date(input.dataIntervalEnd);
-        const query = eventsJsonQuery({
-          teamId: input.teamId,
-          dataIntervalStart,
-          dataIntervalEnd,
-          includeEvents: s3Config.include_events,
-          excludeEvents: s3Config.exclude_events,
-        });
+        const query = jsonLinesQuery(
+          eventsQuery({
+            teamId: input.teamId,
+            dataIntervalStart,
+            dataIntervalEnd,
+            includeEvents: s3Config.include_events,
+            excludeEvents: s3Config.exclude_events,
+          }),
+        );
         const client = createS3Client(s3Config);
         try {
           const result = await exportJsonLinesToS3({

@@ -1,40 +1,35 @@
-import type { IntervalQuery, SqlQuery } from './types';
+import type { IntervalQuery, ModelField, ModelQuery } from './types';
 
 /**
  * `properties` for the `->` operator, which fails on a \u0000 escape ("unsupported Unicode escape sequence") that
  * the json type stores fine. The escape becomes \ufffd: the same length and kind of token, so the text stays valid
  * JSON. Only `set`/`set_once` read this; `properties` itself is exported verbatim.
  */
-const PROPERTIES_WITHOUT_NUL = `(CASE WHEN strpos(e.properties::text, '\\u0000') > 0
-  THEN replace(e.properties::text, '\\u0000', '\\ufffd')::json ELSE e.properties END)`;
+const PROPERTIES_WITHOUT_NUL = `(CASE WHEN strpos(r.properties::text, '\\u0000') > 0
+  THEN replace(r.properties::text, '\\u0000', '\\ufffd')::json ELSE r.properties END)`;
 
-/**
- * The exported fields of an event, in output order, as SQL expressions over the deduplicated row `e`.
- * `set`/`set_once` are the `$set`/`$set_once` objects of the event's properties.
- */
-export const EVENT_FIELDS: ReadonlyArray<readonly [name: string, expression: string]> = [
-  ['uuid', 'e.uuid'],
-  ['event', 'e.event'],
-  ['properties', 'e.properties'],
-  ['distinct_id', 'e.distinct_id'],
-  ['team_id', 'e.team_id'],
-  ['timestamp', 'e.timestamp'],
-  ['created_at', 'e.created_at'],
-  ['inserted_at', 'e.inserted_at'],
-  ['elements_chain', 'e.elements_chain'],
-  ['person_id', 'e.person_id'],
-  ['person_properties', 'e.person_properties'],
-  ['set', `${PROPERTIES_WITHOUT_NUL} -> '$set'`],
-  ['set_once', `${PROPERTIES_WITHOUT_NUL} -> '$set_once'`],
+/** The exported fields of an event, in output order. `set`/`set_once` are `$set`/`$set_once` of its properties. */
+export const EVENT_FIELDS: readonly ModelField[] = [
+  { name: 'uuid', type: 'uuid', expression: 'r.uuid' },
+  { name: 'event', type: 'string', expression: 'r.event' },
+  { name: 'properties', type: 'json', expression: 'r.properties' },
+  { name: 'distinct_id', type: 'string', expression: 'r.distinct_id' },
+  { name: 'team_id', type: 'integer', expression: 'r.team_id' },
+  { name: 'timestamp', type: 'timestamp', expression: 'r.timestamp' },
+  { name: 'created_at', type: 'timestamp', expression: 'r.created_at' },
+  { name: 'inserted_at', type: 'timestamp', expression: 'r.inserted_at' },
+  { name: 'elements_chain', type: 'string', expression: 'r.elements_chain' },
+  { name: 'person_id', type: 'uuid', expression: 'r.person_id' },
+  { name: 'person_properties', type: 'json', expression: 'r.person_properties' },
+  { name: 'set', type: 'json', expression: `${PROPERTIES_WITHOUT_NUL} -> '$set'` },
+  { name: 'set_once', type: 'json', expression: `${PROPERTIES_WITHOUT_NUL} -> '$set_once'` },
 ];
 
 /**
- * One JSON object per event of the interval, as text, built by Postgres (its JSON encoder is faster than
- * serialising row objects in Node). Duplicated uuids (the platform may ingest an event twice) are exported once,
- * keeping the first inserted. Rows come ordered by (inserted_at, uuid) so that a position in the stream can be
- * named by its last row.
+ * The events of the interval. Duplicated uuids (the platform may ingest an event twice) are exported once, keeping
+ * the first inserted. Ordered by (inserted_at, uuid).
  */
-export function eventsJsonQuery(query: IntervalQuery): SqlQuery {
+export function eventsQuery(query: IntervalQuery): ModelQuery {
   const values: unknown[] = [query.teamId, query.dataIntervalStart, query.dataIntervalEnd];
   const conditions = ['team_id = $1', 'inserted_at >= $2', 'inserted_at < $3'];
   if (query.includeEvents?.length) {
@@ -45,17 +40,13 @@ export function eventsJsonQuery(query: IntervalQuery): SqlQuery {
     values.push(query.excludeEvents);
     conditions.push(`event <> ALL($${values.length}::text[])`);
   }
-  const object = EVENT_FIELDS.map(([name, expression]) => `'${name}', ${expression}`).join(', ');
   return {
-    text: `
-      SELECT json_build_object(${object})::text AS line
-      FROM (
-        SELECT DISTINCT ON (uuid) *
-        FROM events
-        WHERE ${conditions.join(' AND ')}
-        ORDER BY uuid, inserted_at
-      ) AS e
-      ORDER BY e.inserted_at, e.uuid`,
-    values,
+    model: 'events',
+    fields: EVENT_FIELDS,
+    source: {
+      text: `SELECT DISTINCT ON (uuid) * FROM events WHERE ${conditions.join(' AND ')} ORDER BY uuid, inserted_at`,
+      values,
+    },
+    orderBy: ['r.inserted_at', 'r.uuid'],
   };
 }
