@@ -6,7 +6,7 @@ import { createS3Client } from '../src/destinations/s3/client';
 import { S3DestinationConfig } from '../src/destinations/s3/config';
 import { exportJsonLinesToS3 } from '../src/destinations/s3/export';
 import { BatchExportError } from '../src/errors';
-import { eventsQuery } from '../src/models/events';
+import { buildModelQuery } from '../src/models';
 import { jsonLinesQuery } from '../src/models/types';
 import { streamTextColumn } from '../src/models/stream';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
@@ -33,11 +33,6 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
             kind: 'configuration',
           });
         }
-        if (batchExport.model !== 'events') {
-          throw new BatchExportError(`Model "${batchExport.model}" cannot be exported to S3 yet`, {
-            kind: 'configuration',
-          });
-        }
         const s3Config = parsed.data;
         if (context.info.attempt > 1) {
           await writeLog(pool, {
@@ -60,8 +55,8 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
         const dataIntervalStart = new Date(input.dataIntervalStart);
         const dataIntervalEnd = new Date(input.dataIntervalEnd);
         const query = jsonLinesQuery(
-          eventsQuery({
-            teamId: input.teamId,
+          buildModelQuery({
+            batchExport,
             dataIntervalStart,
             dataIntervalEnd,
             includeEvents: s3Config.include_events,
