@@ -114,3 +114,94 @@ export async function getDestinationConfigWithSecrets(
   const secrets = row.encrypted_secrets ? (decryptJson(encryptionKey, row.encrypted_secrets) as object) : {};
   return { type: row.type, config: { ...row.config, ...secrets } };
 }
+
+/** A page of the exports of some teams, newest first, and how many there are in all. */
+export async function listBatchExports(
+  db: Queryable,
+  teamIds: number[],
+  page: { limit: number; offset: number },
+): Promise<{ count: number; results: BatchExportRecord[] }> {
+  const [{ rows: results }, { rows: counts }] = await Promise.all([
+    db.query<BatchExportRecord>(
+      `${SELECT_EXPORT} WHERE be.team_id = ANY($1::bigint[]) AND NOT be.deleted
+       ORDER BY be.created_at DESC, be.id DESC LIMIT $2 OFFSET $3`,
+      [teamIds, page.limit, page.offset],
+    ),
+    db.query<{ count: number }>(
+      'SELECT count(*)::int AS count FROM batch_exports WHERE team_id = ANY($1::bigint[]) AND NOT deleted',
+      [teamIds],
+    ),
+  ]);
+  return { count: counts[0]!.count, results };
+}
+
+/**
+ * An export of one of `teamIds` that is not deleted, or null. `lock` holds its row until the transaction ends, so
+ * that concurrent changes to one export (and its schedule) happen one after the other.
+ */
+export async function findBatchExport(
+  db: Queryable,
+  id: string,
+  teamIds: number[],
+  options: { lock?: boolean } = {},
+): Promise<BatchExportRecord | null> {
+  const { rows } = await db.query<BatchExportRecord>(
+    `${SELECT_EXPORT} WHERE be.id = $1::uuid AND be.team_id = ANY($2::bigint[]) AND NOT be.deleted
+     ${options.lock ? 'FOR UPDATE OF be, d' : ''}`,
+    [id, teamIds],
+  );
+  return rows[0] ?? null;
+}
+
+export type BatchExportChanges = Omit<NewBatchExport, 'teamId' | 'paused'>;
+
+/** Replaces an export's settings and its destination's config and secrets. */
+export async function updateBatchExport(db: Queryable, id: string, changes: BatchExportChanges): Promise<void> {
+  await db.query(
+    `UPDATE batch_exports
+     SET name = $2, model = $3, interval = $4, start_at = $5, end_at = $6, hogql_query = $7, filters = $8::jsonb,
+         timezone = $9, offset_day = $10, offset_hour = $11, last_updated_at = now()
+     WHERE id = $1`,
+    [
+      id,
+      changes.name,
+      changes.model,
+      changes.interval,
+      changes.startAt,
+      changes.endAt,
+      changes.hogqlQuery,
+      changes.filters === undefined || changes.filters === null ? null : JSON.stringify(changes.filters),
+      changes.timezone,
+      changes.offsetDay,
+      changes.offsetHour,
+    ],
+  );
+  await db.query(
+    `UPDATE batch_export_destinations d
+     SET config = $2::jsonb, encrypted_secrets = $3, last_updated_at = now()
+     FROM batch_exports be WHERE be.id = $1 AND d.id = be.destination_id`,
+    [id, JSON.stringify(changes.destination.config), changes.destination.encryptedSecrets],
+  );
+}
+
+/** Pauses (recording who and when) or unpauses an export. */
+export async function setBatchExportPaused(
+  db: Queryable,
+  id: string,
+  state: { paused: true; pausedBy: string } | { paused: false },
+): Promise<void> {
+  await db.query(
+    `UPDATE batch_exports
+     SET paused = $2,
+         last_paused_at = CASE WHEN $2 THEN now() ELSE last_paused_at END,
+         paused_by = CASE WHEN $2 THEN $3 ELSE paused_by END,
+         last_updated_at = now()
+     WHERE id = $1`,
+    [id, state.paused, state.paused ? state.pausedBy : null],
+  );
+}
+
+/** Soft delete: the row stays (runs and logs refer to it) but the export is gone for the API and the workflows. */
+export async function markBatchExportDeleted(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE batch_exports SET deleted = true, paused = true, last_updated_at = now() WHERE id = $1', [id]);
+}

@@ -1,5 +1,6 @@
 import type { Status } from '../statuses';
 import type { Queryable } from './batch-exports';
+import { keysetPage, keysetSql, keysetValue, type KeysetOptions, type KeysetPosition } from './keyset';
 
 export interface RunRecord {
   id: string;
@@ -90,6 +91,70 @@ export async function getRun(db: Queryable, runId: string): Promise<RunRecord | 
 export async function listRuns(db: Queryable, batchExportId: string): Promise<RunRecord[]> {
   const { rows } = await db.query<RunRecord>(
     'SELECT * FROM batch_export_runs WHERE batch_export_id = $1 ORDER BY data_interval_end DESC, created_at DESC',
+    [batchExportId],
+  );
+  return rows;
+}
+
+/** The most recent runs of each export, newest first: `latest_runs` in API responses. */
+export async function latestRuns(db: Queryable, batchExportIds: string[], perExport: number): Promise<RunRecord[]> {
+  const { rows } = await db.query<RunRecord>(
+    `SELECT r.* FROM unnest($1::uuid[]) AS e(id)
+     CROSS JOIN LATERAL (
+       SELECT * FROM batch_export_runs WHERE batch_export_id = e.id ORDER BY created_at DESC, id DESC LIMIT $2
+     ) r`,
+    [batchExportIds, perExport],
+  );
+  return rows;
+}
+
+export const RUN_ORDERINGS = ['created_at', '-created_at', 'data_interval_end', '-data_interval_end'] as const;
+export type RunOrdering = (typeof RUN_ORDERINGS)[number];
+
+export interface RunPageQuery {
+  batchExportId: string;
+  ordering: RunOrdering;
+  statuses?: Status[];
+  /** Runs whose data interval ends at or after this time. */
+  after?: Date;
+  /** Runs whose data interval ends before this time. */
+  before?: Date;
+  direction: 'next' | 'previous';
+  position?: KeysetPosition;
+  limit: number;
+}
+
+/** One page of an export's runs; `cursor_value` is the sort value, for the next cursor. */
+export async function listRunsPage(
+  db: Queryable,
+  query: RunPageQuery,
+): Promise<{ rows: Array<RunRecord & { cursor_value: string }>; more: boolean }> {
+  const column = query.ordering.replace(/^-/, '');
+  const keyset: KeysetOptions = {
+    column,
+    descending: query.ordering.startsWith('-'),
+    direction: query.direction,
+    position: query.position,
+    limit: query.limit,
+  };
+  const page = keysetSql(keyset, 5);
+  const { rows } = await db.query<RunRecord & { cursor_value: string }>(
+    `SELECT *, ${keysetValue(column)} AS cursor_value FROM batch_export_runs
+     WHERE batch_export_id = $1::uuid
+       AND ($2::text[] IS NULL OR status = ANY($2::text[]))
+       AND ($3::timestamptz IS NULL OR data_interval_end >= $3)
+       AND ($4::timestamptz IS NULL OR data_interval_end < $4)
+       AND ${page.where}
+     ${page.tail}`,
+    [query.batchExportId, query.statuses ?? null, query.after ?? null, query.before ?? null, ...page.params],
+  );
+  return keysetPage(rows, keyset);
+}
+
+/** Runs still Starting or Running: the ones to cancel when their export is deleted. */
+export async function listActiveRuns(db: Queryable, batchExportId: string): Promise<RunRecord[]> {
+  const { rows } = await db.query<RunRecord>(
+    `SELECT * FROM batch_export_runs WHERE batch_export_id = $1 AND status IN ('Starting', 'Running')`,
     [batchExportId],
   );
   return rows;

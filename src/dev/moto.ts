@@ -19,7 +19,9 @@ export async function startMotoServer(): Promise<{ endpoint: string; stop: () =>
   try {
     await Promise.race([
       waitForPort(port),
-      new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`)))),
+      new Promise((_, reject) =>
+        child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`))),
+      ),
     ]);
   } catch (error) {
     child.kill('SIGKILL');

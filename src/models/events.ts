@@ -1,12 +1,17 @@
+import { filterConditions } from './filters';
 import type { IntervalQuery, ModelField, ModelQuery } from './types';
 
 /**
- * `properties` for the `->` operator, which fails on a \u0000 escape ("unsupported Unicode escape sequence") that
- * the json type stores fine. The escape becomes \ufffd: the same length and kind of token, so the text stays valid
- * JSON. Only `set`/`set_once` read this; `properties` itself is exported verbatim.
+ * A json column for the `->`/`->>` operators, which fail on a \u0000 escape ("unsupported Unicode escape
+ * sequence") that the json type stores fine. The escape becomes \ufffd: the same length and kind of
+ * token, so the text stays valid JSON. Only derived fields read this; `properties` itself is exported verbatim.
  */
-const PROPERTIES_WITHOUT_NUL = `(CASE WHEN strpos(r.properties::text, '\\u0000') > 0
-  THEN replace(r.properties::text, '\\u0000', '\\ufffd')::json ELSE r.properties END)`;
+export function jsonWithoutNul(column: string): string {
+  return `(CASE WHEN strpos(${column}::text, '\\u0000') > 0
+  THEN replace(${column}::text, '\\u0000', '\\ufffd')::json ELSE ${column} END)`;
+}
+
+const PROPERTIES_WITHOUT_NUL = jsonWithoutNul('r.properties');
 
 /** The exported fields of an event, in output order. `set`/`set_once` are `$set`/`$set_once` of its properties. */
 export const EVENT_FIELDS: readonly ModelField[] = [
@@ -39,6 +44,10 @@ export function eventsQuery(query: IntervalQuery): ModelQuery {
   if (query.excludeEvents?.length) {
     values.push(query.excludeEvents);
     conditions.push(`event <> ALL($${values.length}::text[])`);
+  }
+  if (query.filters?.length) {
+    const column = (type: 'event' | 'person') => jsonWithoutNul(type === 'person' ? 'person_properties' : 'properties');
+    conditions.push(...filterConditions(query.filters, column, values));
   }
   return {
     model: 'events',

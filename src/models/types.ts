@@ -1,3 +1,5 @@
+import type { PropertyFilter } from './filters';
+
 /** What every model query needs: one team's rows inserted in [start, end). */
 export interface IntervalQuery {
   teamId: number;
@@ -5,6 +7,8 @@ export interface IntervalQuery {
   dataIntervalEnd: Date;
   includeEvents?: string[] | null;
   excludeEvents?: string[] | null;
+  /** The export's property filters (events only). */
+  filters?: readonly PropertyFilter[] | null;
 }
 
 /** A parameterised query: user-supplied values only ever travel in `values`. */
@@ -36,22 +40,50 @@ export interface ModelQuery {
   orderBy: readonly string[];
 }
 
+/** How a renderer positions the stream, so that a writer can resume where it stopped. */
+export interface RenderOptions {
+  /** Only rows after this one: the `orderBy` values (as text, see `withCursor`) of the last row already written. */
+  after?: readonly string[] | null;
+  /**
+   * Append the row's `orderBy` values as text columns after the output columns. Text, not JS values: timestamps
+   * keep their microseconds, so `after` is exact.
+   */
+  withCursor?: boolean;
+}
+
 /** One JSON object per row, as text, built by Postgres (faster than serialising row objects in Node). */
-export function jsonLinesQuery(query: ModelQuery): SqlQuery {
+export function jsonLinesQuery(query: ModelQuery, options: RenderOptions = {}): SqlQuery {
   const object = query.fields.map((field) => `'${field.name}', ${field.expression}`).join(', ');
-  return {
-    text: `SELECT json_build_object(${object})::text AS line FROM (${query.source.text}) AS r ORDER BY ${query.orderBy.join(', ')}`,
-    values: query.source.values,
-  };
+  return renderSelect(query, `json_build_object(${object})::text AS line`, options);
 }
 
 /** One column per field, named after it, for typed writers. JSON fields come as JSON text. */
-export function columnsQuery(query: ModelQuery): SqlQuery {
+export function columnsQuery(query: ModelQuery, options: RenderOptions = {}): SqlQuery {
   const columns = query.fields
     .map((field) => `${field.type === 'json' ? `(${field.expression})::text` : field.expression} AS "${field.name}"`)
     .join(', ');
+  return renderSelect(query, columns, options);
+}
+
+/**
+ * The SELECT around a model's row source. `after` compares the `orderBy` row with text parameters, which Postgres
+ * types from the expressions they are compared with; `orderBy` must be unique and non-null for this to be exact.
+ */
+function renderSelect(query: ModelQuery, columns: string, options: RenderOptions): SqlQuery {
+  const values = [...query.source.values];
+  const cursor = options.withCursor
+    ? query.orderBy.map((expression, i) => `, (${expression})::text AS "cursor_${i}"`).join('')
+    : '';
+  let where = '';
+  if (options.after) {
+    if (options.after.length !== query.orderBy.length) {
+      throw new RangeError(`A cursor of ${options.after.length} values cannot resume an order of ${query.orderBy.length}`);
+    }
+    const parameters = options.after.map((value) => `$${values.push(value)}`);
+    where = ` WHERE (${query.orderBy.join(', ')}) > (${parameters.join(', ')})`;
+  }
   return {
-    text: `SELECT ${columns} FROM (${query.source.text}) AS r ORDER BY ${query.orderBy.join(', ')}`,
-    values: query.source.values,
+    text: `SELECT ${columns}${cursor} FROM (${query.source.text}) AS r${where} ORDER BY ${query.orderBy.join(', ')}`,
+    values,
   };
 }

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
+import { ensureDatabase } from '../src/db/ensure-database';
+import { migrate } from '../src/db/migrate';
+import { createPool } from '../src/db/pool';
+import { startLocalTemporal, type LocalTemporal } from '../src/dev/temporal-server';
+import { waitForPort } from '../src/dev/ports';
+import { connectWorker } from '../src/temporal/connection';
+import { createWorker } from '../src/temporal/worker';
+
+/**
+ * The whole system on one machine, on embedded defaults: a Temporal dev server with its Web UI (unless
+ * TEMPORAL_ADDRESS points at one already running), the metadata database created and migrated, a worker, and the
+ * HTTP API. Ctrl-C stops everything.
+ */
+const DATA_DIR = path.resolve(__dirname, '../.data');
+const TEMPORAL_PORT = 7233;
+const TEMPORAL_UI_PORT = 8233;
+
+async function main(): Promise<void> {
+  await mkdir(DATA_DIR, { recursive: true });
+  process.env.ENCRYPTION_KEY ??= await devEncryptionKey();
+  const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+
+  let temporal: LocalTemporal | undefined;
+  const [host, port] = config.temporal.address.split(':') as [string, string];
+  if (!(await isListening(Number(port), host))) {
+    console.log(`Starting a Temporal dev server on ${config.temporal.address} ...`);
+    temporal = await startLocalTemporal({
+      port: Number(port) || TEMPORAL_PORT,
+      uiPort: TEMPORAL_UI_PORT,
+      dbFilename: path.join(DATA_DIR, 'temporal.db'),
+    });
+  }
+
+  await ensureDatabase(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-dev' });
+  const applied = await migrate(pool);
+  console.log(applied.length ? `Applied migrations ${applied.join(', ')}` : 'Database is up to date');
+
+  const connection = await connectWorker(config.temporal);
+  const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool: pool, config } });
+  const running = worker.run();
+  const stopApi = await startApiIfPresent(config);
+
+  console.log(`
+Batch exports is running.
+  Temporal Web UI: ${temporal ? `http://127.0.0.1:${TEMPORAL_UI_PORT}` : '(your own Temporal server)'}
+  Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
+  API:             ${stopApi ? `http://${config.api.host}:${config.api.port}/api/schema/docs` : '(not built yet)'}
+  Database:        ${redactPassword(config.databaseUrl)}
+Press Ctrl-C to stop.`);
+
+  const shutdown = async () => {
+    console.log('Stopping ...');
+    await stopApi?.();
+    worker.shutdown();
+    await running;
+    await connection.close();
+    await pool.end();
+    await temporal?.env.teardown();
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  await running;
+}
+
+/** The API is started through scripts/api-server if it exists, so this script works at every stage of the project. */
+async function startApiIfPresent(config: ReturnType<typeof loadConfig>): Promise<(() => Promise<void>) | undefined> {
+  const modulePath = path.resolve(__dirname, '../src/api/start.ts');
+  if (!existsSync(modulePath)) return undefined;
+  const api = (await import(modulePath)) as {
+    startApi: (config: ReturnType<typeof loadConfig>) => Promise<{ close: () => Promise<void> }>;
+  };
+  const server = await api.startApi(config);
+  await waitForPort(config.api.port, config.api.host);
+  return () => server.close();
+}
+
+/** A key kept in .data/ so that secrets stored by one dev run can be read by the next. Never for production. */
+async function devEncryptionKey(): Promise<string> {
+  const file = path.join(DATA_DIR, 'dev-encryption-key');
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const key = randomBytes(32).toString('base64');
+  await writeFile(file, key, { mode: 0o600 });
+  return key;
+}
+
+async function isListening(port: number, host: string): Promise<boolean> {
+  return waitForPort(port, host, 0).then(
+    () => true,
+    () => false,
+  );
+}
+
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

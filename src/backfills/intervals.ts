@@ -1,0 +1,94 @@
+import { DateTime } from 'luxon';
+import { dataIntervalStart, parseInterval } from '../intervals';
+
+/**
+ * The intervals a backfill runs: exactly the times the export's schedule fires (src/temporal/schedules.ts), each with
+ * the data interval the export workflow derives from it. Pure (luxon only), so the API, activities and tests share
+ * one answer.
+ *
+ * - `hour` / `every N minutes` are Temporal interval specs: they fire at every multiple of the interval since the
+ *   Unix epoch, whatever the timezone.
+ * - `day` / `week` are Temporal calendar specs in the export's timezone at `offset_hour` (and `offset_day`, 0 =
+ *   Sunday). Like Temporal's calendar matching, a local time that a DST change skips does not fire that day, and a
+ *   local time that a DST change repeats fires twice.
+ */
+export interface ScheduleShape {
+  interval: string;
+  timezone: string;
+  offset_hour: number | null;
+  offset_day: number | null;
+  /** The export's own bounds: its schedule fires nothing before start_at or after end_at. */
+  start_at?: Date | null;
+  end_at?: Date | null;
+}
+
+export interface DataInterval {
+  start: Date;
+  end: Date;
+}
+
+const WEEK_DAYS = 7;
+
+/**
+ * The schedule's intervals whose end is in (after, until], oldest first. A range edge that is not on an interval
+ * boundary rounds outward at the start (the interval holding `after` is included) and inward at the end (an interval
+ * ending after `until` is not).
+ */
+export function* scheduledIntervals(shape: ScheduleShape, after: Date, until: Date): Generator<DataInterval> {
+  const last = shape.end_at && shape.end_at < until ? shape.end_at : until;
+  // The schedule fires at start_at itself, so search from just before it.
+  const from = shape.start_at ? Math.max(after.getTime(), shape.start_at.getTime() - 1) : after.getTime();
+  for (const end of fireTimes(shape, new Date(from))) {
+    if (end > last) return;
+    yield { start: dataIntervalStart(end, shape.interval, shape.timezone), end };
+  }
+}
+
+/** How many intervals `scheduledIntervals` yields, without keeping them. */
+export function countScheduledIntervals(shape: ScheduleShape, after: Date, until: Date): number {
+  let count = 0;
+  for (const _ of scheduledIntervals(shape, after, until)) count++;
+  return count;
+}
+
+/** The schedule's interval that holds `at` (start <= at < end, the first firing after `at`). */
+export function intervalContaining(shape: ScheduleShape, at: Date): DataInterval {
+  const end = fireTimes(shape, at).next().value as Date;
+  return { start: dataIntervalStart(end, shape.interval, shape.timezone), end };
+}
+
+/** Fire times strictly after `after`, forever. */
+function* fireTimes(shape: ScheduleShape, after: Date): Generator<Date> {
+  const definition = parseInterval(shape.interval);
+  if (definition.kind === 'fixed') {
+    const step = definition.milliseconds;
+    for (let time = (Math.floor(after.getTime() / step) + 1) * step; ; time += step) yield new Date(time);
+  }
+  const hour = shape.offset_hour ?? 0;
+  // Luxon numbers weekdays 1 (Monday) to 7 (Sunday); offset_day counts from 0 = Sunday.
+  const weekday = definition.unit === 'week' ? (shape.offset_day ?? 0) % WEEK_DAYS || WEEK_DAYS : null;
+  // Start a day early: in a timezone behind UTC, the local day of `after` may hold a firing before it.
+  let day = DateTime.fromJSDate(after, { zone: shape.timezone }).startOf('day').minus({ days: 1 });
+  if (!day.isValid) throw new RangeError(`Invalid timezone "${shape.timezone}"`);
+  for (;;) {
+    if (weekday === null || day.weekday === weekday) {
+      for (const time of localOccurrences(day, hour)) {
+        if (time > after) yield time;
+      }
+    }
+    day = day.plus({ days: 1 });
+  }
+}
+
+/**
+ * Every instant at which the wall clock of `day` shows `hour`:00:00: none when a DST change skips it, two when a DST
+ * change repeats it, one otherwise. Luxon resolves a skipped time forward and a repeated one to either copy, so the
+ * neighbours an hour away are checked too.
+ */
+function localOccurrences(day: DateTime, hour: number): Date[] {
+  const guess = day.set({ hour, minute: 0, second: 0, millisecond: 0 });
+  return [guess.minus({ hours: 1 }), guess, guess.plus({ hours: 1 })]
+    .filter((time) => time.hasSame(day, 'day') && time.hour === hour && time.minute === 0)
+    .map((time) => time.toJSDate())
+    .filter((time, index, all) => index === 0 || time.getTime() !== all[index - 1]!.getTime());
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/** The operators a property filter may use. */
+export const FilterOperator = z.enum([
+  'exact',
+  'is_not',
+  'icontains',
+  'not_icontains',
+  'regex',
+  'not_regex',
+  'gt',
+  'lt',
+  'is_set',
+  'is_not_set',
+]);
+export type FilterOperator = z.infer<typeof FilterOperator>;
+
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** One property filter of a batch export's `filters`: on the event's properties, or the person's. */
+export const PropertyFilter = z
+  .strictObject({
+    key: z.string().min(1).max(400),
+    operator: FilterOperator.default('exact'),
+    value: z.union([Scalar, z.array(Scalar).min(1)]).nullish(),
+    type: z.enum(['event', 'person']).default('event'),
+  })
+  .superRefine((filter, ctx) => {
+    const needsValue = filter.operator !== 'is_set' && filter.operator !== 'is_not_set';
+    if (needsValue && (filter.value === undefined || filter.value === null)) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `Operator "${filter.operator}" needs a value` });
+      return;
+    }
+    const single = ['icontains', 'not_icontains', 'regex', 'not_regex', 'gt', 'lt'];
+    if (single.includes(filter.operator) && Array.isArray(filter.value)) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `Operator "${filter.operator}" takes one value` });
+    }
+    if ((filter.operator === 'gt' || filter.operator === 'lt') && !Number.isFinite(Number(filter.value))) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `Operator "${filter.operator}" compares numbers` });
+    }
+    if ((filter.operator === 'regex' || filter.operator === 'not_regex') && typeof filter.value === 'string') {
+      try {
+        new RegExp(filter.value);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['value'], message: `"${filter.value}" is not a valid regular expression` });
+      }
+    }
+  });
+export type PropertyFilter = z.infer<typeof PropertyFilter>;
+
+export const PropertyFilters = z.array(PropertyFilter).max(100);
+export type PropertyFilters = z.infer<typeof PropertyFilters>;
+
+/** Matches a number as Postgres' numeric input accepts it, so the cast in gt/lt never fails on other text. */
+const NUMERIC_TEXT = `'^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'`;
+
+/**
+ * SQL conditions for property filters. `column(type)` gives the JSON expression holding the properties; keys and
+ * values travel as parameters appended to `values` (never in the text). A missing property is "not equal" to any
+ * value and contains nothing, as users expect from `is_not` / `not_icontains`.
+ */
+export function filterConditions(
+  filters: readonly PropertyFilter[],
+  column: (type: PropertyFilter['type']) => string,
+  values: unknown[],
+): string[] {
+  const param = (value: unknown, cast: string) => {
+    values.push(value);
+    return `$${values.length}::${cast}`;
+  };
+  return filters.map((filter) => {
+    const text = `(${column(filter.type)} ->> ${param(filter.key, 'text')})`;
+    const list = (Array.isArray(filter.value) ? filter.value : [filter.value]).map(String);
+    const one = String(filter.value);
+    switch (filter.operator) {
+      case 'exact':
+        return `coalesce(${text} = ANY(${param(list, 'text[]')}), false)`;
+      case 'is_not':
+        return `NOT coalesce(${text} = ANY(${param(list, 'text[]')}), false)`;
+      case 'icontains':
+        return `coalesce(strpos(lower(${text}), lower(${param(one, 'text')})) > 0, false)`;
+      case 'not_icontains':
+        return `NOT coalesce(strpos(lower(${text}), lower(${param(one, 'text')})) > 0, false)`;
+      case 'regex':
+        return `coalesce(${text} ~ ${param(one, 'text')}, false)`;
+      case 'not_regex':
+        return `NOT coalesce(${text} ~ ${param(one, 'text')}, false)`;
+      case 'gt':
+      case 'lt':
+        return `(CASE WHEN ${text} ~ ${NUMERIC_TEXT} THEN ${text}::numeric ${filter.operator === 'gt' ? '>' : '<'} ${param(
+          Number(filter.value),
+          'numeric',
+        )} ELSE false END)`;
+      case 'is_set':
+        return `${text} IS NOT NULL`;
+      case 'is_not_set':
+        return `${text} IS NULL`;
+    }
+  });
+}
