@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../src/temporal/worker';
+import { WORKFLOWS_PATH } from '../src/temporal/workflows-path';
 
 /** Writes the prebuilt workflow bundle production workers load (WORKFLOW_BUNDLE_PATH). */
 async function main(): Promise<void> {

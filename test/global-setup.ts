@@ -6,7 +6,7 @@ import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startMotoServer } from '../src/dev/moto';
 import { startLocalTemporal } from '../src/dev/temporal-server';
-import { WORKFLOWS_PATH } from '../src/temporal/worker';
+import { WORKFLOWS_PATH } from '../src/temporal/workflows-path';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,9 +1,8 @@
-import path from 'node:path';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from '../../activities';
 import type { Config } from '../config';
+import { WORKFLOWS_PATH } from './workflows-path';
 
-export const WORKFLOWS_PATH = path.resolve(__dirname, '../../workflows/index.ts');
 
 /**
  * A worker that runs every export workflow and activity. Production passes a prebuilt bundle
