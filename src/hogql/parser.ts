@@ -52,9 +52,42 @@ const REFUSED: Record<string, string> = {
 };
 
 /** Words with a meaning in the grammar; they cannot name a field or alias unless quoted. */
-const RESERVED = new Set([...Object.keys(REFUSED), 'FROM', 'WHERE', 'AS', 'AND', 'OR', 'NOT', 'IS', 'NULL', 'TRUE', 'FALSE', 'LIKE', 'ILIKE', 'IN', 'ON', 'USING', 'LEFT', 'RIGHT', 'INNER', 'OUTER', 'CROSS', 'FULL', 'ARRAY']);
+const RESERVED = new Set([
+  ...Object.keys(REFUSED),
+  'FROM',
+  'WHERE',
+  'AS',
+  'AND',
+  'OR',
+  'NOT',
+  'IS',
+  'NULL',
+  'TRUE',
+  'FALSE',
+  'LIKE',
+  'ILIKE',
+  'IN',
+  'ON',
+  'USING',
+  'LEFT',
+  'RIGHT',
+  'INNER',
+  'OUTER',
+  'CROSS',
+  'FULL',
+  'ARRAY',
+]);
 
-const COMPARISONS: Record<string, ComparisonOperator> = { '=': '=', '==': '=', '!=': '!=', '<>': '!=', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+const COMPARISONS: Record<string, ComparisonOperator> = {
+  '=': '=',
+  '==': '=',
+  '!=': '!=',
+  '<>': '!=',
+  '<': '<',
+  '<=': '<=',
+  '>': '>',
+  '>=': '>=',
+};
 
 /** Parses `SELECT expr [AS alias], ... FROM events [WHERE expr]`. Throws HogQLError naming the first problem. */
 export function parseHogQL(text: string): SelectQuery {
@@ -84,14 +117,16 @@ class Parser {
     }
     if (this.peek().type === 'word' && !this.isKeyword(this.peek(), 'WHERE')) {
       throw this.error(
-        REFUSED[this.peek().value.toUpperCase()] ?? `Table aliases and joins are not supported: select FROM events only`,
+        REFUSED[this.peek().value.toUpperCase()] ??
+          `Table aliases and joins are not supported: select FROM events only`,
       );
     }
     const where = this.acceptKeyword('WHERE') ? this.expression() : null;
     this.acceptSymbol(';');
     const end = this.peek();
     if (end.type !== 'end') {
-      if (end.type === 'symbol' && end.value === ',') throw this.error('Joins are not supported: select from events only');
+      if (end.type === 'symbol' && end.value === ',')
+        throw this.error('Joins are not supported: select from events only');
       throw this.error(REFUSED[end.value.toUpperCase()] ?? `Unexpected "${end.value}" after the query`);
     }
     return { select, where };
@@ -103,13 +138,15 @@ class Parser {
 
   private or(): Expr {
     let left = this.and();
-    while (this.acceptKeyword('OR')) left = { kind: 'logical', op: 'OR', left, right: this.and(), position: left.position };
+    while (this.acceptKeyword('OR'))
+      left = { kind: 'logical', op: 'OR', left, right: this.and(), position: left.position };
     return left;
   }
 
   private and(): Expr {
     let left = this.not();
-    while (this.acceptKeyword('AND')) left = { kind: 'logical', op: 'AND', left, right: this.not(), position: left.position };
+    while (this.acceptKeyword('AND'))
+      left = { kind: 'logical', op: 'AND', left, right: this.not(), position: left.position };
     return left;
   }
 
@@ -191,7 +228,10 @@ class Parser {
           this.expectSymbol(')', 'Expected ) to close the parenthesis');
           return inner;
         }
-        throw new HogQLError(token.value === ')' || token.value === ',' ? 'Expected an expression' : `Unexpected "${token.value}"`, position);
+        throw new HogQLError(
+          token.value === ')' || token.value === ',' ? 'Expected an expression' : `Unexpected "${token.value}"`,
+          position,
+        );
       case 'end':
         throw new HogQLError('The query ends too early: an expression is missing', position);
       case 'word':
@@ -229,7 +269,10 @@ class Parser {
         return { kind: 'property', source: token.value, key, position };
       }
       if (token.value === 'events') return { kind: 'field', name: key, position: keyToken.position };
-      throw new HogQLError(`Unknown table or object "${token.value}": use properties.<key> or person_properties.<key>`, position);
+      throw new HogQLError(
+        `Unknown table or object "${token.value}": use properties.<key> or person_properties.<key>`,
+        position,
+      );
     }
     return { kind: 'field', name: token.value, position };
   }
@@ -237,7 +280,8 @@ class Parser {
   /** A word or quoted identifier. */
   private name(what: string): string {
     const token = this.next();
-    if (token.type === 'quoted' || (token.type === 'word' && !RESERVED.has(token.value.toUpperCase()))) return token.value;
+    if (token.type === 'quoted' || (token.type === 'word' && !RESERVED.has(token.value.toUpperCase())))
+      return token.value;
     throw new HogQLError(`Expected ${what}${token.type === 'end' ? '' : `, found "${token.value}"`}`, token.position);
   }
 

@@ -42,7 +42,11 @@ export const PropertyFilter = z
       try {
         new RegExp(filter.value);
       } catch {
-        ctx.addIssue({ code: 'custom', path: ['value'], message: `"${filter.value}" is not a valid regular expression` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['value'],
+          message: `"${filter.value}" is not a valid regular expression`,
+        });
       }
     }
   });

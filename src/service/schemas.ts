@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { DESTINATIONS, isSupportedDestination } from '../destinations';
+import { HogQLError, validateHogQL } from '../hogql';
 import { isValidInterval, isValidTimezone, parseInterval } from '../intervals';
+import { PropertyFilters } from '../models/filters';
 
 export const Model = z.enum(['events', 'persons', 'sessions']);
 
 /** Models each destination can export today. */
-const SUPPORTED_MODELS: readonly z.infer<typeof Model>[] = ['events'];
+const SUPPORTED_MODELS: readonly z.infer<typeof Model>[] = ['events', 'persons', 'sessions'];
 
 const Timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
 
@@ -30,8 +32,8 @@ export const BatchExportInput = z
     paused: z.boolean().default(false),
     start_at: Timestamp.nullish(),
     end_at: Timestamp.nullish(),
-    hogql_query: z.string().nullish(),
-    filters: z.unknown().nullish(),
+    hogql_query: z.string().max(10_000).nullish(),
+    filters: PropertyFilters.nullish(),
     timezone: z
       .string()
       .default('UTC')
@@ -61,7 +63,8 @@ export const BatchExportInput = z
       ctx.addIssue({ code: 'custom', path: ['model'], message: `Model "${input.model}" is not supported yet` });
     }
     if (input.hogql_query) {
-      ctx.addIssue({ code: 'custom', path: ['hogql_query'], message: 'hogql_query is not supported yet' });
+      const problem = hogqlProblem(input.hogql_query, input.model);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['hogql_query'], message: problem });
     }
     const definition = isValidInterval(input.interval) ? parseInterval(input.interval) : null;
     if (input.offset_hour != null && definition?.kind !== 'calendar') {
@@ -75,3 +78,15 @@ export const BatchExportInput = z
     }
   });
 export type BatchExportInput = z.output<typeof BatchExportInput>;
+
+/** Why a hogql_query cannot be exported, or null when it can. */
+function hogqlProblem(query: string, model: z.infer<typeof Model>): string | null {
+  if (model !== 'events') return `hogql_query selects from events: it cannot be used with the ${model} model`;
+  try {
+    validateHogQL(query);
+    return null;
+  } catch (error) {
+    if (error instanceof HogQLError) return error.message;
+    throw error;
+  }
+}

@@ -1,0 +1,3 @@
+export { compileHogQL, validateHogQL, type CompiledHogQL } from './compiler';
+export { parseHogQL } from './parser';
+export { HogQLError } from './tokenizer';
