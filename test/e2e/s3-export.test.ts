@@ -5,14 +5,7 @@ import { listRuns } from '../../src/db/runs';
 import { createBatchExport, TemporalUnavailableError } from '../../src/service/batch-exports';
 import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../../workflows/types';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
-import {
-  createBucket,
-  getObject,
-  listKeys,
-  readJsonLinesGz,
-  TEST_CREDENTIALS,
-  testS3Client,
-} from '../helpers/s3';
+import { createBucket, getObject, listKeys, readJsonLinesGz, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 describe('s3-export workflow', () => {
@@ -34,17 +27,38 @@ describe('s3-export workflow', () => {
   function s3Destination(bucket: string, extra: Record<string, unknown> = {}) {
     return {
       type: 'S3',
-      config: { bucket_name: bucket, region: 'us-east-1', endpoint_url: stack.s3Endpoint, ...TEST_CREDENTIALS, ...extra },
+      config: {
+        bucket_name: bucket,
+        region: 'us-east-1',
+        endpoint_url: stack.s3Endpoint,
+        ...TEST_CREDENTIALS,
+        ...extra,
+      },
     };
   }
 
   async function runInterval(batchExportId: string, dataIntervalEnd: string): Promise<BatchExportWorkflowResult> {
-    const input: BatchExportWorkflowInput = { batchExportId, teamId, interval: 'hour', timezone: 'UTC', dataIntervalEnd };
+    const input: BatchExportWorkflowInput = {
+      batchExportId,
+      teamId,
+      interval: 'hour',
+      timezone: 'UTC',
+      dataIntervalEnd,
+    };
     return stack.temporal.workflow.execute('s3-export', {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId: `${batchExportId}-${dataIntervalEnd}`,
       args: [input],
     });
+  }
+
+  async function waitForRun(batchExportId: string) {
+    for (let attempt = 0; attempt < 300; attempt++) {
+      const [run] = await listRuns(stack.db.pool, batchExportId);
+      if (run && !['Starting', 'Running'].includes(run.status)) return run;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`No finished run of ${batchExportId} after 30 s`);
   }
 
   it('exports exactly the events inserted in the interval, as gzipped JSON lines, and records the run', async () => {
@@ -123,6 +137,31 @@ describe('s3-export workflow', () => {
     expect(run!.finished_at).toBeInstanceOf(Date);
   });
 
+  it('takes the interval from the schedule when the schedule fires', async () => {
+    const bucket = await createBucket(s3);
+    const recent = makeEvent(teamId, new Date(Date.now() - 5 * 60_000).toISOString());
+    await insertEvents(stack.db.pool, [recent]);
+    const batchExport = await createBatchExport(stack.services, teamId, {
+      name: 'triggered',
+      destination: s3Destination(bucket),
+      interval: 'hour',
+    });
+
+    await stack.temporal.schedule.getHandle(batchExport.id).trigger();
+    const run = await waitForRun(batchExport.id);
+
+    // The schedule names the workflow after its nominal time; the interval ends exactly there.
+    const nominal = run.workflow_id.slice(batchExport.id.length + 1);
+    expect(run.data_interval_end).toEqual(new Date(nominal));
+    expect(run.data_interval_start).toEqual(new Date(new Date(nominal).getTime() - 3_600_000));
+    expect(run).toMatchObject({ status: 'Completed', records_completed: 1 });
+    const keys = await listKeys(s3, bucket);
+    const dataKeys = keys.filter((key) => key.endsWith('.jsonl'));
+    expect(dataKeys).toHaveLength(1);
+    const rows = (await getObject(s3, bucket, dataKeys[0]!)).toString('utf8').trim().split('\n');
+    expect(rows.map((line) => JSON.parse(line).uuid)).toEqual([recent.uuid]);
+  });
+
   it('completes an empty interval with zero records and only a manifest', async () => {
     const bucket = await createBucket(s3);
     const batchExport = await createBatchExport(stack.services, teamId, {
@@ -150,9 +189,7 @@ describe('s3-export workflow', () => {
     expect(run!.latest_error).toContain('no-such-bucket-anywhere');
     expect(run!.latest_error).toContain('does not exist');
     // Not retried: the insert activity ran exactly once.
-    const history = await stack.temporal.workflow
-      .getHandle(`${batchExport.id}-2024-06-01T11:00:00Z`)
-      .fetchHistory();
+    const history = await stack.temporal.workflow.getHandle(`${batchExport.id}-2024-06-01T11:00:00Z`).fetchHistory();
     const attempts = (history.events ?? [])
       .filter((event) => event.activityTaskStartedEventAttributes)
       .map((event) => event.activityTaskStartedEventAttributes!.attempt);
