@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
+import { exportedRows } from './run-model';
+
+const HOUR = { start: '2024-05-01T10:00:00Z', end: '2024-05-01T11:00:00Z' };
+
+describe('hogql_query model', () => {
+  let db: TestDatabase;
+  let teamId: number;
+  let purchase: TestEvent;
+  let odd: TestEvent;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ({ teamId } = await createTeam(db.pool));
+    purchase = makeEvent(teamId, '2024-05-01T10:10:00Z', {
+      event: 'purchase',
+      distinct_id: 'buyer',
+      properties: JSON.stringify({ $browser: 'Chrome', amount: '12.5', nested: { plan: 'pro' }, nul: 'x\u0000y' }),
+      person_properties: JSON.stringify({ email: 'buyer@example.com' }),
+    });
+    odd = makeEvent(teamId, '2024-05-01T10:20:00Z', { event: "x'; DROP TABLE events; --", properties: '{}' });
+    await insertEvents(db.pool, [
+      makeEvent(teamId, '2024-05-01T10:00:00Z', { event: '$pageview' }),
+      purchase,
+      { ...purchase, inserted_at: '2024-05-01T10:30:00Z' },
+      odd,
+      makeEvent(teamId, '2024-05-01T11:00:00Z', { event: 'purchase' }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('exports the selected expressions under their aliases, for the matching events of the interval', async () => {
+    const hogql = `SELECT uuid, upper(event) AS name, properties.$browser AS browser, toFloat(properties.amount) * 2 AS doubled,
+        JSONExtractString(properties, 'nested', 'plan') AS plan, person_properties.email AS email,
+        coalesce(properties.missing, distinct_id) AS who, timestamp
+      FROM events WHERE event = 'purchase' AND toFloat(properties.amount) > 10`;
+    const rows = await exportedRows(db.pool, { team_id: teamId, hogql_query: hogql }, HOUR);
+    expect(rows).toEqual([
+      {
+        uuid: purchase.uuid,
+        name: 'PURCHASE',
+        browser: 'Chrome',
+        doubled: 25,
+        plan: 'pro',
+        email: 'buyer@example.com',
+        who: 'buyer',
+        timestamp: '2024-05-01T10:10:00+00:00',
+      },
+    ]);
+  });
+
+  it('matches a literal full of SQL as plain text and leaves the database alone', async () => {
+    const hogql = `SELECT uuid, event FROM events WHERE event = 'x''; DROP TABLE events; --'`;
+    const rows = await exportedRows(db.pool, { team_id: teamId, hogql_query: hogql }, HOUR);
+    expect(rows).toEqual([{ uuid: odd.uuid, event: "x'; DROP TABLE events; --" }]);
+    const count = await db.pool.query('SELECT count(*)::int AS n FROM events');
+    expect(count.rows[0].n).toBe(5);
+  });
+
+  it('applies the destination event filters as for the events model', async () => {
+    const rows = await exportedRows(db.pool, { team_id: teamId, hogql_query: 'SELECT event FROM events' }, HOUR, {
+      excludeEvents: ['purchase'],
+    });
+    expect(rows).toEqual([{ event: '$pageview' }, { event: "x'; DROP TABLE events; --" }]);
+  });
+});

@@ -1,0 +1,30 @@
+import type { Pool } from 'pg';
+import { buildModelQuery, type ModelQueryInput } from '../../src/models';
+import { jsonLinesQuery } from '../../src/models/types';
+
+export type ExportedRow = Record<string, unknown>;
+
+/** Runs a model's query for one interval, as an export would, and returns the JSON rows in export order. */
+export async function exportedRows(
+  pool: Pool,
+  batchExport: Partial<ModelQueryInput['batchExport']> & { team_id: number },
+  interval: { start: string; end: string },
+  destination: Pick<ModelQueryInput, 'includeEvents' | 'excludeEvents'> = {},
+): Promise<ExportedRow[]> {
+  const query = jsonLinesQuery(
+    buildModelQuery({
+      batchExport: { model: 'events', hogql_query: null, filters: null, ...batchExport },
+      dataIntervalStart: new Date(interval.start),
+      dataIntervalEnd: new Date(interval.end),
+      ...destination,
+    }),
+  );
+  const client = await pool.connect();
+  try {
+    await client.query("SET TIME ZONE 'UTC'");
+    const { rows } = await client.query<{ line: string }>(query);
+    return rows.map((row) => JSON.parse(row.line) as ExportedRow);
+  } finally {
+    client.release();
+  }
+}
