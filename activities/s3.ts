@@ -1,80 +1,95 @@
 import { Context, log } from '@temporalio/activity';
-import { getBatchExport, getDestinationConfigWithSecrets } from '../src/db/batch-exports';
+import type { Pool } from 'pg';
+import { getBatchExport, getDestinationConfigWithSecrets, type BatchExportRecord } from '../src/db/batch-exports';
 import { writeLog } from '../src/db/logs';
 import { markRunRunning } from '../src/db/runs';
 import { createS3Client } from '../src/destinations/s3/client';
-import { S3DestinationConfig } from '../src/destinations/s3/config';
-import { exportJsonLinesToS3 } from '../src/destinations/s3/export';
+import { encoderOptions, S3DestinationConfig } from '../src/destinations/s3/config';
+import { classifyS3Error } from '../src/destinations/s3/errors';
+import { exportToS3 } from '../src/destinations/s3/export';
+import { intervalKeyPrefix } from '../src/destinations/s3/keys';
+import {
+  abortUploadsUnder,
+  parseProgress,
+  uploadStillHolds,
+  type S3ExportProgress,
+} from '../src/destinations/s3/progress';
 import { BatchExportError } from '../src/errors';
+import { createFileEncoder } from '../src/formats';
 import { buildModelQuery } from '../src/models';
-import { jsonLinesQuery } from '../src/models/types';
-import { streamTextColumn } from '../src/models/stream';
+import { streamRows } from '../src/models/stream';
+import { columnsQuery, jsonLinesQuery } from '../src/models/types';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
 import { toActivityFailure } from './failures';
 
 export function createS3Activities({ pool, sourcePool, config }: ActivityDependencies) {
   return {
-    /** Streams the interval's rows to S3 and returns what it wrote. Heartbeats progress after every batch. */
+    /**
+     * Streams the interval's rows to S3 and returns what it wrote. Heartbeats what is durably written; a retried
+     * attempt continues from the last heartbeat instead of starting over.
+     */
     async insertIntoS3(input: InsertActivityInput): Promise<InsertActivityResult> {
       const context = Context.current();
       const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
       try {
-        const batchExport = await getBatchExport(pool, input.batchExportId);
-        const destination = await getDestinationConfigWithSecrets(pool, config.encryptionKey, input.batchExportId);
-        if (!batchExport || !destination) {
-          throw new BatchExportError(`Batch export ${input.batchExportId} does not exist or was deleted`, {
-            kind: 'configuration',
-          });
-        }
-        const parsed = S3DestinationConfig.safeParse(destination.config);
-        if (!parsed.success) {
-          throw new BatchExportError(`The S3 destination's config is invalid: ${parsed.error.issues[0]?.message}`, {
-            kind: 'configuration',
-          });
-        }
-        const s3Config = parsed.data;
+        const { batchExport, s3Config } = await loadS3Export(pool, config.encryptionKey, input.batchExportId);
+        const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
         if (context.info.attempt > 1) {
           await writeLog(pool, {
-            teamId: input.teamId,
-            batchExportId: input.batchExportId,
-            runId: input.runId,
+            ...entry,
             level: 'WARNING',
             message: `Retrying the export (attempt ${context.info.attempt})`,
           });
         }
         await markRunRunning(pool, input.runId);
         await writeLog(pool, {
-          teamId: input.teamId,
-          batchExportId: input.batchExportId,
-          runId: input.runId,
+          ...entry,
           level: 'INFO',
           message: `Exporting ${batchExport.model} inserted from ${input.dataIntervalStart} to ${input.dataIntervalEnd} to s3://${s3Config.bucket_name}`,
         });
 
         const dataIntervalStart = new Date(input.dataIntervalStart);
         const dataIntervalEnd = new Date(input.dataIntervalEnd);
-        const query = jsonLinesQuery(
-          buildModelQuery({
-            batchExport,
-            dataIntervalStart,
-            dataIntervalEnd,
-            includeEvents: s3Config.include_events,
-            excludeEvents: s3Config.exclude_events,
-          }),
-        );
+        const model = buildModelQuery({
+          batchExport,
+          dataIntervalStart,
+          dataIntervalEnd,
+          includeEvents: s3Config.include_events,
+          excludeEvents: s3Config.exclude_events,
+        });
+        const render = s3Config.file_format === 'Parquet' ? columnsQuery : jsonLinesQuery;
         const client = createS3Client(s3Config);
         try {
-          const result = await exportJsonLinesToS3({
+          const keyInput = { prefix: s3Config.prefix, table: batchExport.model, dataIntervalStart, dataIntervalEnd };
+          const resumeFrom = await resumableProgress(context, client, s3Config, intervalKeyPrefix(keyInput));
+          let latest = resumeFrom;
+          // Sent on every batch, not only on new durable parts: the heartbeat timeout must not fire while a Parquet
+          // row group or a large part fills.
+          const heartbeat = () => context.heartbeat(latest);
+          heartbeat();
+          const result = await exportToS3({
             client,
             config: s3Config,
             table: batchExport.model,
             dataIntervalStart,
             dataIntervalEnd,
-            lines: streamTextColumn(sourcePool, query, config.source.batchSize),
+            createEncoder: () => createFileEncoder(encoderOptions(s3Config, model.fields)),
+            readRows: async function* (after) {
+              const query = render(model, { after, withCursor: true });
+              const options = { batchSize: config.source.batchSize, cursorWidth: model.orderBy.length };
+              for await (const batch of streamRows(sourcePool, query, options)) {
+                heartbeat();
+                yield batch;
+              }
+            },
             partSizeBytes: config.s3.partSizeBytes,
+            resumeFrom,
             signal: context.cancellationSignal,
-            onProgress: (progress) => context.heartbeat(progress),
+            onProgress: (progress) => {
+              latest = progress;
+              heartbeat();
+            },
           });
           log.info('Exported interval to S3', { ...fields, records: result.records, files: result.files.length });
           return { recordsCompleted: result.records, bytesExported: result.bytes };
@@ -86,5 +101,76 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
         throw toActivityFailure(error);
       }
     },
+
+    /**
+     * Aborts the interval's unfinished multipart uploads after a run failed for good or was cancelled: an attempt
+     * killed mid-file leaves its upload behind, and only a retry would have continued it.
+     */
+    async abortUnfinishedS3Uploads(input: InsertActivityInput): Promise<number> {
+      const { batchExport, s3Config } = await loadS3Export(pool, config.encryptionKey, input.batchExportId);
+      const keyInput = {
+        prefix: s3Config.prefix,
+        table: batchExport.model,
+        dataIntervalStart: new Date(input.dataIntervalStart),
+        dataIntervalEnd: new Date(input.dataIntervalEnd),
+      };
+      const client = createS3Client(s3Config);
+      try {
+        const aborted = await abortUploadsUnder(client, s3Config.bucket_name, intervalKeyPrefix(keyInput));
+        if (aborted)
+          log.info('Aborted unfinished uploads', {
+            batch_export_id: input.batchExportId,
+            run_id: input.runId,
+            aborted,
+          });
+        return aborted;
+      } finally {
+        client.destroy();
+      }
+    },
   };
+}
+
+async function loadS3Export(
+  pool: Pool,
+  encryptionKey: Buffer,
+  batchExportId: string,
+): Promise<{ batchExport: BatchExportRecord; s3Config: S3DestinationConfig }> {
+  const batchExport = await getBatchExport(pool, batchExportId);
+  const destination = await getDestinationConfigWithSecrets(pool, encryptionKey, batchExportId);
+  if (!batchExport || !destination) {
+    throw new BatchExportError(`Batch export ${batchExportId} does not exist or was deleted`, {
+      kind: 'configuration',
+    });
+  }
+  const parsed = S3DestinationConfig.safeParse(destination.config);
+  if (!parsed.success) {
+    throw new BatchExportError(`The S3 destination's config is invalid: ${parsed.error.issues[0]?.message}`, {
+      kind: 'configuration',
+    });
+  }
+  return { batchExport, s3Config: parsed.data };
+}
+
+/**
+ * The progress of the previous attempt, checked against S3, after aborting the uploads no heartbeat recorded (an
+ * attempt may die between starting an upload and heartbeating it). Null on a first attempt.
+ */
+async function resumableProgress(
+  context: Context,
+  client: ReturnType<typeof createS3Client>,
+  s3Config: S3DestinationConfig,
+  keyPrefix: string,
+): Promise<S3ExportProgress | null> {
+  if (context.info.attempt === 1) return null;
+  const progress = parseProgress(context.info.heartbeatDetails);
+  try {
+    if (progress?.current && !(await uploadStillHolds(client, s3Config.bucket_name, progress.current))) {
+      progress.current = null;
+    }
+    await abortUploadsUnder(client, s3Config.bucket_name, keyPrefix, progress?.current?.uploadId);
+  } catch (error) {
+    throw classifyS3Error(error, { bucket: s3Config.bucket_name, key: keyPrefix });
+  }
+  return progress;
 }

@@ -3,7 +3,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  log,
   proxyActivities,
+  type ActivityOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -32,6 +34,35 @@ export const INSERT_RETRY_POLICY = {
   maximumAttempts: 8,
 } as const;
 
+/** A dead worker is noticed after this long without a heartbeat; its attempt is then retried elsewhere. */
+const INSERT_HEARTBEAT_TIMEOUT_SECONDS = 120;
+
+/** The options of a destination's insert activity: production defaults, overridden by the workflow input. */
+export function insertActivityOptions(input: BatchExportWorkflowInput): ActivityOptions {
+  const settings = input.insertActivity ?? {};
+  const seconds = (value: number | undefined) => (value === undefined ? undefined : value * 1000);
+  return {
+    // An interval may hold many millions of rows; the heartbeat timeout, not this, detects a dead worker.
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: (settings.heartbeatTimeoutSeconds ?? INSERT_HEARTBEAT_TIMEOUT_SECONDS) * 1000,
+    retry: {
+      initialInterval: seconds(settings.initialIntervalSeconds) ?? INSERT_RETRY_POLICY.initialInterval,
+      backoffCoefficient: settings.backoffCoefficient ?? INSERT_RETRY_POLICY.backoffCoefficient,
+      maximumInterval: seconds(settings.maximumIntervalSeconds) ?? INSERT_RETRY_POLICY.maximumInterval,
+      maximumAttempts: settings.maximumAttempts ?? INSERT_RETRY_POLICY.maximumAttempts,
+    },
+  };
+}
+
+export interface RunExportOptions {
+  /**
+   * Runs when the insert's retries ran out or it was cancelled, before the run is recorded: e.g. removing what a
+   * killed attempt left unfinished. (An attempt failing with a non-retryable error cleans up itself.) Its own
+   * failure is logged, not raised: the run's outcome stays the insert's.
+   */
+  cleanUpAfterFailure?: (input: InsertActivityInput) => Promise<unknown>;
+}
+
 /** The interval this execution exports: from the input, else from the schedule's nominal start time. */
 export function resolveDataInterval(input: BatchExportWorkflowInput): { start: Date; end: Date } {
   let end: Date | undefined;
@@ -57,6 +88,7 @@ export function resolveDataInterval(input: BatchExportWorkflowInput): { start: D
 export async function runExport(
   input: BatchExportWorkflowInput,
   insert: (input: InsertActivityInput) => Promise<InsertActivityResult>,
+  options: RunExportOptions = {},
 ): Promise<BatchExportWorkflowResult> {
   const { start, end } = resolveDataInterval(input);
   const info = workflowInfo();
@@ -72,14 +104,15 @@ export async function runExport(
 
   let result: BatchExportWorkflowResult;
   let failure: unknown;
+  const insertInput: InsertActivityInput = {
+    batchExportId: input.batchExportId,
+    teamId: input.teamId,
+    runId: run.id,
+    dataIntervalStart: start.toISOString(),
+    dataIntervalEnd: end.toISOString(),
+  };
   try {
-    const inserted = await insert({
-      batchExportId: input.batchExportId,
-      teamId: input.teamId,
-      runId: run.id,
-      dataIntervalStart: start.toISOString(),
-      dataIntervalEnd: end.toISOString(),
-    });
+    const inserted = await insert(insertInput);
     result = { runId: run.id, status: 'Completed', ...inserted, latestError: null };
   } catch (error) {
     failure = error;
@@ -92,6 +125,14 @@ export async function runExport(
     };
   }
 
+  const cleanUp = options.cleanUpAfterFailure;
+  if (cleanUp && (result.status === 'FailedRetryable' || result.status === 'Cancelled')) {
+    await CancellationScope.nonCancellable(() =>
+      cleanUp(insertInput).catch((error: unknown) =>
+        log.warn('Clean-up after a failed run failed', { error: rootMessage(error) }),
+      ),
+    );
+  }
   // Non-cancellable: a cancelled run still records that it was cancelled.
   await CancellationScope.nonCancellable(() =>
     finishBatchExportRun({

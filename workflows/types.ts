@@ -10,6 +10,19 @@ export interface BatchExportWorkflowInput {
    */
   dataIntervalEnd?: string;
   backfillId?: string | null;
+  /** How the destination's insert activity is retried; the defaults suit production, tests shorten them. */
+  insertActivity?: InsertActivitySettings;
+}
+
+export interface InsertActivitySettings {
+  /** First retry delay; later ones grow by `backoffCoefficient` up to `maximumIntervalSeconds`. */
+  initialIntervalSeconds?: number;
+  backoffCoefficient?: number;
+  maximumIntervalSeconds?: number;
+  /** Attempts in all, the first included. */
+  maximumAttempts?: number;
+  /** How long without a heartbeat before the attempt is taken for dead (its worker crashed) and retried. */
+  heartbeatTimeoutSeconds?: number;
 }
 
 export interface BatchExportWorkflowResult {

@@ -28,7 +28,9 @@ const TIMESTAMP_OIDS = [1114, 1184];
  */
 const textTimestamps = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    TIMESTAMP_OIDS.includes(oid) ? (value: string) => value : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+    TIMESTAMP_OIDS.includes(oid)
+      ? (value: string) => value
+      : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
 };
 
 /**

@@ -77,7 +77,9 @@ function renderSelect(query: ModelQuery, columns: string, options: RenderOptions
   let where = '';
   if (options.after) {
     if (options.after.length !== query.orderBy.length) {
-      throw new RangeError(`A cursor of ${options.after.length} values cannot resume an order of ${query.orderBy.length}`);
+      throw new RangeError(
+        `A cursor of ${options.after.length} values cannot resume an order of ${query.orderBy.length}`,
+      );
     }
     const parameters = options.after.map((value) => `$${values.push(value)}`);
     where = ` WHERE (${query.orderBy.join(', ')}) > (${parameters.join(', ')})`;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { EncoderOptions } from '../../formats';
+import type { ModelField } from '../../models/types';
 
 export const S3FileFormat = z.enum(['JSONLines', 'Parquet']);
 export type S3FileFormat = z.infer<typeof S3FileFormat>;
@@ -7,10 +9,10 @@ export const S3Compression = z.enum(['gzip', 'brotli', 'zstd', 'snappy', 'lz4'])
 export type S3Compression = z.infer<typeof S3Compression>;
 
 /** Which compressions each file format takes; null (no compression) is always allowed. */
-export const COMPRESSIONS_BY_FORMAT: Record<S3FileFormat, readonly S3Compression[]> = {
-  JSONLines: ['gzip', 'brotli'],
-  Parquet: [],
-};
+export const COMPRESSIONS_BY_FORMAT = {
+  JSONLines: ['gzip', 'brotli', 'zstd'],
+  Parquet: ['zstd', 'snappy', 'gzip', 'brotli', 'lz4'],
+} as const satisfies Record<S3FileFormat, readonly S3Compression[]>;
 
 /** Config fields that are write-only: encrypted at rest, never returned or logged. */
 export const S3_SECRET_FIELDS = ['aws_access_key_id', 'aws_secret_access_key'] as const;
@@ -34,8 +36,8 @@ export const S3DestinationConfig = z
     exclude_events: z.array(z.string().min(1)).nullish(),
   })
   .superRefine((config, ctx) => {
-    if (config.compression && !COMPRESSIONS_BY_FORMAT[config.file_format].includes(config.compression)) {
-      const supported = COMPRESSIONS_BY_FORMAT[config.file_format];
+    const supported: readonly S3Compression[] = COMPRESSIONS_BY_FORMAT[config.file_format];
+    if (config.compression && !supported.includes(config.compression)) {
       ctx.addIssue({
         code: 'custom',
         path: ['compression'],
@@ -43,9 +45,6 @@ export const S3DestinationConfig = z
           supported.length ? `${supported.join(', ')} or ` : ''
         }null`,
       });
-    }
-    if (config.file_format === 'Parquet') {
-      ctx.addIssue({ code: 'custom', path: ['file_format'], message: 'Parquet is not supported yet: use JSONLines' });
     }
     if (config.kms_key_id && config.encryption !== 'aws:kms') {
       ctx.addIssue({ code: 'custom', path: ['kms_key_id'], message: 'kms_key_id requires encryption "aws:kms"' });
@@ -59,3 +58,18 @@ export const S3DestinationConfig = z
     }
   });
 export type S3DestinationConfig = z.infer<typeof S3DestinationConfig>;
+
+/** How files of this destination are encoded. The config schema has checked that format and compression match. */
+export function encoderOptions(config: S3DestinationConfig, fields: readonly ModelField[]): EncoderOptions {
+  if (config.file_format === 'Parquet') {
+    return {
+      format: 'Parquet',
+      compression: config.compression as (typeof COMPRESSIONS_BY_FORMAT)['Parquet'][number],
+      fields,
+    };
+  }
+  return {
+    format: 'JSONLines',
+    compression: config.compression as (typeof COMPRESSIONS_BY_FORMAT)['JSONLines'][number],
+  };
+}

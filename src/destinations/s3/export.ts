@@ -1,15 +1,12 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createCompressor } from '../../formats/compression';
-import { classifyS3Error } from './errors';
+import { isRetryable } from '../../errors';
+import type { FileEncoder } from '../../formats';
+import type { RowBatch } from '../../models/stream';
 import type { S3DestinationConfig } from './config';
+import { classifyS3Error } from './errors';
 import { manifestKey, objectKey } from './keys';
 import { MultipartUpload } from './multipart';
-
-export interface ExportedFile {
-  key: string;
-  records: number;
-  bytes: number;
-}
+import { progressTotals, type ExportedFile, type FileMark, type S3ExportProgress } from './progress';
 
 export interface S3ExportResult {
   records: number;
@@ -25,25 +22,39 @@ export interface S3ExportOptions {
   table: string;
   dataIntervalStart: Date;
   dataIntervalEnd: Date;
-  /** JSON lines, batch by batch, in a stable order. */
-  lines: AsyncIterable<string[]>;
+  /** A new encoder for each file (or continued file). */
+  createEncoder: () => FileEncoder;
+  /** The interval's rows in a stable order, after the given row cursor (from the start when null). */
+  readRows: (after: string[] | null) => AsyncIterable<RowBatch>;
   partSizeBytes: number;
+  /** Where a previous attempt stopped; its unfinished file must already be checked (uploadStillHolds). */
+  resumeFrom?: S3ExportProgress | null;
   signal?: AbortSignal;
-  onProgress?: (progress: { records: number; bytes: number }) => void;
+  /** Called with durable progress only: what a retried attempt may continue from. */
+  onProgress?: (progress: S3ExportProgress) => void;
 }
 
 /**
- * Compressions in flight at once. Compression runs on the thread pool, so two keep both cores busy while the event
- * loop reads the next batch; more would only hold more batches in memory.
+ * Encodes still in flight at once. Encoding runs off the event loop (libuv's pool, or a codec thread), so two keep
+ * both cores busy while the next batch is read; more would only hold more batches in memory.
  */
-const COMPRESSIONS_IN_FLIGHT = 2;
+const ENCODES_IN_FLIGHT = 2;
+
+interface OpenFile {
+  file: ExportedFile;
+  upload: MultipartUpload<FileMark>;
+  encoder: FileEncoder;
+  cursor: string[] | null;
+}
 
 /**
- * Writes an interval's rows to S3 as JSON lines: one file (or one per `max_file_size_mb`), uploaded in parts as it
- * is produced, then a manifest listing the files. Nothing is written for the rows of an empty interval but the
- * manifest. On failure every unfinished upload is aborted.
+ * Writes an interval's rows to S3: one file (or one per `max_file_size_mb`), uploaded in parts as it is produced,
+ * then a manifest listing the files, last. An empty interval writes only the manifest. Progress is reported as parts
+ * become durable; a retried attempt passes it back as `resumeFrom` and continues: after the last durable part when
+ * the format allows, else from the start of the unfinished file. On a failure that will not be retried, the
+ * unfinished upload is aborted.
  */
-export async function exportJsonLinesToS3(options: S3ExportOptions): Promise<S3ExportResult> {
+export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResult> {
   const { client, config } = options;
   const keyInput = {
     prefix: config.prefix,
@@ -52,99 +63,115 @@ export async function exportJsonLinesToS3(options: S3ExportOptions): Promise<S3E
     dataIntervalEnd: options.dataIntervalEnd,
   };
   const maxFileBytes = config.max_file_size_mb ? config.max_file_size_mb * 1024 * 1024 : Infinity;
-  const files: ExportedFile[] = [];
-  let records = 0;
-  let bytes = 0;
+  const progress: S3ExportProgress = structuredClone(options.resumeFrom ?? { files: [], cursor: null, current: null });
+  const report = () => options.onProgress?.(structuredClone(progress));
 
-  let current: { upload: MultipartUpload; file: ExportedFile; compressor: ReturnType<typeof createCompressor> } | null =
-    null;
-  const openFile = () => {
-    const key = objectKey({
-      ...keyInput,
-      fileFormat: 'JSONLines',
-      compression: config.compression as 'gzip' | 'brotli' | null,
-      fileNumber: config.max_file_size_mb ? files.length : undefined,
-    });
-    const upload = new MultipartUpload(
+  const openFile = (): OpenFile => {
+    const resumed = progress.current;
+    const key =
+      resumed?.key ??
+      objectKey({
+        ...keyInput,
+        fileFormat: config.file_format,
+        compression: config.compression,
+        fileNumber: config.max_file_size_mb ? progress.files.length : undefined,
+      });
+    const file = { key, records: resumed?.mark.records ?? 0, bytes: 0 };
+    const upload = new MultipartUpload<FileMark>(
       client,
       {
         bucket: config.bucket_name,
         key,
-        contentType: config.compression ? 'application/octet-stream' : 'application/x-ndjson',
+        contentType: contentType(config),
         encryption: config.encryption,
         kmsKeyId: config.kms_key_id,
       },
-      options.partSizeBytes,
+      {
+        partSize: options.partSizeBytes,
+        resume: resumed ?? undefined,
+        onDurable: (durable) => {
+          if (!current?.encoder.continuable) return;
+          progress.current = { key, ...durable };
+          report();
+        },
+      },
     );
-    const file = { key, records: 0, bytes: 0 };
-    files.push(file);
-    return { upload, file, compressor: createCompressor(config.compression as 'gzip' | 'brotli' | null) };
+    return { file, upload, encoder: options.createEncoder(), cursor: resumed?.mark.cursor ?? progress.cursor };
   };
+  let current: OpenFile | null = null;
+
   const closeFile = async () => {
-    if (!current) return;
-    const tail = await current.compressor.finish();
-    await current.upload.write(tail);
-    bytes += tail.length;
-    await current.upload.complete();
-    current.file.bytes = current.upload.bytesWritten;
+    const open = current!;
+    await open.upload.write(await open.encoder.finish(), { records: open.file.records, cursor: open.cursor ?? [] });
+    await open.upload.complete();
+    open.file.bytes = open.upload.bytesWritten;
+    progress.files.push(open.file);
+    progress.cursor = open.cursor;
+    progress.current = null;
     current = null;
+    report();
   };
 
-  // Batches whose compression has started, oldest first; written to the upload in order.
-  const pending: Array<{ compressed: Promise<Buffer>; count: number }> = [];
+  // Batches whose encoding has started, oldest first; written to the upload in order.
+  const pending: Array<{ encoded: Promise<Buffer>; count: number; cursor: string[] }> = [];
   const writeOldest = async () => {
     const batch = pending.shift()!;
-    const compressed = await batch.compressed;
-    await current!.upload.write(compressed);
-    current!.file.records += batch.count;
-    records += batch.count;
-    bytes += compressed.length;
-    options.onProgress?.({ records, bytes });
+    const bytes = await batch.encoded;
+    const open = current!;
+    open.file.records += batch.count;
+    open.cursor = batch.cursor;
+    await open.upload.write(bytes, { records: open.file.records, cursor: batch.cursor });
   };
 
   try {
-    for await (const lines of options.lines) {
+    if (progress.current) current = openFile();
+    for await (const batch of options.readRows(current?.cursor ?? progress.cursor)) {
       options.signal?.throwIfAborted();
-      // Files roll over between batches, so one may exceed max_file_size_mb by the batches still compressing.
+      // Files roll over between batches, so one may exceed max_file_size_mb by the batches still encoding.
       if (current && current.upload.bytesWritten >= maxFileBytes) {
         while (pending.length) await writeOldest();
         await closeFile();
       }
       current ??= openFile();
-      pending.push({ compressed: current.compressor.compress(encodeLines(lines)), count: lines.length });
-      if (pending.length >= COMPRESSIONS_IN_FLIGHT) await writeOldest();
+      pending.push({ encoded: current.encoder.encode(batch.rows), count: batch.rows.length, cursor: batch.cursor });
+      if (pending.length >= ENCODES_IN_FLIGHT) await writeOldest();
     }
     while (pending.length) await writeOldest();
-    await closeFile();
+    if (current) await closeFile();
     const manifest = manifestKey(keyInput);
-    await putManifest(client, config, manifest, { ...keyInput, files, records });
-    return { records, bytes, files, manifestKey: manifest };
+    await putManifest(client, config, manifest, { ...keyInput, files: progress.files });
+    return { ...progressTotals(progress), files: progress.files, manifestKey: manifest };
   } catch (error) {
-    await Promise.allSettled(pending.map((batch) => batch.compressed));
-    await current?.upload.abort();
+    await Promise.allSettled(pending.map((batch) => batch.encoded));
+    const open = current as OpenFile | null;
+    if (open) {
+      await open.encoder.discard();
+      // A retried attempt continues the upload; otherwise nothing will, and it would cost the user storage.
+      const retried =
+        open.encoder.continuable &&
+        !options.signal?.aborted &&
+        isRetryable(classifyS3Error(error, { bucket: config.bucket_name }).kind);
+      if (!retried) await open.upload.abort();
+    }
     throw error;
   }
 }
 
-/** JSON lines of a batch, one per row. Raw newlines can only be whitespace between JSON tokens: they become spaces. */
-function encodeLines(lines: string[]): Buffer {
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.includes('\n') || line.includes('\r')) lines[i] = line.replace(/[\r\n]/g, ' ');
-  }
-  return Buffer.from(lines.join('\n') + '\n', 'utf8');
+function contentType(config: S3DestinationConfig): string {
+  if (config.file_format === 'Parquet') return 'application/vnd.apache.parquet';
+  return config.compression ? 'application/octet-stream' : 'application/x-ndjson';
 }
 
 async function putManifest(
   client: S3Client,
   config: S3DestinationConfig,
   key: string,
-  content: { dataIntervalStart: Date; dataIntervalEnd: Date; files: ExportedFile[]; records: number },
+  content: { dataIntervalStart: Date; dataIntervalEnd: Date; files: ExportedFile[] },
 ): Promise<void> {
   const body = JSON.stringify({
     data_interval_start: content.dataIntervalStart.toISOString(),
     data_interval_end: content.dataIntervalEnd.toISOString(),
-    records: content.records,
+    records: content.files.reduce((sum, file) => sum + file.records, 0),
     files: content.files,
   });
   try {

@@ -63,9 +63,16 @@ export const PREFIX_VARIABLES = [
 export function objectKey(input: KeyInput): string {
   const base = `${isoSeconds(input.dataIntervalStart)}-${isoSeconds(input.dataIntervalEnd)}`;
   const number = input.fileNumber === undefined ? '' : `-${input.fileNumber}`;
-  const suffix =
-    input.fileFormat === 'JSONLines' && input.compression ? `.${CODEC_SUFFIXES[input.compression]}` : '';
+  const suffix = input.fileFormat === 'JSONLines' && input.compression ? `.${CODEC_SUFFIXES[input.compression]}` : '';
   return joinKey(renderPrefix(input.prefix, input), `${base}${number}.${FORMAT_EXTENSIONS[input.fileFormat]}${suffix}`);
+}
+
+/** The start of every key an interval writes (files and manifest): where its unfinished uploads are found. */
+export function intervalKeyPrefix(input: Omit<KeyInput, 'fileFormat' | 'compression' | 'fileNumber'>): string {
+  return joinKey(
+    renderPrefix(input.prefix, input),
+    `${isoSeconds(input.dataIntervalStart)}-${isoSeconds(input.dataIntervalEnd)}`,
+  );
 }
 
 /** The manifest key of an interval, written last so a consumer knows the interval is complete. */

@@ -3,7 +3,6 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   UploadPartCommand,
-  type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { classifyS3Error } from './errors';
@@ -16,18 +15,46 @@ export interface MultipartTarget {
   kmsKeyId?: string | null;
 }
 
+/** A part S3 has stored: enough to complete the upload later, from another process. */
+export interface UploadedPart {
+  number: number;
+  etag: string;
+  size: number;
+}
+
+/** What is durably uploaded: the first parts, without a gap, and the writer's mark at the end of the last one. */
+export interface DurableParts<M> {
+  uploadId: string;
+  parts: UploadedPart[];
+  mark: M;
+}
+
+export interface MultipartOptions<M> {
+  /** Bytes per part (the last may be smaller). S3 takes 5 MiB to 5 GiB. */
+  partSize: number;
+  /** Continue an upload a previous attempt started, after its durable parts. */
+  resume?: DurableParts<M>;
+  /** Called whenever more parts are durable. */
+  onDurable?: (durable: DurableParts<M>) => void;
+}
+
 /** Parts uploading at once per file; more only adds memory once the link is saturated. */
 const MAX_PARTS_IN_FLIGHT = 2;
 
 /**
- * Uploads one object as a multipart upload: bytes are buffered up to `partSize` and sent as numbered parts, at most
- * MAX_PARTS_IN_FLIGHT at a time, so memory stays bounded by the part size whatever the object's size.
+ * Uploads one object as a multipart upload: bytes are buffered up to the part size and sent as numbered parts, at
+ * most MAX_PARTS_IN_FLIGHT at a time, so memory stays bounded by the part size whatever the object's size. Each
+ * `write` carries a mark (e.g. rows written and the row cursor) describing the file once those bytes are in; a part
+ * ends on a write boundary, so every durable part has an exact mark to resume from.
  */
-export class MultipartUpload {
+export class MultipartUpload<M> {
   private uploadId: string | undefined;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
-  private readonly parts: CompletedPart[] = [];
+  private lastMark: M | undefined;
+  private readonly finished = new Map<number, { part: UploadedPart; mark: M }>();
+  private durable: UploadedPart[] = [];
+  private nextPartNumber = 1;
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
   bytesWritten = 0;
@@ -35,31 +62,40 @@ export class MultipartUpload {
   constructor(
     private readonly client: S3Client,
     private readonly target: MultipartTarget,
-    private readonly partSize: number,
-  ) {}
+    private readonly options: MultipartOptions<M>,
+  ) {
+    const resume = options.resume;
+    if (resume) {
+      this.uploadId = resume.uploadId;
+      this.durable = [...resume.parts];
+      this.nextPartNumber = resume.parts.length + 1;
+      this.bytesWritten = resume.parts.reduce((sum, part) => sum + part.size, 0);
+    }
+  }
 
-  async write(bytes: Buffer): Promise<void> {
+  async write(bytes: Buffer, mark: M): Promise<void> {
+    this.lastMark = mark;
     if (bytes.length === 0) return;
     this.buffered.push(bytes);
     this.bufferedBytes += bytes.length;
     this.bytesWritten += bytes.length;
-    if (this.bufferedBytes >= this.partSize) await this.flushPart();
+    if (this.bufferedBytes >= this.options.partSize) await this.flushPart();
   }
 
   /** Uploads what is left and completes the object. */
   async complete(): Promise<void> {
     // S3 needs at least one part, so an empty object is one empty part.
-    if (this.bufferedBytes > 0 || this.parts.length + this.inFlight.size === 0) await this.flushPart();
-    await this.drain();
+    if (this.bufferedBytes > 0 || this.nextPartNumber === 1) await this.flushPart();
+    await Promise.all(this.inFlight);
+    this.throwIfFailed();
     const uploadId = await this.ensureStarted();
-    const parts = [...this.parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     await this.call(() =>
       this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.target.bucket,
           Key: this.target.key,
           UploadId: uploadId,
-          MultipartUpload: { Parts: parts },
+          MultipartUpload: { Parts: this.durable.map((part) => ({ PartNumber: part.number, ETag: part.etag })) },
         }),
       ),
     );
@@ -68,35 +104,29 @@ export class MultipartUpload {
   /** Best effort: an upload left unfinished costs the user storage until a lifecycle rule removes it. */
   async abort(): Promise<void> {
     await Promise.allSettled(this.inFlight);
-    if (!this.uploadId) return;
-    await this.client
-      .send(
-        new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: this.target.key, UploadId: this.uploadId }),
-      )
-      .catch(() => undefined);
+    if (this.uploadId) await abortUpload(this.client, this.target.bucket, this.target.key, this.uploadId);
   }
 
   private async flushPart(): Promise<void> {
     const body = Buffer.concat(this.buffered);
+    const mark = this.lastMark as M;
     this.buffered = [];
     this.bufferedBytes = 0;
     const uploadId = await this.ensureStarted();
-    const partNumber = this.parts.length + this.inFlight.size + 1;
+    const number = this.nextPartNumber++;
     const upload = this.call(() =>
       this.client.send(
         new UploadPartCommand({
           Bucket: this.target.bucket,
           Key: this.target.key,
           UploadId: uploadId,
-          PartNumber: partNumber,
+          PartNumber: number,
           Body: body,
           ContentLength: body.length,
         }),
       ),
     ).then(
-      (result) => {
-        this.parts.push({ PartNumber: partNumber, ETag: result.ETag });
-      },
+      (result) => this.partFinished({ number, etag: result.ETag ?? '', size: body.length }, mark),
       (error: unknown) => {
         this.failure ??= error;
       },
@@ -107,9 +137,22 @@ export class MultipartUpload {
     this.throwIfFailed();
   }
 
-  private async drain(): Promise<void> {
-    await Promise.all(this.inFlight);
-    this.throwIfFailed();
+  /** Parts finish out of order; only a gapless run from part 1 is durable progress. */
+  private partFinished(part: UploadedPart, mark: M): void {
+    this.finished.set(part.number, { part, mark });
+    let last: M | undefined;
+    for (
+      let next = this.finished.get(this.durable.length + 1);
+      next;
+      next = this.finished.get(this.durable.length + 1)
+    ) {
+      this.durable.push(next.part);
+      this.finished.delete(next.part.number);
+      last = next.mark;
+    }
+    if (last !== undefined && this.uploadId) {
+      this.options.onDurable?.({ uploadId: this.uploadId, parts: [...this.durable], mark: last });
+    }
   }
 
   private throwIfFailed(): void {
@@ -141,4 +184,10 @@ export class MultipartUpload {
       throw classifyS3Error(error, this.target);
     }
   }
+}
+
+export async function abortUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
+  await client
+    .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+    .catch(() => undefined);
 }

@@ -1,0 +1,67 @@
+import type { ModelField } from '../models/types';
+import { createCompressor, type TextCompression } from './compression';
+import { ParquetEncoder, type ParquetCompression } from './parquet';
+
+export type FileFormat = 'JSONLines' | 'Parquet';
+
+/**
+ * Turns rows into the bytes of one file, batch by batch. `encode` may be called again before the previous call
+ * resolved; results come in call order, and are the file's next bytes (maybe none yet, e.g. while a Parquet row
+ * group fills). `finish` returns the last bytes; `discard` drops an unfinished file.
+ */
+export interface FileEncoder {
+  encode(rows: unknown[][]): Promise<Buffer>;
+  finish(): Promise<Buffer>;
+  discard(): Promise<void>;
+  /**
+   * True when a new encoder can continue a file after any `encode` result (gzip members, zstd frames, plain
+   * text), so a retried export resumes mid-file; false when the file must be written again from its start.
+   */
+  readonly continuable: boolean;
+}
+
+export type EncoderOptions =
+  | { format: 'JSONLines'; compression: TextCompression }
+  | { format: 'Parquet'; compression: ParquetCompression; fields: readonly ModelField[] };
+
+export function createFileEncoder(options: EncoderOptions): FileEncoder {
+  return options.format === 'Parquet'
+    ? new ParquetEncoder(options.fields, options.compression)
+    : new JsonLinesEncoder(options.compression);
+}
+
+/** Rows holding a JSON object as text in their first column (jsonLinesQuery), one line each. */
+class JsonLinesEncoder implements FileEncoder {
+  private readonly compressor;
+  readonly continuable: boolean;
+
+  constructor(compression: TextCompression) {
+    this.compressor = createCompressor(compression);
+    this.continuable = this.compressor.chunksAreIndependent;
+  }
+
+  encode(rows: unknown[][]): Promise<Buffer> {
+    return this.compressor.compress(encodeLines(rows));
+  }
+
+  finish(): Promise<Buffer> {
+    return this.compressor.finish();
+  }
+
+  async discard(): Promise<void> {
+    await this.compressor.finish().catch(() => undefined);
+  }
+}
+
+/**
+ * JSON lines of a batch, one per row. JSON text from Postgres has no raw newline but may have whitespace ones
+ * (json keeps the input's formatting): they become spaces, which JSON treats alike.
+ */
+export function encodeLines(rows: unknown[][]): Buffer {
+  const lines = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const line = rows[i]![0] as string;
+    lines[i] = line.includes('\n') || line.includes('\r') ? line.replace(/[\r\n]/g, ' ') : line;
+  }
+  return Buffer.from(lines.join('\n') + '\n', 'utf8');
+}

@@ -1,0 +1,99 @@
+import { createRequire } from 'node:module';
+import { ScriptThread } from './thread';
+
+/**
+ * Parquet encoding (parquet-wasm: the Rust parquet writer in WebAssembly) runs on a worker thread, so that the
+ * event loop reads and converts the next rows while the previous ones are encoded and compressed: both cores work.
+ * One thread serves every open file of the process; each file is a streaming writer that emits a row group's bytes
+ * as soon as the group is full, so memory holds about one row group per file, not the file.
+ */
+const PARQUET_WASM = createRequire(__filename).resolve('parquet-wasm');
+
+const THREAD_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const parquet = require(${JSON.stringify(PARQUET_WASM)});
+const files = new Map();
+
+function open({ file, codec, rowGroupRows, plainColumns }) {
+  const session = { chunks: [], taken: null, pump: null };
+  session.input = new ReadableStream({
+    start(controller) { session.controller = controller; },
+    // Called when the writer has taken the queued batch: the sender may send the next one.
+    pull() { const taken = session.taken; session.taken = null; if (taken) taken(); },
+  }, { highWaterMark: 1 });
+  let builder = new parquet.WriterPropertiesBuilder()
+    .setCompression(parquet.Compression[codec])
+    .setMaxRowGroupSize(rowGroupRows);
+  for (const column of plainColumns) builder = builder.setColumnDictionaryEnabled(column, false);
+  session.output = parquet.transformParquetStream(session.input, builder.build());
+  session.output.catch(() => undefined);
+  files.set(file, session);
+}
+
+async function write({ file, ipc }) {
+  const session = files.get(file);
+  const taken = new Promise((resolve) => { session.taken = resolve; });
+  for (const batch of parquet.Table.fromIPCStream(new Uint8Array(ipc)).recordBatches()) session.controller.enqueue(batch);
+  session.pump ??= session.output.then(async (stream) => {
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      session.chunks.push(value);
+    }
+  });
+  await Promise.race([taken, session.pump]);
+  return take(session);
+}
+
+async function finish({ file }) {
+  const session = files.get(file);
+  files.delete(file);
+  session.controller.close();
+  await session.pump;
+  return take(session);
+}
+
+function take(session) {
+  const size = session.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of session.chunks) { bytes.set(chunk, at); at += chunk.length; }
+  session.chunks = [];
+  return bytes;
+}
+
+parentPort.on('message', async (request) => {
+  try {
+    let bytes = new Uint8Array(0);
+    if (request.kind === 'open') open(request);
+    else if (request.kind === 'write') bytes = await write(request);
+    else if (request.kind === 'finish') bytes = await finish(request);
+    else if (request.kind === 'discard') { files.get(request.file)?.controller.error(new Error('discarded')); files.delete(request.file); }
+    parentPort.postMessage({ id: request.id, bytes }, [bytes.buffer]);
+  } catch (error) {
+    parentPort.postMessage({ id: request.id, error: String((error && error.message) || error) });
+  }
+});
+`;
+
+export type ParquetCodec = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'LZ4_RAW' | 'ZSTD';
+
+export type ParquetThreadRequest =
+  | { kind: 'open'; file: number; codec: ParquetCodec; rowGroupRows: number; plainColumns: string[] }
+  | { kind: 'write'; file: number; ipc: ArrayBuffer }
+  | { kind: 'finish'; file: number }
+  | { kind: 'discard'; file: number };
+
+const thread = new ScriptThread('Parquet encoding', THREAD_SOURCE);
+let nextFile = 0;
+
+/** Sends one request to the Parquet thread; resolves to the file bytes it produced meanwhile (maybe none). */
+export function requestParquetThread(request: ParquetThreadRequest): Promise<Buffer> {
+  return thread.request(request, request.kind === 'write' ? [request.ipc] : []);
+}
+
+/** A number naming a new file on the thread. */
+export function newParquetFileId(): number {
+  return nextFile++;
+}

@@ -1,0 +1,81 @@
+import type { Schema } from 'apache-arrow';
+import type { ModelField } from '../models/types';
+import { arrowSchema, rowsToArrowIpc } from './arrow';
+import type { FileEncoder } from './index';
+import { newParquetFileId, requestParquetThread, type ParquetCodec } from './parquet-thread';
+
+export type ParquetCompression = 'zstd' | 'snappy' | 'gzip' | 'brotli' | 'lz4' | null;
+
+// lz4 is written as LZ4_RAW: the older LZ4 codec is deprecated and read inconsistently across readers.
+const CODECS: Record<NonNullable<ParquetCompression>, ParquetCodec> = {
+  zstd: 'ZSTD',
+  snappy: 'SNAPPY',
+  gzip: 'GZIP',
+  brotli: 'BROTLI',
+  lz4: 'LZ4_RAW',
+};
+
+/**
+ * Rows per row group. A reader's unit of work and the writer's unit of memory: the thread holds one group's
+ * encoded pages until it is full. 100k event rows are ~10-30 MB encoded.
+ */
+const ROW_GROUP_ROWS = 100_000;
+
+/**
+ * One Parquet file. Rows become an Arrow record batch here (JSON columns as JSON text, timestamps as UTC
+ * microseconds); the thread encodes, compresses and emits each row group's bytes. A Parquet file's footer lists its
+ * row groups, so an unfinished file cannot be continued by another writer.
+ */
+export class ParquetEncoder implements FileEncoder {
+  readonly continuable = false;
+  private readonly file = newParquetFileId();
+  private readonly schema: Schema;
+  private opened = false;
+  // Requests for one file run one after the other: the thread's writer takes batches in order.
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly fields: readonly ModelField[],
+    private readonly compression: ParquetCompression,
+  ) {
+    this.schema = arrowSchema(fields);
+  }
+
+  encode(rows: unknown[][]): Promise<Buffer> {
+    const ipc = rowsToArrowIpc(this.schema, this.fields, rows);
+    const buffer = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc.buffer : ipc.slice().buffer;
+    return this.enqueue(async () => {
+      if (!this.opened) {
+        this.opened = true;
+        await requestParquetThread({
+          kind: 'open',
+          file: this.file,
+          codec: this.compression ? CODECS[this.compression] : 'UNCOMPRESSED',
+          rowGroupRows: ROW_GROUP_ROWS,
+          // Dictionaries only pay off on repetitive columns; on JSON and uuids the writer would build one in vain.
+          plainColumns: this.fields
+            .filter((field) => field.type === 'json' || field.type === 'uuid')
+            .map((f) => f.name),
+        });
+      }
+      return requestParquetThread({ kind: 'write', file: this.file, ipc: buffer as ArrayBuffer });
+    });
+  }
+
+  finish(): Promise<Buffer> {
+    return this.enqueue(async () =>
+      this.opened ? requestParquetThread({ kind: 'finish', file: this.file }) : Buffer.alloc(0),
+    );
+  }
+
+  async discard(): Promise<void> {
+    await this.tail.catch(() => undefined);
+    if (this.opened) await requestParquetThread({ kind: 'discard', file: this.file }).catch(() => undefined);
+  }
+
+  private enqueue(work: () => Promise<Buffer>): Promise<Buffer> {
+    const result = this.tail.then(work);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,56 @@
+import { Worker } from 'node:worker_threads';
+
+interface Reply {
+  id: number;
+  bytes?: Uint8Array;
+  error?: string;
+}
+
+/**
+ * A worker thread running a script of plain JavaScript (evaluated, so it runs unchanged under tsx, vitest and a
+ * compiled build), answering requests `{ id, ...}` with `{ id, bytes }` or `{ id, error }`. WebAssembly codecs run
+ * there: they are synchronous, and on the main thread they would stop the reading of the next rows. The thread
+ * starts on first use, restarts after a crash, and does not keep an idle process alive.
+ */
+export class ScriptThread {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (bytes: Buffer) => void; reject: (error: Error) => void }>();
+
+  constructor(
+    private readonly name: string,
+    private readonly source: string,
+  ) {}
+
+  request(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Buffer> {
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.source, { eval: true, name: this.name });
+    worker.on('message', (reply: Reply) => {
+      const request = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) worker.unref();
+      if (reply.bytes) request?.resolve(Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.length));
+      else request?.reject(new Error(`${this.name} failed: ${reply.error}`));
+    });
+    worker.on('error', (error) => this.failAll(error));
+    worker.on('exit', (code) => this.failAll(new Error(`The ${this.name} thread exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(error: Error): void {
+    this.worker = undefined;
+    for (const request of this.waiting.values()) request.reject(error);
+    this.waiting.clear();
+  }
+}
