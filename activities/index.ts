@@ -1,5 +1,7 @@
 import type { Pool } from 'pg';
 import type { Config } from '../src/config';
+import { createBackfillActivities } from './backfills';
+import { createPostgresActivities } from './postgres';
 import { createRunActivities } from './runs';
 import { createS3Activities } from './s3';
 
@@ -16,6 +18,8 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     ...createRunActivities(deps),
     ...createS3Activities(deps),
+    ...createPostgresActivities(deps),
+    ...createBackfillActivities(deps),
   };
 }
 

@@ -39,6 +39,14 @@ const EnvSchema = z.object({
   SOURCE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),
   /** How far back a schedule catches up on missed intervals after the worker or server was down. */
   SCHEDULE_CATCHUP_WINDOW_SECONDS: positiveInt.default(24 * 3600),
+  /** Intervals a backfill exports at the same time. */
+  BACKFILL_MAX_PARALLEL_RUNS: positiveInt.max(100).default(4),
+  /** Intervals one backfill workflow run starts before it continues as new, keeping each history small. */
+  BACKFILL_INTERVALS_PER_WORKFLOW_RUN: positiveInt.max(2000).default(250),
+  /** Backfills a team may have starting or running at once; more are refused (HTTP 429). */
+  BACKFILL_MAX_ACTIVE_PER_TEAM: positiveInt.default(10),
+  /** An export pauses itself after this many failed runs in a row; 0 never pauses. */
+  AUTO_PAUSE_AFTER_FAILED_RUNS: z.coerce.number().int().min(0).default(3),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -60,6 +68,8 @@ export interface Config {
   s3: { partSizeBytes: number };
   source: { batchSize: number };
   schedule: { catchupWindowSeconds: number };
+  backfills: { maxParallelRuns: number; intervalsPerWorkflowRun: number; maxActivePerTeam: number };
+  autoPause: { consecutiveFailedRuns: number };
   api: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
 }
@@ -96,6 +106,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     s3: { partSizeBytes: e.S3_PART_SIZE_MB * 1024 * 1024 },
     source: { batchSize: e.SOURCE_BATCH_SIZE },
     schedule: { catchupWindowSeconds: e.SCHEDULE_CATCHUP_WINDOW_SECONDS },
+    backfills: {
+      maxParallelRuns: e.BACKFILL_MAX_PARALLEL_RUNS,
+      intervalsPerWorkflowRun: e.BACKFILL_INTERVALS_PER_WORKFLOW_RUN,
+      maxActivePerTeam: e.BACKFILL_MAX_ACTIVE_PER_TEAM,
+    },
+    autoPause: { consecutiveFailedRuns: e.AUTO_PAUSE_AFTER_FAILED_RUNS },
     api: { host: e.API_HOST, port: e.API_PORT },
     logLevel: e.LOG_LEVEL,
   };

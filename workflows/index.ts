@@ -1,2 +1,4 @@
 // Every workflow the worker registers, under the type names schedules and backfills start.
 export { s3ExportWorkflow as 's3-export' } from './s3-export';
+export { backfillBatchExportWorkflow as 'backfill-batch-export' } from './backfill';
+export { postgresExportWorkflow as 'postgres-export' } from './postgres-export';

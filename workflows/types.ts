@@ -46,3 +46,49 @@ export interface InsertActivityResult {
   recordsCompleted: number;
   bytesExported: number;
 }
+
+/** The schedule a backfill follows: the export's, as it was when the backfill was created. */
+export interface BackfillSchedule {
+  interval: string;
+  timezone: string;
+  offsetHour: number | null;
+  offsetDay: number | null;
+  /** The export's own bounds (ISO 8601): its schedule fires nothing outside them. */
+  startAt: string | null;
+  endAt: string | null;
+}
+
+/** Where a backfill is, carried from one workflow run to the next by continue-as-new. */
+export interface BackfillProgress {
+  /** ISO 8601: the intervals ending after this one are still to run. */
+  after: string;
+  /** Intervals not run because a run of the same interval already exported them (or was exporting them). */
+  skippedRuns: number;
+  failedRuns: number;
+}
+
+export interface BackfillWorkflowInput {
+  backfillId: string;
+  batchExportId: string;
+  teamId: number;
+  schedule: BackfillSchedule;
+  /** ISO 8601; null = from the export's earliest data. */
+  startAt: string | null;
+  endAt: string;
+  /** The destination's export workflow type, started once per interval. */
+  exportWorkflowType: string;
+  /** Intervals exported at the same time. */
+  maxParallelRuns: number;
+  /** Intervals one workflow run starts before continuing as new. */
+  intervalsPerWorkflowRun: number;
+  /** Export intervals again even when a run already completed them (a run retry); otherwise they are skipped. */
+  reexportCompleted: boolean;
+  /** Set by continue-as-new; absent on the first run. */
+  progress?: BackfillProgress;
+}
+
+export interface BackfillWorkflowResult {
+  status: 'Completed' | 'Failed' | 'Cancelled';
+  skippedRuns: number;
+  failedRuns: number;
+}

@@ -47,7 +47,8 @@ export function* scheduledIntervals(shape: ScheduleShape, after: Date, until: Da
 /** How many intervals `scheduledIntervals` yields, without keeping them. */
 export function countScheduledIntervals(shape: ScheduleShape, after: Date, until: Date): number {
   let count = 0;
-  for (const _ of scheduledIntervals(shape, after, until)) count++;
+  const intervals = scheduledIntervals(shape, after, until);
+  while (!intervals.next().done) count++;
   return count;
 }
 

@@ -159,3 +159,14 @@ export async function listActiveRuns(db: Queryable, batchExportId: string): Prom
   );
   return rows;
 }
+
+/** Of the given interval ends, those that a run of the export completed, as epoch milliseconds. */
+export async function completedIntervalEnds(db: Queryable, batchExportId: string, ends: Date[]): Promise<Set<number>> {
+  if (ends.length === 0) return new Set();
+  const { rows } = await db.query<{ data_interval_end: Date }>(
+    `SELECT DISTINCT data_interval_end FROM batch_export_runs
+     WHERE batch_export_id = $1 AND status = 'Completed' AND data_interval_end = ANY($2::timestamptz[])`,
+    [batchExportId, ends],
+  );
+  return new Set(rows.map((row) => row.data_interval_end.getTime()));
+}

@@ -1,0 +1,93 @@
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+import { parseInterval } from '../intervals';
+import { countScheduledIntervals, type ScheduleShape } from './intervals';
+
+/** A backfill as the API creates it. Read-only fields some clients send back (status, ...) are ignored. */
+export const BackfillRequest = z.object({
+  start_at: z.string().nullish(),
+  end_at: z.string().nullish(),
+});
+export type BackfillRequest = z.infer<typeof BackfillRequest>;
+
+export interface BackfillRange {
+  /** null: from the export's earliest data. */
+  startAt: Date | null;
+  endAt: Date;
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const TIMESTAMP_WITH_OFFSET = z.iso.datetime({ offset: true });
+
+/**
+ * Checks a backfill request against the export (SPEC.md section 7) and returns the range as instants: dates for day
+ * and week exports (the boundary at offset_hour in the export's timezone, on offset_day for weeks), date-times with a
+ * timezone otherwise; start before end; end not in the future; at least one whole interval in the range.
+ */
+export function parseBackfillRange(
+  batchExport: ScheduleShape & { destination: { type: string } },
+  body: unknown,
+  now: Date,
+): BackfillRange {
+  const parsed = BackfillRequest.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ValidationError(issue.message, issue.path.map(String).join('.') || null);
+  }
+  const { start_at, end_at } = parsed.data;
+  if (!end_at) {
+    throw new ValidationError(
+      `end_at is required: open-ended backfills are not supported for ${batchExport.destination.type} destinations`,
+      'end_at',
+      'required',
+    );
+  }
+  const endAt = parseBound(batchExport, end_at, 'end_at');
+  const startAt = start_at ? parseBound(batchExport, start_at, 'start_at') : null;
+  if (startAt && startAt >= endAt) throw new ValidationError('start_at must be before end_at', 'start_at');
+  if (endAt > now) {
+    throw new ValidationError(
+      `end_at ${endAt.toISOString()} is in the future: a backfill only exports intervals that have ended`,
+      'end_at',
+    );
+  }
+  if (startAt && countScheduledIntervals(batchExport, startAt, endAt) === 0) {
+    throw new ValidationError(
+      `The range from ${startAt.toISOString()} to ${endAt.toISOString()} holds no complete interval of this export (${batchExport.interval})`,
+      'end_at',
+    );
+  }
+  return { startAt, endAt };
+}
+
+function parseBound(batchExport: ScheduleShape, value: string, field: 'start_at' | 'end_at'): Date {
+  const definition = parseInterval(batchExport.interval);
+  if (definition.kind === 'fixed') {
+    if (!TIMESTAMP_WITH_OFFSET.safeParse(value).success) {
+      throw new ValidationError(
+        `${field} must be a date and time with a timezone, e.g. 2024-01-01T00:00:00Z (got "${value}")`,
+        field,
+      );
+    }
+    return new Date(value);
+  }
+  const day = DATE_ONLY.test(value) ? DateTime.fromISO(value, { zone: batchExport.timezone }) : null;
+  if (!day?.isValid) {
+    throw new ValidationError(
+      `${field} must be a date (YYYY-MM-DD) for a ${definition.unit === 'day' ? 'daily' : 'weekly'} export (got "${value}")`,
+      field,
+    );
+  }
+  if (definition.unit === 'week') {
+    const offsetDay = batchExport.offset_day ?? 0;
+    if (day.weekday % 7 !== offsetDay) {
+      throw new ValidationError(
+        `${field} must be a ${DAY_NAMES[offsetDay]}: this export's weeks end on ${DAY_NAMES[offsetDay]} (got ${DAY_NAMES[day.weekday % 7]} ${value})`,
+        field,
+      );
+    }
+  }
+  return day.set({ hour: batchExport.offset_hour ?? 0 }).toJSDate();
+}

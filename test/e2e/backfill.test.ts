@@ -1,0 +1,241 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getBackfill } from '../../src/db/backfills';
+import { listRuns } from '../../src/db/runs';
+import { createBatchExport } from '../../src/service/batch-exports';
+import { cancelBackfill, createBackfill } from '../../src/service/backfills';
+import { backfillDeps, eventually, exportedRows, s3Destination, waitForBackfill } from '../helpers/backfills';
+import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
+import { createBucket, testS3Client } from '../helpers/s3';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+describe('backfills', () => {
+  let stack: TestStack;
+  let s3: S3Client;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    s3 = testS3Client(stack.s3Endpoint);
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await stack?.stop();
+  });
+
+  async function hourlyExport(teamId: number, name: string) {
+    const bucket = await createBucket(s3);
+    const batchExport = await createBatchExport(stack.services, teamId, {
+      name,
+      destination: s3Destination(stack, bucket),
+      interval: 'hour',
+      paused: true,
+    });
+    return { bucket, batchExport };
+  }
+
+  /** `perHour` events in each hour from `start`, at minutes spread over the hour. */
+  function hourlyEvents(teamId: number, start: string, hours: number, perHour: number): TestEvent[] {
+    const events: TestEvent[] = [];
+    for (let hour = 0; hour < hours; hour++) {
+      for (let i = 0; i < perHour; i++) {
+        const at = new Date(Date.parse(start) + hour * 3_600_000 + Math.floor((i * 3_600_000) / perHour) + 1);
+        events.push(makeEvent(teamId, at.toISOString()));
+      }
+    }
+    return events;
+  }
+
+  it('exports every source row of a 48-hour hourly backfill exactly once and records 48 Completed runs', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    const inside = hourlyEvents(teamId, '2024-02-01T00:00:00Z', 48, 3);
+    const outside = [makeEvent(teamId, '2024-01-31T23:59:59.999Z'), makeEvent(teamId, '2024-02-03T00:00:00Z')];
+    await insertEvents(stack.db.pool, [...inside, ...outside]);
+    const { bucket, batchExport } = await hourlyExport(teamId, '48 hours');
+
+    const created = await createBackfill(backfillDeps(stack), {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { start_at: '2024-02-01T00:00:00Z', end_at: '2024-02-03T00:00:00Z' },
+    });
+    expect(created.status).toBe('Starting');
+    expect(created.workflow_id).toBe(`${batchExport.id}-Backfill-2024-02-01T00:00:00Z-2024-02-03T00:00:00Z`);
+    const backfill = await waitForBackfill(stack, created);
+
+    expect(backfill).toMatchObject({
+      status: 'Completed',
+      total_runs: 48,
+      finished_runs: 48,
+      total_records_count: inside.length,
+      adjusted_start_at: new Date('2024-02-01T00:00:00Z'),
+      latest_error: null,
+      failed_intervals: [],
+    });
+    expect(backfill.finished_at).toBeInstanceOf(Date);
+    const rows = await exportedRows(s3, bucket);
+    expect(rows.map((row) => row.uuid).sort()).toEqual(inside.map((event) => event.uuid).sort());
+    const runs = await listRuns(stack.db.pool, batchExport.id);
+    expect(runs).toHaveLength(48);
+    expect(new Set(runs.map((run) => run.status))).toEqual(new Set(['Completed']));
+    expect(runs.every((run) => run.backfill_id === backfill.id && run.records_completed === 3)).toBe(true);
+    expect(runs.map((run) => run.workflow_id)).toContain(`${batchExport.id}-2024-02-02T13:00:00Z`);
+  });
+
+  it('starts from the first interval with data when start_at is left out', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    const events = [makeEvent(teamId, '2024-03-05T10:20:00Z'), makeEvent(teamId, '2024-03-05T12:59:00Z')];
+    await insertEvents(stack.db.pool, events);
+    const { bucket, batchExport } = await hourlyExport(teamId, 'from the earliest data');
+
+    const created = await createBackfill(backfillDeps(stack), {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { end_at: '2024-03-05T14:00:00Z' },
+    });
+    expect(created.workflow_id).toBe(`${batchExport.id}-Backfill-START-2024-03-05T14:00:00Z`);
+    const backfill = await waitForBackfill(stack, created);
+
+    expect(backfill).toMatchObject({
+      status: 'Completed',
+      start_at: null,
+      adjusted_start_at: new Date('2024-03-05T10:00:00Z'),
+      total_runs: 4,
+      total_records_count: 2,
+    });
+    expect((await exportedRows(s3, bucket)).map((row) => row.uuid).sort()).toEqual(events.map((e) => e.uuid).sort());
+  });
+
+  it('completes at once, running nothing, when the range holds no data', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    const { batchExport } = await hourlyExport(teamId, 'no data');
+
+    const backfill = await waitForBackfill(
+      stack,
+      await createBackfill(backfillDeps(stack), {
+        teamId,
+        batchExportId: batchExport.id,
+        body: { start_at: '2023-01-01T00:00:00Z', end_at: '2023-02-01T00:00:00Z' },
+      }),
+    );
+
+    expect(backfill).toMatchObject({ status: 'Completed', total_runs: 0, total_records_count: 0 });
+    expect(await listRuns(stack.db.pool, batchExport.id)).toHaveLength(0);
+  });
+
+  it('refuses a backfill that overlaps an active one, and accepts one next to it', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    const { batchExport } = await hourlyExport(teamId, 'overlap');
+    // No worker polls this queue: the first backfill stays active for as long as the test needs.
+    const idle = backfillDeps(stack);
+    idle.config.temporal = { ...idle.config.temporal, taskQueue: `${stack.config.temporal.taskQueue}-idle` };
+    const first = await createBackfill(idle, {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { start_at: '2024-01-01T00:00:00Z', end_at: '2024-01-02T00:00:00Z' },
+    });
+
+    const refused = createBackfill(idle, {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { start_at: '2024-01-01T12:00:00Z', end_at: '2024-01-03T00:00:00Z' },
+    });
+    await expect(refused).rejects.toMatchObject({ name: 'ValidationError', attr: 'start_at' });
+    await expect(refused).rejects.toThrow(`already Starting (id ${first.id}) and overlaps this range`);
+    const adjacent = await createBackfill(idle, {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { start_at: '2024-01-02T00:00:00Z', end_at: '2024-01-03T00:00:00Z' },
+    });
+    expect(adjacent.status).toBe('Starting');
+
+    for (const backfill of [first, adjacent]) {
+      const cancelled = await cancelBackfill(idle, { teamId, batchExportId: batchExport.id, backfillId: backfill.id });
+      expect(cancelled.status).toBe('Cancelled');
+      await stack.temporal.workflow.getHandle(backfill.workflow_id!).terminate('test cleanup');
+    }
+  });
+
+  it("refuses more than the team's limit of active backfills", async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    const { batchExport } = await hourlyExport(teamId, 'limit');
+    const idle = backfillDeps(stack, { maxActivePerTeam: 1 });
+    idle.config.temporal = { ...idle.config.temporal, taskQueue: `${stack.config.temporal.taskQueue}-idle` };
+    const first = await createBackfill(idle, {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { start_at: '2024-01-01T00:00:00Z', end_at: '2024-01-02T00:00:00Z' },
+    });
+
+    await expect(
+      createBackfill(idle, {
+        teamId,
+        batchExportId: batchExport.id,
+        body: { start_at: '2024-02-01T00:00:00Z', end_at: '2024-02-02T00:00:00Z' },
+      }),
+    ).rejects.toMatchObject({
+      name: 'TooManyBackfillsError',
+      message: expect.stringContaining('already has 1 backfills running'),
+    });
+
+    await cancelBackfill(idle, { teamId, batchExportId: batchExport.id, backfillId: first.id });
+    await stack.temporal.workflow.getHandle(first.workflow_id!).terminate('test cleanup');
+  });
+
+  it('cancels mid-way: the backfill and its active runs end Cancelled and later intervals never start', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    // Data in the first hour only: 120 hours to go, two at a time, leaves plenty of time to cancel.
+    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-04-01T00:10:00Z')]);
+    const { batchExport } = await hourlyExport(teamId, 'cancel');
+    const created = await createBackfill(backfillDeps(stack, { maxParallelRuns: 2 }), {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { start_at: '2024-04-01T00:00:00Z', end_at: '2024-04-06T00:00:00Z' },
+    });
+    await eventually(
+      () => listRuns(stack.db.pool, batchExport.id),
+      (runs) => runs.filter((run) => run.status === 'Completed').length >= 2,
+    );
+
+    const cancelled = await cancelBackfill(stack.services, {
+      teamId,
+      batchExportId: batchExport.id,
+      backfillId: created.id,
+    });
+    expect(cancelled).toMatchObject({ status: 'Cancelled', latest_error: 'Cancelled by request' });
+    const backfill = await waitForBackfill(stack, created);
+
+    expect(backfill.status).toBe('Cancelled');
+    const runs = await listRuns(stack.db.pool, batchExport.id);
+    expect(runs.length).toBeLessThan(120);
+    expect(runs.filter((run) => run.status === 'Starting' || run.status === 'Running')).toEqual([]);
+    expect(new Set(runs.map((run) => run.status))).toContain('Completed');
+    const { rows: logs } = await stack.db.pool.query(
+      `SELECT message FROM batch_export_log_entries WHERE backfill_id = $1 AND level = 'WARNING'`,
+      [backfill.id],
+    );
+    expect(logs.map((log) => log.message)).toContain('Backfill cancelled: Cancelled by request');
+  });
+
+  it('fails with a clear error, without hanging, when its export is deleted during the backfill', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-05-01T00:10:00Z')]);
+    const { batchExport } = await hourlyExport(teamId, 'deleted');
+    const created = await createBackfill(backfillDeps(stack, { maxParallelRuns: 2 }), {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { start_at: '2024-05-01T00:00:00Z', end_at: '2024-05-06T00:00:00Z' },
+    });
+    await eventually(
+      () => listRuns(stack.db.pool, batchExport.id),
+      (runs) => runs.some((run) => run.status === 'Completed'),
+    );
+
+    await stack.db.pool.query('UPDATE batch_exports SET deleted = true WHERE id = $1', [batchExport.id]);
+    const backfill = await waitForBackfill(stack, created);
+
+    expect(backfill.status).toBe('Failed');
+    expect(backfill.latest_error).toContain(`The batch export ${batchExport.id} was deleted while the backfill ran`);
+    expect((await listRuns(stack.db.pool, batchExport.id)).length).toBeLessThan(120);
+    expect(await getBackfill(stack.db.pool, backfill.id)).toMatchObject({ finished_at: expect.any(Date) });
+  });
+});
