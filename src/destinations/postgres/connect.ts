@@ -1,0 +1,44 @@
+import { Client, type ClientConfig } from 'pg';
+import type { PostgresDestinationConfig } from './config';
+
+/** Long enough for a server across the world, short enough that a black-holed host fails the attempt quickly. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+const SSL_NOT_SUPPORTED = 'The server does not support SSL connections';
+
+/**
+ * Connects to the destination like libpq's default `sslmode=prefer`: TLS when the server offers it (verifying the
+ * certificate unless `has_self_signed_cert`), plain when the server has no TLS at all. The session runs in UTC so
+ * that timestamps travel unambiguously.
+ */
+export async function connectToDestination(config: PostgresDestinationConfig): Promise<Client> {
+  const base: ClientConfig = {
+    host: config.host,
+    port: config.port,
+    user: config.user,
+    password: config.password,
+    database: config.database,
+    application_name: 'batch-exports',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    options: '-c TimeZone=UTC',
+  };
+  try {
+    return await connected(new Client({ ...base, ssl: { rejectUnauthorized: !config.has_self_signed_cert } }));
+  } catch (error) {
+    if (!(error instanceof Error) || error.message !== SSL_NOT_SUPPORTED) throw error;
+    return connected(new Client(base));
+  }
+}
+
+async function connected(client: Client): Promise<Client> {
+  // Errors on an idle client are raised by the next query; this keeps them from crashing the process meanwhile.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,163 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Client, Pool } from 'pg';
+import { escapeIdentifier } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { z } from 'zod';
+import { BatchExportError } from '../../errors';
+import { streamRows } from '../../models/stream';
+import { columnsQuery, type ModelQuery } from '../../models/types';
+import type { PostgresDestinationConfig } from './config';
+import { connectToDestination } from './connect';
+import { encodeCopyRows } from './copy';
+import { classifyPostgresError, errorContext } from './errors';
+import { createTableStatement, insertStatement, qualifiedName, tableSpec, type TableSpec } from './table';
+
+/** What an attempt has committed, heartbeated after every batch: a retry continues after `cursor`. */
+export const PostgresExportProgress = z.object({
+  /** The model's `orderBy` values of the last committed row, as text. */
+  cursor: z.array(z.string()),
+  records: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+export type PostgresExportProgress = z.infer<typeof PostgresExportProgress>;
+
+export interface PostgresExportOptions {
+  config: PostgresDestinationConfig;
+  query: ModelQuery;
+  sourcePool: Pool;
+  /** Rows per source round trip, and per destination transaction. */
+  batchSize: number;
+  resumeFrom?: PostgresExportProgress | null;
+  signal?: AbortSignal;
+  /** Called after each committed batch. */
+  onCommit?: (progress: PostgresExportProgress) => void;
+}
+
+const STAGING = escapeIdentifier('batch_export_staging');
+
+/**
+ * Loads an interval into the user's table, one transaction per source batch: COPY into a temporary staging table,
+ * then one INSERT that deduplicates (events) or merges by version (persons, sessions). A batch is either wholly in
+ * the table or not at all, so resuming after the last committed batch writes every row once.
+ */
+export async function exportToPostgres(options: PostgresExportOptions): Promise<{ records: number; bytes: number }> {
+  const { config } = options;
+  const context = errorContext(config);
+  const destination = <T>(operation: () => Promise<T>) =>
+    operation().catch((error: unknown) => Promise.reject(classifyPostgresError(error, context)));
+
+  const client = await destination(() => connectToDestination(config));
+  try {
+    const spec = tableSpec(options.query);
+    const columns = await destination(() => prepareTable(client, spec, config));
+    const names = columns.map((column) => column.name);
+    const insert = insertStatement(spec, names, qualifiedName(config.schema, config.table_name), STAGING);
+    const copy = `COPY ${STAGING} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`;
+    // Every value travels as Postgres' own text: exact for bigints, floats and timestamps, and what COPY reads.
+    const asText = columns.map((column) => ({
+      ...column,
+      type: 'string' as const,
+      expression: `(${column.expression})::text`,
+    }));
+    const source = columnsQuery(
+      { ...options.query, fields: asText },
+      { withCursor: true, after: options.resumeFrom?.cursor ?? null },
+    );
+
+    let records = options.resumeFrom?.records ?? 0;
+    let bytes = options.resumeFrom?.bytes ?? 0;
+    const batches = streamRows(options.sourcePool, source, {
+      batchSize: options.batchSize,
+      cursorWidth: options.query.orderBy.length,
+    });
+    await forEachPrefetched(batches, async (batch) => {
+      options.signal?.throwIfAborted();
+      const data = encodeCopyRows(batch.rows, columns.length);
+      await destination(() => commitBatch(client, copy, insert, data));
+      records += batch.rows.length;
+      bytes += data.length;
+      options.onCommit?.({ cursor: batch.cursor, records, bytes });
+    });
+    return { records, bytes };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Makes sure the table exists (creating it with the spec's columns), and returns the spec's columns the table has:
+ * the user's table decides what is written. Prepares the session's staging table with the table's own types.
+ */
+async function prepareTable(client: Client, spec: TableSpec, config: PostgresDestinationConfig) {
+  const { schema, table_name: table } = config;
+  const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (!rowCount) {
+    throw new BatchExportError(
+      `Schema "${schema}" does not exist in database "${config.database}": create it or check schema`,
+      {
+        kind: 'configuration',
+      },
+    );
+  }
+  const target = qualifiedName(schema, table);
+  let existing = await tableColumns(client, schema, table);
+  if (existing === null) {
+    await client.query(createTableStatement(spec, schema, table));
+    existing = await tableColumns(client, schema, table);
+  }
+  const columns = spec.columns.filter((column) => existing!.includes(column.name));
+  const missing = spec.required.filter((name) => !existing!.includes(name));
+  if (missing.length || columns.length === 0) {
+    throw new BatchExportError(
+      `Table "${schema}"."${table}" lacks column${missing.length > 1 ? 's' : ''} ${(missing.length ? missing : spec.created).join(', ')}: add ${missing.length > 1 ? 'them' : 'it'} or use another table_name`,
+      { kind: 'configuration' },
+    );
+  }
+  const list = columns.map((column) => escapeIdentifier(column.name)).join(', ');
+  await client.query(`DROP TABLE IF EXISTS pg_temp.${STAGING}`);
+  await client.query(
+    `CREATE TEMPORARY TABLE ${STAGING} ON COMMIT DELETE ROWS AS SELECT ${list} FROM ${target} WITH NO DATA`,
+  );
+  return columns;
+}
+
+/** The table's column names, or null when there is no such table. */
+async function tableColumns(client: Client, schema: string, table: string): Promise<string[] | null> {
+  const { rows } = await client.query<{ oid: string | null; columns: string[] | null }>(
+    `SELECT c.oid, (SELECT array_agg(a.attname::text) FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
+     FROM (SELECT to_regclass(format('%I.%I', $1::text, $2::text)) AS oid) c`,
+    [schema, table],
+  );
+  return rows[0]?.oid ? (rows[0].columns ?? []) : null;
+}
+
+async function commitBatch(client: Client, copy: string, insert: string, data: Buffer): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await pipeline(Readable.from([data]), client.query(copyFrom(copy)));
+    await client.query(insert);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Runs `fn` on each item while the next one is already being fetched: reading and writing overlap. */
+async function forEachPrefetched<T>(items: AsyncGenerator<T>, fn: (item: T) => Promise<void>): Promise<void> {
+  let pending = items.next();
+  try {
+    for (;;) {
+      const result = await pending;
+      if (result.done) return;
+      pending = items.next();
+      // Observed by the next loop turn; without this a fetch failing while `fn` fails too would go unhandled.
+      pending.catch(() => undefined);
+      await fn(result.value);
+    }
+  } finally {
+    await items.return(undefined).catch(() => undefined);
+  }
+}

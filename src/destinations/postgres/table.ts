@@ -1,0 +1,155 @@
+import { escapeIdentifier } from 'pg';
+import { EVENT_FIELDS, jsonWithoutNul } from '../../models/events';
+import type { FieldType, ModelField, ModelQuery } from '../../models/types';
+
+/** A column the export can write: its name, the type it gets when we create the table, its value over `r`. */
+export interface DestinationColumn extends ModelField {
+  sqlType: string;
+}
+
+/**
+ * How rows reach the table. `dedupe`: insert rows whose uuid is not in the table yet (events, so that retries and
+ * re-exports never duplicate). `merge`: upsert on `key`, updating only when `newer` holds (persons, sessions).
+ * `append`: plain insert, for custom queries without a uuid.
+ */
+export type WriteMode =
+  { kind: 'dedupe'; column: string } | { kind: 'merge'; key: readonly string[]; newer: string } | { kind: 'append' };
+
+export interface TableSpec {
+  /** Every column the export can fill, in the order it creates them. */
+  columns: readonly DestinationColumn[];
+  /** The columns of a table the export creates (a subset of `columns`). */
+  created: readonly string[];
+  primaryKey: readonly string[] | null;
+  mode: WriteMode;
+  /** Columns the user's table must have for `mode` to work. */
+  required: readonly string[];
+}
+
+const SQL_TYPES: Record<FieldType, string> = {
+  string: 'TEXT',
+  integer: 'BIGINT',
+  float: 'DOUBLE PRECISION',
+  boolean: 'BOOLEAN',
+  timestamp: 'TIMESTAMPTZ',
+  json: 'JSONB',
+  uuid: 'UUID',
+};
+
+/** JSON goes to JSONB, which cannot hold \u0000: such escapes become \ufffd. */
+function toColumn(field: ModelField): DestinationColumn {
+  const expression = field.type === 'json' ? jsonWithoutNul(`(${field.expression})`) : field.expression;
+  return { ...field, expression, sqlType: SQL_TYPES[field.type] };
+}
+
+const PROPERTIES = jsonWithoutNul('r.properties');
+
+/** The events table of SPEC.md section 6, then the other event fields, written when the user's table has them. */
+function eventColumns(): DestinationColumn[] {
+  const field = (name: string) => toColumn(EVENT_FIELDS.find((candidate) => candidate.name === name)!);
+  const spec: DestinationColumn[] = [
+    field('uuid'),
+    field('event'),
+    field('properties'),
+    // The chain as the platform stores it, as a JSON string.
+    { name: 'elements', type: 'json', sqlType: 'JSONB', expression: 'to_jsonb(r.elements_chain)' },
+    field('set'),
+    field('set_once'),
+    field('distinct_id'),
+    field('team_id'),
+    { name: 'ip', type: 'string', sqlType: 'TEXT', expression: `(${PROPERTIES} ->> '$ip')` },
+    { name: 'site_url', type: 'string', sqlType: 'TEXT', expression: `(${PROPERTIES} ->> '$current_url')` },
+    field('timestamp'),
+  ];
+  const extra = EVENT_FIELDS.filter((candidate) => !spec.some((column) => column.name === candidate.name));
+  return [...spec, ...extra.map(toColumn)];
+}
+
+/** What the export writes for a model query, and how. */
+export function tableSpec(query: ModelQuery): TableSpec {
+  // The events model proper (not a hogql_query, whose fields are its aliases) has the table of SPEC.md section 6.
+  if (query.fields === EVENT_FIELDS) {
+    const columns = eventColumns();
+    return {
+      columns,
+      created: columns.slice(0, 11).map((column) => column.name),
+      primaryKey: ['uuid'],
+      mode: { kind: 'dedupe', column: 'uuid' },
+      required: ['uuid'],
+    };
+  }
+  const columns = query.fields.map(toColumn);
+  const all = columns.map((column) => column.name);
+  switch (query.model) {
+    case 'persons':
+      return {
+        columns,
+        created: all,
+        primaryKey: ['team_id', 'distinct_id'],
+        mode: {
+          kind: 'merge',
+          key: ['team_id', 'distinct_id'],
+          newer:
+            'EXCLUDED.person_version > t.person_version OR EXCLUDED.person_distinct_id_version > t.person_distinct_id_version',
+        },
+        required: ['team_id', 'distinct_id', 'person_version', 'person_distinct_id_version'],
+      };
+    case 'sessions':
+      return {
+        columns,
+        created: all,
+        primaryKey: ['team_id', 'session_id'],
+        mode: { kind: 'merge', key: ['team_id', 'session_id'], newer: 'EXCLUDED.end_timestamp > t.end_timestamp' },
+        required: ['team_id', 'session_id', 'end_timestamp'],
+      };
+    default: {
+      const hasUuid = columns.some((column) => column.name === 'uuid' && column.type === 'uuid');
+      return {
+        columns,
+        created: all,
+        primaryKey: hasUuid ? ['uuid'] : null,
+        mode: hasUuid ? { kind: 'dedupe', column: 'uuid' } : { kind: 'append' },
+        required: hasUuid ? ['uuid'] : [],
+      };
+    }
+  }
+}
+
+export function qualifiedName(schema: string, table: string): string {
+  return `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`;
+}
+
+/** CREATE TABLE IF NOT EXISTS for the spec's created columns. */
+export function createTableStatement(spec: TableSpec, schema: string, table: string): string {
+  const columns = spec.created.map((name) => {
+    const column = spec.columns.find((candidate) => candidate.name === name)!;
+    return `${escapeIdentifier(name)} ${column.sqlType}`;
+  });
+  if (spec.primaryKey) columns.push(`PRIMARY KEY (${spec.primaryKey.map(escapeIdentifier).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, table)} (${columns.join(', ')})`;
+}
+
+/** The INSERT that moves a committed batch from the staging table into the user's table. */
+export function insertStatement(spec: TableSpec, columns: readonly string[], target: string, staging: string): string {
+  const list = columns.map(escapeIdentifier).join(', ');
+  const select = `SELECT ${list} FROM ${staging} AS s`;
+  const mode = spec.mode;
+  switch (mode.kind) {
+    case 'dedupe': {
+      const key = escapeIdentifier(mode.column);
+      // NOT EXISTS works on tables without a unique index; ON CONFLICT covers a concurrent insert where there is one.
+      return `INSERT INTO ${target} AS t (${list}) ${select}
+              WHERE NOT EXISTS (SELECT 1 FROM ${target} AS e WHERE e.${key} = s.${key}) ON CONFLICT DO NOTHING`;
+    }
+    case 'merge': {
+      const updates = columns
+        .filter((name) => !mode.key.includes(name))
+        .map((name) => `${escapeIdentifier(name)} = EXCLUDED.${escapeIdentifier(name)}`);
+      return `INSERT INTO ${target} AS t (${list}) ${select}
+              ON CONFLICT (${mode.key.map(escapeIdentifier).join(', ')}) DO UPDATE SET ${updates.join(', ')}
+              WHERE ${mode.newer}`;
+    }
+    case 'append':
+      return `INSERT INTO ${target} (${list}) ${select}`;
+  }
+}
