@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/dev/ports';
+import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
+import {
+  createDestinationDatabase,
+  createUnprivilegedRole,
+  type DestinationDatabase,
+} from '../helpers/destination-database';
+import { createPostgresExport, insertAttempts, runPostgresInterval } from '../helpers/postgres-exports';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+describe('postgres-export failures', () => {
+  let stack: TestStack;
+  let destination: DestinationDatabase;
+  let teamId: number;
+
+  beforeAll(async () => {
+    // Two rows per batch, so that an interval of a few rows spans several committed batches.
+    stack = await startTestStack({ env: { SOURCE_BATCH_SIZE: '2' } });
+    destination = await createDestinationDatabase();
+    ({ teamId } = await createTeam(stack.db.pool));
+    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-06-01T10:30:00Z')]);
+  });
+
+  afterAll(async () => {
+    await destination?.drop();
+    await stack?.stop();
+  });
+
+  const HOUR_END = '2024-06-01T11:00:00Z';
+
+  async function expectFailedAtOnce(config: Record<string, unknown>, message: string) {
+    const batchExport = await createPostgresExport(stack, teamId, destination, { config });
+    const { run, error } = await runPostgresInterval(stack, teamId, batchExport.id, HOUR_END);
+    expect(error).not.toBeNull();
+    expect(run.status).toBe('Failed');
+    expect(run.latest_error).toContain(message);
+    expect(await insertAttempts(stack, `${batchExport.id}-${HOUR_END}`)).toEqual([1]);
+    const { rows } = await stack.db.pool.query(
+      `SELECT message FROM batch_export_log_entries WHERE run_id = $1 AND level = 'ERROR'`,
+      [run.id],
+    );
+    expect(rows.map((row) => row.message)).toEqual([expect.stringContaining(message)]);
+    return run;
+  }
+
+  it('fails at once, saying to create the schema, when the schema does not exist', async () => {
+    await expectFailedAtOnce({ schema: 'analytics' }, 'Schema "analytics" does not exist');
+  });
+
+  it('fails at once when the database does not exist', async () => {
+    await expectFailedAtOnce(
+      { database: 'no_such_database' },
+      'Database "no_such_database" does not exist: check database',
+    );
+  });
+
+  it('fails at once when the server refuses the user, without naming the user', async () => {
+    const run = await expectFailedAtOnce({ user: 'ghost_user_4711' }, 'check user');
+    expect(run.latest_error).not.toContain('ghost_user_4711');
+  });
+
+  it('fails at once, naming the grants needed, when the user may not create the table', async () => {
+    const role = await createUnprivilegedRole();
+    try {
+      await expectFailedAtOnce(
+        { user: role.name },
+        'The user lacks a privilege: grant it USAGE and CREATE on schema "public"',
+      );
+    } finally {
+      await role.drop();
+    }
+  });
+
+  it("fails at once when the table's columns cannot hold the exported values", async () => {
+    await destination.pool.query('CREATE TABLE typed_wrong (uuid uuid, event integer)');
+    await expectFailedAtOnce({ table_name: 'typed_wrong' }, 'Exported values do not fit table "public"."typed_wrong"');
+  });
+
+  it('retries when the database cannot be reached, and ends FailedRetryable when retries run out', async () => {
+    const closedPort = await freePort();
+    const batchExport = await createPostgresExport(stack, teamId, destination, { config: { port: closedPort } });
+
+    const { run } = await runPostgresInterval(stack, teamId, batchExport.id, HOUR_END);
+
+    expect(run.status).toBe('FailedRetryable');
+    expect(run.latest_error).toContain(`Could not reach the destination database at 127.0.0.1:${closedPort}`);
+    expect(await insertAttempts(stack, `${batchExport.id}-${HOUR_END}`)).toEqual([2]);
+    const { rows } = await stack.db.pool.query(
+      `SELECT level, message FROM batch_export_log_entries WHERE run_id = $1 AND level IN ('WARNING', 'ERROR') ORDER BY timestamp`,
+      [run.id],
+    );
+    expect(rows).toEqual([
+      { level: 'WARNING', message: 'Retrying the export (attempt 2)' },
+      { level: 'ERROR', message: expect.stringContaining('failed after retries') },
+    ]);
+  });
+
+  it('resumes after the last committed batch when an attempt fails midway, writing every row once', async () => {
+    const events = ['a', 'b', 'c', 'd', 'fail-once', 'f'].map((name, i) =>
+      makeEvent(teamId, `2024-06-02T10:0${i}:00Z`, { event: name }),
+    );
+    await insertEvents(stack.db.pool, events);
+    // The third batch fails once, as a serialization failure would; statements that commit are counted.
+    await destination.pool.query(`
+      CREATE TABLE resumable (uuid uuid, event text, "timestamp" timestamptz);
+      CREATE TABLE committed_inserts (n serial);
+      CREATE SEQUENCE fail_once;
+      CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.event = 'fail-once' AND nextval('fail_once') = 1 THEN
+            RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
+          END IF;
+          RETURN NEW;
+        END $$;
+      CREATE FUNCTION count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO committed_inserts DEFAULT VALUES; RETURN NULL; END $$;
+      CREATE TRIGGER fail_once BEFORE INSERT ON resumable FOR EACH ROW EXECUTE FUNCTION fail_once();
+      CREATE TRIGGER count_insert AFTER INSERT ON resumable FOR EACH STATEMENT EXECUTE FUNCTION count_insert();
+    `);
+    const batchExport = await createPostgresExport(stack, teamId, destination, { table_name: 'resumable' });
+
+    const { run } = await runPostgresInterval(stack, teamId, batchExport.id, '2024-06-02T11:00:00Z');
+
+    expect(run).toMatchObject({ status: 'Completed', records_completed: 6 });
+    const { rows } = await destination.pool.query('SELECT uuid FROM resumable ORDER BY "timestamp"');
+    expect(rows.map((row) => row.uuid)).toEqual(events.map((event) => event.uuid));
+    // Batches 1 and 2 committed by the first attempt, batch 3 by the second: nothing was sent twice.
+    const { rows: inserts } = await destination.pool.query('SELECT count(*)::int AS n FROM committed_inserts');
+    expect(inserts[0].n).toBe(3);
+  });
+});
