@@ -46,7 +46,9 @@ export async function createApiKey(db: Queryable, input: NewApiKey): Promise<{ k
       input.scopedProjectIds,
     ],
   );
-  return { key, record: rows[0]! };
+  const record = rows[0]!;
+  record.scoped_project_ids = record.scoped_project_ids?.map(Number) ?? null;
+  return { key, record };
 }
 
 /** The key whose clear text is `key`, or null. Marks it used (at most once a minute, to spare writes). */
@@ -58,6 +60,8 @@ export async function findApiKey(db: Queryable, key: string): Promise<ApiKeyReco
   );
   const record = rows[0];
   if (!record) return null;
+  // bigint[] arrives as strings (only scalar bigint has a parser, see pool.ts).
+  record.scoped_project_ids = record.scoped_project_ids?.map(Number) ?? null;
   await db.query(
     `UPDATE personal_api_keys SET last_used_at = now()
      WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,

@@ -1,5 +1,14 @@
 import type { z } from 'zod';
 import { S3DestinationConfig, S3_SECRET_FIELDS } from './s3/config';
+import { S3_TEST_STEPS } from './s3/test-steps';
+
+/** One check of a destination config, run by the API's run_test_step before the config is saved. */
+export interface DestinationTestStep {
+  name: string;
+  description: string;
+  /** Gets the config validated by the type's schema, secrets included; throws an error telling what to fix. */
+  run(config: Record<string, unknown>, signal: AbortSignal): Promise<void>;
+}
 
 /** What the rest of the system needs to know of a destination type. Adding one = one entry here + a folder. */
 export interface DestinationDefinition {
@@ -8,10 +17,17 @@ export interface DestinationDefinition {
   secretFields: readonly string[];
   /** The export workflow the schedule starts. */
   workflowType: string;
+  /** Checks run_test_step offers, in order. */
+  testSteps: readonly DestinationTestStep[];
 }
 
 export const DESTINATIONS = {
-  S3: { configSchema: S3DestinationConfig, secretFields: S3_SECRET_FIELDS, workflowType: 's3-export' },
+  S3: {
+    configSchema: S3DestinationConfig,
+    secretFields: S3_SECRET_FIELDS,
+    workflowType: 's3-export',
+    testSteps: S3_TEST_STEPS,
+  },
 } satisfies Record<string, DestinationDefinition>;
 
 export type DestinationType = keyof typeof DESTINATIONS;

@@ -1,23 +1,25 @@
-import type { Client } from '@temporalio/client';
-import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { encryptJson } from '../crypto';
-import { insertBatchExport, type BatchExportRecord } from '../db/batch-exports';
-import { splitSecrets, type DestinationType } from '../destinations';
-import { errorMessage } from '../errors';
-import { scheduleOptions } from '../temporal/schedules';
+import {
+  findBatchExport,
+  getDestinationConfigWithSecrets,
+  insertBatchExport,
+  setBatchExportPaused,
+  updateBatchExport as updateBatchExportRow,
+  type BatchExportChanges,
+  type BatchExportRecord,
+  type Queryable,
+} from '../db/batch-exports';
+import { DESTINATIONS, splitSecrets, type DestinationType } from '../destinations';
+import { NotFoundError, ValidationError } from '../errors';
 import { BatchExportInput } from './schemas';
+import { changeConsistently, type SyncDependencies } from './temporal-sync';
 import { parseOrThrow } from './validation';
 
-export interface ServiceDependencies {
-  pool: Pool;
-  temporal: Client;
-  config: Pick<Config, 'encryptionKey' | 'temporal' | 'schedule'>;
-}
+export { TemporalUnavailableError, withTemporalDeadline } from './temporal-sync';
 
-/** Temporal could not be reached or refused a change: the request failed as a whole and nothing was kept. */
-export class TemporalUnavailableError extends Error {
-  override name = 'TemporalUnavailableError';
+export interface ServiceDependencies extends SyncDependencies {
+  config: Pick<Config, 'encryptionKey' | 'temporal' | 'schedule'>;
 }
 
 /**
@@ -30,65 +32,130 @@ export async function createBatchExport(
   rawInput: unknown,
 ): Promise<BatchExportRecord> {
   const input = parseOrThrow(BatchExportInput, rawInput);
-  const { plain, secrets } = splitSecrets(input.destination.type as DestinationType, input.destination.config);
-  const client = await deps.pool.connect();
-  let scheduleId: string | undefined;
-  try {
-    await client.query('BEGIN');
-    const created = await insertBatchExport(client, {
-      teamId,
-      name: input.name,
-      model: input.model,
-      interval: input.interval,
-      paused: input.paused,
-      startAt: input.start_at ?? null,
-      endAt: input.end_at ?? null,
-      hogqlQuery: input.hogql_query ?? null,
-      filters: input.filters ?? null,
-      timezone: input.timezone,
-      offsetDay: input.offset_day ?? null,
-      offsetHour: input.offset_hour ?? null,
-      destination: {
-        type: input.destination.type,
-        config: plain,
-        encryptedSecrets: Object.keys(secrets).length ? encryptJson(deps.config.encryptionKey, secrets) : null,
-      },
-    });
-    try {
-      await withTemporalDeadline(deps.temporal, () =>
-        deps.temporal.schedule.create(
-          scheduleOptions(created, {
-            taskQueue: deps.config.temporal.taskQueue,
-            catchupWindowSeconds: deps.config.schedule.catchupWindowSeconds,
-            note: input.paused ? 'Created paused' : undefined,
-          }),
-        ),
-      );
-    } catch (error) {
-      throw new TemporalUnavailableError(`Could not create the schedule in Temporal: ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
-    scheduleId = created.id;
-    await client.query('COMMIT');
+  return changeConsistently(deps, async (tx, temporal) => {
+    const created = await insertBatchExport(tx, { teamId, paused: input.paused, ...toChanges(deps, input) });
+    await temporal.apply(
+      'create the schedule',
+      () => deps.temporal.schedule.create(temporal.options(created, input.paused ? 'Created paused' : undefined)),
+      () => deps.temporal.schedule.getHandle(created.id).delete(),
+    );
     return created;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    if (scheduleId) {
-      await deps.temporal.schedule
-        .getHandle(scheduleId)
-        .delete()
-        .catch(() => undefined);
-    }
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
-/** How long a request waits on Temporal before it fails with a clear error instead of hanging. */
-const TEMPORAL_DEADLINE_MS = 10_000;
+/** Fields of a response that a client may send back unchanged: ignored on update, so a GET → PUT round trip works. */
+const READ_ONLY_FIELDS = ['id', 'team_id', 'created_at', 'last_updated_at', 'last_paused_at', 'paused_by', 'latest_runs'];
 
-export function withTemporalDeadline<T>(temporal: Client, fn: () => Promise<T>): Promise<T> {
-  return temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
+/**
+ * Updates an export and its schedule together. PATCH (`replace: false`) changes the fields it names; PUT replaces
+ * them all (omitted ones take their defaults). Either way, destination secrets left out keep their stored values,
+ * since no client ever sees them, and the destination type cannot change. Changing `paused` pauses or unpauses.
+ */
+export async function updateBatchExport(
+  deps: ServiceDependencies,
+  teamIds: number[],
+  id: string,
+  body: unknown,
+  options: { replace: boolean; actor: string },
+): Promise<BatchExportRecord> {
+  return changeConsistently(deps, async (tx, temporal) => {
+    const current = await requireBatchExport(tx, id, teamIds, { lock: true });
+    const input = parseOrThrow(BatchExportInput, await mergeUpdate(deps, tx, current, body, options.replace));
+    await updateBatchExportRow(tx, id, toChanges(deps, input));
+    const pausedChanged = input.paused !== current.paused;
+    if (pausedChanged) {
+      await setBatchExportPaused(tx, id, input.paused ? { paused: true, pausedBy: options.actor } : { paused: false });
+    }
+    const updated = await requireBatchExport(tx, id, teamIds);
+    const note = pausedChanged ? pauseNote(input.paused, options.actor) : (previous?: string) => previous;
+    await temporal.syncSchedule(updated, current, note);
+    return updated;
+  });
+}
+
+export function pauseNote(paused: boolean, actor: string): string {
+  return `${paused ? 'Paused' : 'Unpaused'} by ${actor}`;
+}
+
+/** The export, or NotFoundError: one that is deleted or belongs to another team does not exist for the caller. */
+export async function requireBatchExport(
+  db: Queryable,
+  id: string,
+  teamIds: number[],
+  options: { lock?: boolean } = {},
+): Promise<BatchExportRecord> {
+  const found = await findBatchExport(db, id, teamIds, options);
+  if (!found) throw new NotFoundError('Batch export not found');
+  return found;
+}
+
+/** The body of an update merged onto the stored export, as one whole BatchExportInput to validate. */
+async function mergeUpdate(
+  deps: ServiceDependencies,
+  db: Queryable,
+  current: BatchExportRecord,
+  body: unknown,
+  replace: boolean,
+): Promise<unknown> {
+  if (!isObject(body)) throw new ValidationError('The body must be a JSON object', null, 'invalid_input');
+  const fields = Object.fromEntries(Object.entries(body).filter(([field]) => !READ_ONLY_FIELDS.includes(field)));
+  const destination = fields.destination ?? {};
+  if (!isObject(destination)) throw new ValidationError('destination must be an object', 'destination');
+  const { type = current.destination.type, config = {}, ...rest } = destination;
+  delete rest.id; // A response's destination.id, sent back: read-only.
+  if (type !== current.destination.type) {
+    throw new ValidationError(
+      `The destination type cannot be changed (from ${current.destination.type} to ${String(type)}): create a new batch export instead`,
+      'destination.type',
+      'destination_type_change',
+    );
+  }
+  if (!isObject(config)) throw new ValidationError('destination.config must be an object', 'destination.config');
+  const stored = (await getDestinationConfigWithSecrets(db, deps.config.encryptionKey, current.id))?.config ?? {};
+  const secretFields: readonly string[] = DESTINATIONS[type as DestinationType]?.secretFields ?? [];
+  const kept = replace ? Object.fromEntries(Object.entries(stored).filter(([field]) => secretFields.includes(field))) : stored;
+  const base = replace ? { paused: current.paused } : storedInput(current);
+  return { ...base, ...fields, destination: { ...rest, type, config: { ...kept, ...config } } };
+}
+
+/** The stored export in the shape a client would send it. */
+function storedInput(current: BatchExportRecord): Record<string, unknown> {
+  return {
+    name: current.name,
+    model: current.model,
+    interval: current.interval,
+    paused: current.paused,
+    start_at: current.start_at?.toISOString() ?? null,
+    end_at: current.end_at?.toISOString() ?? null,
+    hogql_query: current.hogql_query,
+    filters: current.filters,
+    timezone: current.timezone,
+    offset_day: current.offset_day,
+    offset_hour: current.offset_hour,
+  };
+}
+
+function toChanges(deps: ServiceDependencies, input: BatchExportInput): BatchExportChanges {
+  const { plain, secrets } = splitSecrets(input.destination.type as DestinationType, input.destination.config);
+  return {
+    name: input.name,
+    model: input.model,
+    interval: input.interval,
+    startAt: input.start_at ?? null,
+    endAt: input.end_at ?? null,
+    hogqlQuery: input.hogql_query ?? null,
+    filters: input.filters ?? null,
+    timezone: input.timezone,
+    offsetDay: input.offset_day ?? null,
+    offsetHour: input.offset_hour ?? null,
+    destination: {
+      type: input.destination.type,
+      config: plain,
+      encryptedSecrets: Object.keys(secrets).length ? encryptJson(deps.config.encryptionKey, secrets) : null,
+    },
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

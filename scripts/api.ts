@@ -1,0 +1,32 @@
+import { buildServer } from '../src/api/server';
+import { loadConfig } from '../src/config';
+import { createPool } from '../src/db/pool';
+import { createLogger } from '../src/logger';
+import { connectClient } from '../src/temporal/connection';
+
+/** The API process: `npm run api`. Listens on API_HOST:API_PORT; SIGTERM / SIGINT finish open requests, then exit. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel).child({ component: 'api' });
+  const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-api' });
+  const temporal = await connectClient(config.temporal);
+  const app = await buildServer({ deps: { pool, temporal, config, logger }, logger });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'API shutting down');
+    await app.close();
+    await temporal.connection.close();
+    await pool.end();
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  await app.listen({ host: config.api.host, port: config.api.port });
+  logger.info({ docs: '/api/docs', schema: '/api/schema/' }, 'API listening');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

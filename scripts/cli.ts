@@ -1,0 +1,119 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config';
+import { API_KEY_SCOPES, createApiKey, type ApiKeyScope } from '../src/db/api-keys';
+import { createOrganization, createProject, getOrganization } from '../src/db/organizations';
+import { createPool } from '../src/db/pool';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  setup --organization <name> --project <name> --email <email>
+      Creates an organization, a project and a read/write API key for them (the quickest start).
+  create-organization --name <name>
+  create-project --organization-id <uuid> --name <name>
+  create-api-key --organization-id <uuid> --email <email> [--label <text>]
+                 [--scopes batch_export:read,batch_export:write] [--projects <id,id,...>]
+      Without --projects the key reaches every project of the organization.
+
+API keys are printed once and stored only as a hash: keep them somewhere safe.`;
+
+const OPTIONS = {
+  name: { type: 'string' },
+  organization: { type: 'string' },
+  project: { type: 'string' },
+  'organization-id': { type: 'string' },
+  email: { type: 'string' },
+  label: { type: 'string' },
+  scopes: { type: 'string' },
+  projects: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+function required(values: Record<string, unknown>, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required`);
+  return value.trim();
+}
+
+function parseScopes(raw: string | undefined): ApiKeyScope[] {
+  const scopes = (raw ?? 'batch_export:read,batch_export:write').split(',').map((scope) => scope.trim());
+  for (const scope of scopes) {
+    if (!(API_KEY_SCOPES as readonly string[]).includes(scope)) {
+      throw new UsageError(`Unknown scope "${scope}": use ${API_KEY_SCOPES.join(', ')}`);
+    }
+  }
+  return scopes as ApiKeyScope[];
+}
+
+function parseProjects(raw: string | undefined): number[] | null {
+  if (raw === undefined) return null;
+  const ids = raw.split(',').map((id) => Number(id.trim()));
+  if (ids.some((id) => !Number.isInteger(id) || id <= 0)) throw new UsageError('--projects takes project ids: 1,2,3');
+  return ids;
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({ options: OPTIONS, allowPositionals: true });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  const pool = createPool(config.databaseUrl, { max: 1, applicationName: 'batch-exports-cli' });
+  try {
+    switch (command) {
+      case 'setup': {
+        const organization = await createOrganization(pool, required(values, 'organization'));
+        const project = await createProject(pool, organization.id, required(values, 'project'));
+        const { key } = await createApiKey(pool, {
+          organizationId: organization.id,
+          userEmail: required(values, 'email'),
+          label: values.label ?? 'Created by setup',
+          scopes: parseScopes(values.scopes),
+          scopedProjectIds: null,
+        });
+        console.log(`Organization: ${organization.id}\nProject:      ${project.id}\nAPI key:      ${key}`);
+        console.log(`\nTry: curl -H "Authorization: Bearer ${key}" http://${config.api.host}:${config.api.port}/api/projects/${project.id}/batch_exports`);
+        break;
+      }
+      case 'create-organization': {
+        const organization = await createOrganization(pool, required(values, 'name'));
+        console.log(organization.id);
+        break;
+      }
+      case 'create-project': {
+        const organizationId = required(values, 'organization-id');
+        if (!(await getOrganization(pool, organizationId))) throw new UsageError(`No organization ${organizationId}`);
+        const project = await createProject(pool, organizationId, required(values, 'name'));
+        console.log(project.id);
+        break;
+      }
+      case 'create-api-key': {
+        const organizationId = required(values, 'organization-id');
+        if (!(await getOrganization(pool, organizationId))) throw new UsageError(`No organization ${organizationId}`);
+        const { key } = await createApiKey(pool, {
+          organizationId,
+          userEmail: required(values, 'email'),
+          label: values.label ?? 'Created by the CLI',
+          scopes: parseScopes(values.scopes),
+          scopedProjectIds: parseProjects(values.projects),
+        });
+        console.log(key);
+        break;
+      }
+      default:
+        throw new UsageError(`Unknown command "${command}"`);
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  if (error instanceof UsageError) console.error(`\n${USAGE}`);
+  process.exit(1);
+});

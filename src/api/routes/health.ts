@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { errorMessage } from '../../errors';
+import type { ServiceDependencies } from '../../service/batch-exports';
+import { zodApp } from './common';
+
+/** A health check must answer fast even when a dependency hangs. */
+const CHECK_TIMEOUT_MS = 3_000;
+
+const Health = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  postgres: z.string(),
+  temporal: z.string(),
+});
+
+/** GET /health: 200 when Postgres and Temporal both answer, 503 saying which one does not. */
+export function healthRoutes(deps: ServiceDependencies) {
+  return async (fastify: FastifyInstance) => {
+    zodApp(fastify).get('/health', {
+      schema: { tags: ['health'], summary: 'Whether the API reaches Postgres and Temporal', response: { 200: Health, 503: Health } },
+      handler: async (_request, reply) => {
+        const [postgres, temporal] = await Promise.all([
+          check(() => deps.pool.query('SELECT 1')),
+          check(() =>
+            deps.temporal.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>
+              deps.temporal.workflowService.getSystemInfo({}),
+            ),
+          ),
+        ]);
+        const ok = postgres === 'ok' && temporal === 'ok';
+        return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', postgres, temporal });
+      },
+    });
+  };
+}
+
+async function check(probe: () => Promise<unknown>): Promise<string> {
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer')), CHECK_TIMEOUT_MS).unref()),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return `unavailable: ${errorMessage(error)}`;
+  }
+}

@@ -1,0 +1,75 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createJsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
+import type { ServiceDependencies } from '../service/batch-exports';
+import { authenticate, type Access } from './auth';
+import { handleError, notFound } from './errors';
+import { OrganizationParams, ProjectParams } from './schemas';
+import { backfillRoutes } from './routes/backfills';
+import { batchExportActionRoutes } from './routes/batch-export-actions';
+import { batchExportRoutes } from './routes/batch-exports';
+import type { RouteContext } from './routes/common';
+import { healthRoutes } from './routes/health';
+import { runRoutes } from './routes/runs';
+import { zodValidatorCompiler } from './validation';
+
+export interface ServerOptions {
+  deps: ServiceDependencies;
+  /** A pino logger; none in tests. */
+  logger?: FastifyBaseLogger;
+  /** Larger bodies get a 413. A batch export is a few KiB; 1 MiB leaves room for long event lists. */
+  bodyLimitBytes?: number;
+}
+
+const DOCS_PREFIX = '/api/docs';
+
+/** The HTTP API: every route of the batch-exports reference, under organizations and under projects. */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send(toBody(notFound())));
+  // JSON only: a text/plain body would reach the services as a string.
+  app.removeContentTypeParser('text/plain');
+  app.decorateRequest('access', null as unknown as Access);
+  app.addHook('onRequest', authenticate(options.deps.pool));
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Batch exports API',
+        version: '1.0.0',
+        description: 'Export events, persons and sessions to S3 or Postgres every interval, and backfill history.',
+      },
+      components: { securitySchemes: { PersonalApiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ PersonalApiKey: [] }],
+    },
+    transform: createJsonSchemaTransform({ skipList: [] }),
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
+  app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(options.deps));
+  const scopes: Array<{ prefix: string } & Omit<RouteContext, 'deps'>> = [
+    { prefix: '/api/organizations/:organization_id', scopeParams: OrganizationParams, tag: 'organization batch exports' },
+    { prefix: '/api/projects/:project_id', scopeParams: ProjectParams, tag: 'project batch exports' },
+  ];
+  for (const { prefix, ...scope } of scopes) {
+    const context = { deps: options.deps, ...scope };
+    await app.register(batchExportRoutes(context), { prefix });
+    await app.register(batchExportActionRoutes(context), { prefix });
+    await app.register(runRoutes(context), { prefix });
+    await app.register(backfillRoutes(context), { prefix });
+  }
+  return app;
+}
+
+function toBody(error: ReturnType<typeof notFound>) {
+  return { type: error.type, code: error.code, detail: error.message, attr: error.attr };
+}

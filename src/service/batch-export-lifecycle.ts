@@ -1,0 +1,80 @@
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { markBatchExportDeleted, setBatchExportPaused, type BatchExportRecord } from '../db/batch-exports';
+import { finishRun, listActiveRuns } from '../db/runs';
+import { cancelActiveBackfills } from './backfills';
+import { pauseNote, requireBatchExport, type ServiceDependencies } from './batch-exports';
+import { changeConsistently } from './temporal-sync';
+
+/**
+ * Pauses an export and its schedule, recording who paused and when (also as the schedule's note). Pausing a paused
+ * export changes nothing: the first pause keeps its author and time.
+ */
+export async function pauseBatchExport(
+  deps: ServiceDependencies,
+  teamIds: number[],
+  id: string,
+  actor: string,
+): Promise<BatchExportRecord> {
+  return setPaused(deps, teamIds, id, { paused: true, actor });
+}
+
+/** Unpauses an export and its schedule. The intervals missed while paused are not run (see backfills for that). */
+export async function unpauseBatchExport(
+  deps: ServiceDependencies,
+  teamIds: number[],
+  id: string,
+  actor: string,
+): Promise<BatchExportRecord> {
+  return setPaused(deps, teamIds, id, { paused: false, actor });
+}
+
+async function setPaused(
+  deps: ServiceDependencies,
+  teamIds: number[],
+  id: string,
+  change: { paused: boolean; actor: string },
+): Promise<BatchExportRecord> {
+  return changeConsistently(deps, async (tx, temporal) => {
+    const current = await requireBatchExport(tx, id, teamIds, { lock: true });
+    if (current.paused === change.paused) return current;
+    await setBatchExportPaused(tx, id, change.paused ? { paused: true, pausedBy: change.actor } : { paused: false });
+    const updated = await requireBatchExport(tx, id, teamIds);
+    await temporal.syncSchedule(updated, current, pauseNote(change.paused, change.actor));
+    return updated;
+  });
+}
+
+/**
+ * Soft-deletes an export: deletes its schedule, cancels its active runs and backfills (marking them Cancelled) and
+ * hides it from the API. All or nothing: if Temporal fails part way, the schedule is recreated and nothing is kept.
+ */
+export async function deleteBatchExport(
+  deps: ServiceDependencies,
+  teamIds: number[],
+  id: string,
+  actor: string,
+): Promise<void> {
+  await changeConsistently(deps, async (tx, temporal) => {
+    const current = await requireBatchExport(tx, id, teamIds, { lock: true });
+    await markBatchExportDeleted(tx, id);
+    const schedule = deps.temporal.schedule.getHandle(id);
+    await temporal.apply(
+      'delete the schedule',
+      () => schedule.delete().catch((error: unknown) => ignoreScheduleNotFound(error)),
+      () => deps.temporal.schedule.create(temporal.options(current, current.paused ? pauseNote(true, current.paused_by ?? actor) : undefined)),
+    );
+    const reason = `Cancelled: the batch export was deleted by ${actor}`;
+    for (const run of await listActiveRuns(tx, id)) {
+      await temporal.cancelWorkflow(run.workflow_id);
+      await finishRun(tx, { runId: run.id, status: 'Cancelled', latestError: reason });
+    }
+    // Outside the transaction (the backfill service records each cancellation itself): a cancelled backfill stays
+    // cancelled even if the delete then fails, which is true and harmless.
+    await cancelActiveBackfills(deps, id, reason);
+  });
+}
+
+function ignoreScheduleNotFound(error: unknown): void {
+  // Already gone (deleted by hand): what this request wanted.
+  if (!(error instanceof ScheduleNotFoundError)) throw error;
+}

@@ -1,0 +1,115 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { buildServer } from '../../src/api/server';
+import { createApiKey, type ApiKeyScope } from '../../src/db/api-keys';
+import { createOrganization, createProject } from '../../src/db/organizations';
+import { createBucket, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+/** The API on a real stack (its own database, Temporal, moto), an organization with one project and a key. */
+export interface ApiTest {
+  stack: TestStack;
+  app: FastifyInstance;
+  s3: S3Client;
+  organizationId: string;
+  teamId: number;
+  /** A read/write key for the whole organization. */
+  key: string;
+  /** Sends a request with `key` (or the given one; null for none) and returns status and parsed JSON body. */
+  call(method: InjectOptions['method'], url: string, options?: CallOptions): Promise<ApiResponse>;
+  /** A new key of this organization. */
+  newKey(options?: { scopes?: ApiKeyScope[]; projects?: number[] | null; organizationId?: string }): Promise<string>;
+  /** A valid S3 destination for a new bucket in moto. */
+  s3Destination(extra?: Record<string, unknown>): Promise<{ type: 'S3'; config: Record<string, unknown> }>;
+  stop(): Promise<void>;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  key?: string | null;
+  headers?: Record<string, string>;
+  /** A raw payload, sent as is (for malformed JSON and the like). */
+  payload?: string | Buffer;
+}
+
+export interface ApiResponse {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read whatever the API answered
+  body: any;
+  text: string;
+}
+
+export async function startApiTest(options: { worker?: boolean } = {}): Promise<ApiTest> {
+  const stack = await startTestStack({ worker: options.worker ?? false });
+  const app = await buildServer({ deps: stack.services });
+  const s3 = testS3Client(stack.s3Endpoint);
+  const organization = await createOrganization(stack.db.pool, 'Test organization');
+  const project = await createProject(stack.db.pool, organization.id, 'Test project');
+  const newKey: ApiTest['newKey'] = async (keyOptions = {}) =>
+    (
+      await createApiKey(stack.db.pool, {
+        organizationId: keyOptions.organizationId ?? organization.id,
+        userEmail: 'tester@example.com',
+        label: 'test',
+        scopes: keyOptions.scopes ?? ['batch_export:read', 'batch_export:write'],
+        scopedProjectIds: keyOptions.projects ?? null,
+      })
+    ).key;
+  const key = await newKey();
+
+  return {
+    stack,
+    app,
+    s3,
+    organizationId: organization.id,
+    teamId: project.id,
+    key,
+    newKey,
+    async call(method, url, callOptions = {}) {
+      const authKey = callOptions.key === undefined ? key : callOptions.key;
+      const headers: Record<string, string> = { ...callOptions.headers };
+      if (authKey !== null) headers.authorization = `Bearer ${authKey}`;
+      const response = await app.inject({
+        method,
+        url,
+        headers,
+        ...(callOptions.payload !== undefined
+          ? { payload: callOptions.payload }
+          : callOptions.body !== undefined
+            ? { payload: callOptions.body as object }
+            : {}),
+      });
+      const text = response.body;
+      let body: unknown = null;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = null;
+      }
+      return { status: response.statusCode, body, text };
+    },
+    async s3Destination(extra = {}) {
+      const bucket = await createBucket(s3);
+      return {
+        type: 'S3',
+        config: {
+          bucket_name: bucket,
+          region: 'us-east-1',
+          endpoint_url: stack.s3Endpoint,
+          ...TEST_CREDENTIALS,
+          ...extra,
+        },
+      };
+    },
+    async stop() {
+      await app.close();
+      s3.destroy();
+      await stack.stop();
+    },
+  };
+}
+
+/** The Temporal schedule of an export, as Temporal describes it. */
+export async function describeSchedule(api: ApiTest, id: string) {
+  return api.stack.temporal.schedule.getHandle(id).describe();
+}
