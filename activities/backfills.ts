@@ -122,6 +122,7 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
     /** The next intervals to run, leaving out those a completed run already exported. Read-only: safe to retry. */
     async planBackfillIntervals(input: PlanBackfillInput): Promise<PlanBackfillResult> {
       await exportOrFail(input);
+      // One interval more than asked for tells whether this page reaches the end.
       const page: Date[] = [];
       for (const interval of scheduledIntervals(
         scheduleShape(input.schedule),
@@ -129,9 +130,10 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
         new Date(input.endAt),
       )) {
         page.push(interval.end);
-        if (page.length === input.limit) break;
+        if (page.length > input.limit) break;
       }
-      const exhausted = page.length < input.limit;
+      const exhausted = page.length <= input.limit;
+      if (!exhausted) page.pop();
       const done = input.reexportCompleted
         ? new Set<number>()
         : await completedIntervalEnds(pool, input.batchExportId, page);
@@ -139,7 +141,7 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
       return {
         intervals,
         alreadyExported: page.length - intervals.length,
-        next: exhausted || page.length === 0 ? null : page[page.length - 1]!.toISOString(),
+        next: exhausted ? null : page[page.length - 1]!.toISOString(),
       };
     },
 

@@ -1,0 +1,74 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBatchExport } from '../../src/service/batch-exports';
+import { createBackfill } from '../../src/service/backfills';
+import { backfillDeps, s3Destination, waitForBackfill } from '../helpers/backfills';
+import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
+import { createBucket, testS3Client } from '../helpers/s3';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+describe('a long backfill', () => {
+  let stack: TestStack;
+  let s3: S3Client;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    s3 = testS3Client(stack.s3Endpoint);
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await stack?.stop();
+  });
+
+  it('finishes 1,000 hourly intervals, continuing as new so that no workflow history grows large', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    // One event in the first hour fixes where the backfill starts; the 999 hours after it are empty.
+    const event = makeEvent(teamId, '2023-01-01T00:30:00Z');
+    await insertEvents(stack.db.pool, [event]);
+    const batchExport = await createBatchExport(stack.services, teamId, {
+      name: 'a thousand hours',
+      destination: s3Destination(stack, await createBucket(s3)),
+      paused: true,
+    });
+    const end = new Date(Date.parse('2023-01-01T00:00:00Z') + 1000 * 3_600_000);
+    const deps = backfillDeps(stack, { maxParallelRuns: 8, intervalsPerWorkflowRun: 250 });
+
+    const created = await createBackfill(deps, {
+      teamId,
+      batchExportId: batchExport.id,
+      body: { start_at: '2023-01-01T00:00:00Z', end_at: end.toISOString() },
+    });
+    const backfill = await waitForBackfill(stack, created);
+
+    expect(backfill).toMatchObject({
+      status: 'Completed',
+      total_runs: 1000,
+      finished_runs: 1000,
+      total_records_count: 1,
+    });
+    const { rows } = await stack.db.pool.query<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM batch_export_runs WHERE backfill_id = $1 GROUP BY status`,
+      [backfill.id],
+    );
+    expect(rows).toEqual([{ status: 'Completed', n: 1000 }]);
+
+    // Walk the chain of workflow runs back from the last one.
+    const histories: Array<{ status: string; events: number }> = [];
+    let runId: string | undefined = (await stack.temporal.workflow.getHandle(created.workflow_id!).describe()).runId;
+    while (runId) {
+      const handle = stack.temporal.workflow.getHandle(created.workflow_id!, runId);
+      const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+      histories.unshift({ status: description.status.name, events: history.events?.length ?? 0 });
+      runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    }
+    expect(histories.map((run) => run.status)).toEqual([
+      'CONTINUED_AS_NEW',
+      'CONTINUED_AS_NEW',
+      'CONTINUED_AS_NEW',
+      'COMPLETED',
+    ]);
+    // About ten events per interval; one history holding all 1,000 would be over 10,000.
+    for (const run of histories) expect(run.events).toBeLessThan(3_000);
+  });
+});
