@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduledIntervals } from '../../src/backfills/intervals';
 import { listRuns } from '../../src/db/runs';
@@ -41,17 +42,16 @@ describe('backfill intervals against the schedule', () => {
 
   /** When the export's schedule fires in (after, until], as Temporal computes it. */
   async function scheduleFireTimes(scheduleId: string, after: Date, until: Date): Promise<string[]> {
-    const toTimestamp = (date: Date) => ({ seconds: Math.floor(date.getTime() / 1000), nanos: 0 });
     const response = await stack.temporal.workflowService.listScheduleMatchingTimes({
       namespace: stack.config.temporal.namespace,
       scheduleId,
-      startTime: toTimestamp(new Date(after.getTime() - 86_400_000)),
-      endTime: toTimestamp(new Date(until.getTime() + 86_400_000)),
+      startTime: msToTs(after.getTime() - 86_400_000),
+      endTime: msToTs(until.getTime() + 86_400_000),
     });
     // The server adds the schedule's jitter (under a minute) to the times it lists; every nominal time we use is on
     // a whole minute, so flooring to the minute recovers it.
     return (response.startTime ?? [])
-      .map((time) => new Date(Math.floor(Number(time.seconds) / 60) * 60_000))
+      .map((time) => new Date(Math.floor(tsToMs(time) / 60_000) * 60_000))
       .filter((time) => time > after && time <= until)
       .map((time) => time.toISOString());
   }

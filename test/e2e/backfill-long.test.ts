@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchExport } from '../../src/service/batch-exports';
 import { createBackfill } from '../../src/service/backfills';
@@ -57,10 +58,11 @@ describe('a long backfill', () => {
     const histories: Array<{ status: string; events: number }> = [];
     let runId: string | undefined = (await stack.temporal.workflow.getHandle(created.workflow_id!).describe()).runId;
     while (runId) {
-      const handle = stack.temporal.workflow.getHandle(created.workflow_id!, runId);
+      const handle: WorkflowHandle = stack.temporal.workflow.getHandle(created.workflow_id!, runId);
       const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
       histories.unshift({ status: description.status.name, events: history.events?.length ?? 0 });
-      runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      runId = started?.continuedExecutionRunId || undefined;
     }
     expect(histories.map((run) => run.status)).toEqual([
       'CONTINUED_AS_NEW',
