@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config';
+import { loadDatabaseUrl } from '../src/config';
 import { API_KEY_SCOPES, createApiKey, type ApiKeyScope } from '../src/db/api-keys';
 import { createOrganization, createProject, getOrganization } from '../src/db/organizations';
 import { createPool } from '../src/db/pool';
@@ -61,8 +61,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const config = loadConfig();
-  const pool = createPool(config.databaseUrl, { max: 1, applicationName: 'batch-exports-cli' });
+  const pool = createPool(loadDatabaseUrl(), { max: 1, applicationName: 'batch-exports-cli' });
   try {
     switch (command) {
       case 'setup': {
@@ -76,7 +75,10 @@ async function main(): Promise<void> {
           scopedProjectIds: null,
         });
         console.log(`Organization: ${organization.id}\nProject:      ${project.id}\nAPI key:      ${key}`);
-        console.log(`\nTry: curl -H "Authorization: Bearer ${key}" http://${config.api.host}:${config.api.port}/api/projects/${project.id}/batch_exports`);
+        console.log(
+          `\nTry: curl -H "Authorization: Bearer ${key}" http://127.0.0.1:8000/api/projects/${project.id}/batch_exports`,
+        );
+        console.log('(the API listens on API_HOST:API_PORT, 127.0.0.1:8000 by default)');
         break;
       }
       case 'create-organization': {

@@ -1,12 +1,12 @@
-import { loadConfig } from '../src/config';
+import { loadDatabaseUrl } from '../src/config';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { ensureDatabase } from '../src/db/ensure-database';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  await ensureDatabase(config.databaseUrl);
-  const pool = createPool(config.databaseUrl, { max: 1, applicationName: 'batch-exports-migrate' });
+  const databaseUrl = loadDatabaseUrl();
+  await ensureDatabase(databaseUrl);
+  const pool = createPool(databaseUrl, { max: 1, applicationName: 'batch-exports-migrate' });
   try {
     const applied = await migrate(pool);
     console.log(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'Database is up to date');
@@ -16,6 +16,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(`Migration failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -5,9 +5,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const postgresUrl = z
-  .string()
-  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL');
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -20,7 +18,10 @@ const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/batch_exports'),
   /** Where events/persons/sessions are read from; the metadata database by default. */
   SOURCE_DATABASE_URL: postgresUrl.optional(),
-  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'must be host:port')
+    .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TLS: booleanFlag.default(false),
   TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().optional(),
@@ -115,6 +116,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     api: { host: e.API_HOST, port: e.API_PORT },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * Only the metadata database's URL, for tools that need nothing else (migrations, the CLI): they run without the
+ * encryption key or Temporal settings.
+ */
+export function loadDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const parsed = EnvSchema.pick({ DATABASE_URL: true }).safeParse(withoutEmptyStrings(env));
+  if (!parsed.success) throw new ConfigError(`Invalid environment: DATABASE_URL ${parsed.error.issues[0]?.message}`);
+  return parsed.data.DATABASE_URL;
 }
 
 // `FOO=` in a shell or compose file means "not set", not "set to the empty string".
