@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import type { DestinationTestStep } from '..';
+import { BatchExportError } from '../../errors';
 import { EVENT_FIELDS } from '../../models/events';
 import { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
@@ -9,26 +10,38 @@ import { createTableStatement, tableSpec } from './table';
 /** Runs `fn` connected with the config; errors come out as messages telling what to fix. */
 async function withDestination(
   rawConfig: Record<string, unknown>,
+  signal: AbortSignal,
   fn: (client: Client, config: PostgresDestinationConfig) => Promise<void>,
-) {
+): Promise<void> {
   const config = PostgresDestinationConfig.parse(rawConfig);
   let client: Client | undefined;
+  // A step that timed out stops talking to the server; its result was already given up on.
+  const stop = () => void client?.end().catch(() => undefined);
+  signal.addEventListener('abort', stop, { once: true });
   try {
     client = await connectToDestination(config);
     await fn(client, config);
   } catch (error) {
     throw classifyPostgresError(error, errorContext(config));
   } finally {
+    signal.removeEventListener('abort', stop);
     await client?.end().catch(() => undefined);
   }
 }
+
+const EVENTS_TABLE = tableSpec({
+  model: 'events',
+  fields: EVENT_FIELDS,
+  source: { text: '', values: [] },
+  orderBy: [],
+});
 
 export const POSTGRES_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Connect to the database',
     description: 'Logs in to the database with the given host, port, user and password.',
-    async run(config) {
-      await withDestination(config, async (client) => {
+    async run(config, signal) {
+      await withDestination(config, signal, async (client) => {
         await client.query('SELECT 1');
       });
     },
@@ -36,27 +49,25 @@ export const POSTGRES_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Check the schema exists',
     description: 'Looks the schema up in the database.',
-    async run(rawConfig) {
-      await withDestination(rawConfig, async (client, config) => {
+    async run(rawConfig, signal) {
+      await withDestination(rawConfig, signal, async (client, config) => {
         const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [config.schema]);
-        if (!rowCount) throw new Error(`Schema "${config.schema}" does not exist: create it or check schema`);
+        if (!rowCount) {
+          throw new BatchExportError(`Schema "${config.schema}" does not exist: create it or check schema`, {
+            kind: 'configuration',
+          });
+        }
       });
     },
   },
   {
     name: 'Check the table can be created',
     description: 'Creates the events table if it is missing, in a transaction that is rolled back: nothing is kept.',
-    async run(rawConfig) {
-      await withDestination(rawConfig, async (client, config) => {
+    async run(rawConfig, signal) {
+      await withDestination(rawConfig, signal, async (client, config) => {
         await client.query('BEGIN');
         try {
-          const spec = tableSpec({
-            model: 'events',
-            fields: EVENT_FIELDS,
-            source: { text: '', values: [] },
-            orderBy: [],
-          });
-          await client.query(createTableStatement(spec, config.schema, config.table_name));
+          await client.query(createTableStatement(EVENTS_TABLE, config.schema, config.table_name));
         } finally {
           await client.query('ROLLBACK');
         }
