@@ -1,5 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import { expect } from 'vitest';
+import { parseInterval } from '../../src/intervals';
 import { buildServer } from '../../src/api/server';
 import { createApiKey, type ApiKeyScope } from '../../src/db/api-keys';
 import { createOrganization, createProject } from '../../src/db/organizations';
@@ -112,4 +114,41 @@ export async function startApiTest(options: { worker?: boolean } = {}): Promise<
 /** The Temporal schedule of an export, as Temporal describes it. */
 export async function describeSchedule(api: ApiTest, id: string) {
   return api.stack.temporal.schedule.getHandle(id).describe();
+}
+
+const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
+
+/** Asserts that the export's Temporal schedule says what the API returned: when it fires, paused, bounds, inputs. */
+export async function expectScheduleToMatch(
+  api: ApiTest,
+  batchExport: {
+    id: string;
+    interval: string;
+    timezone: string;
+    paused: boolean;
+    offset_day: number | null;
+    offset_hour: number | null;
+    start_at: string | null;
+    end_at: string | null;
+  },
+) {
+  const schedule = await describeSchedule(api, batchExport.id);
+  const definition = parseInterval(batchExport.interval);
+  expect(schedule.state.paused).toBe(batchExport.paused);
+  if (definition.kind === 'fixed') {
+    expect(schedule.spec.intervals?.map((spec) => spec.every)).toEqual([definition.milliseconds]);
+    expect(schedule.spec.calendars ?? []).toEqual([]);
+  } else {
+    const calendar = schedule.spec.calendars?.[0];
+    const hour = batchExport.offset_hour ?? 0;
+    expect(calendar?.hour).toEqual([{ start: hour, end: hour, step: 1 }]);
+    if (definition.unit === 'week') expect(calendar?.dayOfWeek?.[0]?.start).toBe(DAYS[batchExport.offset_day ?? 0]);
+    expect(schedule.spec.timezone).toBe(batchExport.timezone);
+    expect(schedule.spec.intervals ?? []).toEqual([]);
+  }
+  expect(schedule.spec.startAt?.toISOString() ?? null).toBe(batchExport.start_at);
+  expect(schedule.spec.endAt?.toISOString() ?? null).toBe(batchExport.end_at);
+  const action = schedule.action as { args?: Array<{ interval: string; timezone: string }> };
+  expect(action.args?.[0]).toMatchObject({ interval: batchExport.interval, timezone: batchExport.timezone });
+  return schedule;
 }
