@@ -9,7 +9,11 @@ import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { startLocalTemporal, type LocalTemporal } from '../src/dev/temporal-server';
 import { waitForPort } from '../src/dev/ports';
-import { connectWorker } from '../src/temporal/connection';
+import { buildServer } from '../src/api/server';
+import { createApiKey } from '../src/db/api-keys';
+import { createOrganization, createProject } from '../src/db/organizations';
+import { createLogger } from '../src/logger';
+import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
 
 /**
@@ -43,22 +47,29 @@ async function main(): Promise<void> {
   const applied = await migrate(pool);
   console.log(applied.length ? `Applied migrations ${applied.join(', ')}` : 'Database is up to date');
 
+  const devAccess = await devApiKey(pool);
   const connection = await connectWorker(config.temporal);
   const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool: pool, config } });
   const running = worker.run();
-  const stopApi = await startApiIfPresent(config);
+  const temporalClient = await connectClient(config.temporal);
+  const logger = createLogger(config.logLevel).child({ component: 'api' });
+  const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
+  await api.listen({ host: config.api.host, port: config.api.port });
 
   console.log(`
 Batch exports is running.
   Temporal Web UI: ${temporal ? `http://127.0.0.1:${TEMPORAL_UI_PORT}` : '(your own Temporal server)'}
   Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
-  API:             ${stopApi ? `http://${config.api.host}:${config.api.port}/api/schema/docs` : '(not built yet)'}
+  API:             http://${config.api.host}:${config.api.port}/api/ (docs at /api/docs, OpenAPI at /api/schema/)
   Database:        ${redactPassword(config.databaseUrl)}
+  Dev API key:     ${devAccess.key} (project ${devAccess.projectId}; kept in .data/dev-api-key)
+Try: curl -H "Authorization: Bearer ${devAccess.key}" http://${config.api.host}:${config.api.port}/api/projects/${devAccess.projectId}/batch_exports
 Press Ctrl-C to stop.`);
 
   const shutdown = async () => {
     console.log('Stopping ...');
-    await stopApi?.();
+    await api.close();
+    await temporalClient.connection.close();
     worker.shutdown();
     await running;
     await connection.close();
@@ -71,18 +82,6 @@ Press Ctrl-C to stop.`);
   await running;
 }
 
-/** The API is started through scripts/api-server if it exists, so this script works at every stage of the project. */
-async function startApiIfPresent(config: ReturnType<typeof loadConfig>): Promise<(() => Promise<void>) | undefined> {
-  const modulePath = path.resolve(__dirname, '../src/api/start.ts');
-  if (!existsSync(modulePath)) return undefined;
-  const api = (await import(modulePath)) as {
-    startApi: (config: ReturnType<typeof loadConfig>) => Promise<{ close: () => Promise<void> }>;
-  };
-  const server = await api.startApi(config);
-  await waitForPort(config.api.port, config.api.host);
-  return () => server.close();
-}
-
 /** A key kept in .data/ so that secrets stored by one dev run can be read by the next. Never for production. */
 async function devEncryptionKey(): Promise<string> {
   const file = path.join(DATA_DIR, 'dev-encryption-key');
@@ -90,6 +89,28 @@ async function devEncryptionKey(): Promise<string> {
   const key = randomBytes(32).toString('base64');
   await writeFile(file, key, { mode: 0o600 });
   return key;
+}
+
+/** An organization, project and key for local use, made on the first run and kept in .data/ (0600). */
+async function devApiKey(pool: ReturnType<typeof createPool>): Promise<{ key: string; projectId: number }> {
+  const file = path.join(DATA_DIR, 'dev-api-key');
+  if (existsSync(file)) {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { key: string; projectId: number };
+    const { rowCount } = await pool.query('SELECT 1 FROM projects WHERE id = $1', [saved.projectId]);
+    if (rowCount) return saved;
+  }
+  const organization = await createOrganization(pool, 'Local development');
+  const project = await createProject(pool, organization.id, 'Local development');
+  const { key } = await createApiKey(pool, {
+    organizationId: organization.id,
+    userEmail: 'dev@localhost',
+    label: 'npm run dev',
+    scopes: ['batch_export:read', 'batch_export:write'],
+    scopedProjectIds: null,
+  });
+  const saved = { key, projectId: project.id };
+  await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
+  return saved;
 }
 
 async function isListening(port: number, host: string): Promise<boolean> {
