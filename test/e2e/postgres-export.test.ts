@@ -42,7 +42,7 @@ describe('postgres-export workflow', () => {
         $set: { plan: 'pro' },
         $set_once: { first_seen: '2024-05-01' },
       }),
-      distinct_id: 'user-🦔',
+      distinct_id: 'user-🦔\ttab\nline\\',
       elements_chain: 'button.signup:text="Go"',
     });
     const first = makeEvent(teamId, '2024-05-01T10:00:00Z');
@@ -85,7 +85,7 @@ describe('postgres-export workflow', () => {
       elements: 'button.signup:text="Go"',
       set: { plan: 'pro' },
       set_once: { first_seen: '2024-05-01' },
-      distinct_id: 'user-🦔',
+      distinct_id: 'user-🦔\ttab\nline\\',
       team_id: teamId,
       ip: '203.0.113.7',
       site_url: 'https://example.com/signup',
@@ -202,5 +202,35 @@ describe('postgres-export workflow', () => {
         inserted_at: new Date(later.inserted_at),
       },
     ]);
+  });
+
+  it("exports a hogql_query's aliases as the columns of the table it creates, with the export's filters", async () => {
+    const chrome = makeEvent(teamId, '2024-05-05T10:10:00Z', {
+      event: 'purchase',
+      properties: JSON.stringify({ $browser: 'Chrome', price: '19.90' }),
+    });
+    await insertEvents(stack.db.pool, [
+      chrome,
+      makeEvent(teamId, '2024-05-05T10:20:00Z', {
+        event: 'purchase',
+        properties: JSON.stringify({ $browser: 'Safari' }),
+      }),
+      makeEvent(teamId, '2024-05-05T10:30:00Z', {
+        event: '$pageview',
+        properties: JSON.stringify({ $browser: 'Chrome' }),
+      }),
+    ]);
+    const batchExport = await createPostgresExport(stack, teamId, destination, {
+      table_name: 'purchases',
+      hogql_query:
+        "SELECT uuid, upper(event) AS name, toFloat(properties.price) AS price FROM events WHERE event = 'purchase'",
+      filters: [{ key: '$browser', operator: 'exact', value: 'Chrome' }],
+    });
+
+    const { run } = await runPostgresInterval(stack, teamId, batchExport.id, '2024-05-05T11:00:00Z');
+    await runPostgresInterval(stack, teamId, batchExport.id, '2024-05-05T11:00:00Z');
+
+    expect(run).toMatchObject({ status: 'Completed', records_completed: 1 });
+    expect(await rowsOf('purchases', 'uuid')).toEqual([{ uuid: chrome.uuid, name: 'PURCHASE', price: 19.9 }]);
   });
 });

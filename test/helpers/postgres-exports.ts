@@ -17,12 +17,19 @@ export async function createPostgresExport(
   stack: TestStack,
   teamId: number,
   destination: DestinationDatabase,
-  options: { model?: string; table_name?: string; config?: Record<string, unknown>; hogql_query?: string } = {},
+  options: {
+    model?: string;
+    table_name?: string;
+    config?: Record<string, unknown>;
+    hogql_query?: string;
+    filters?: unknown[];
+  } = {},
 ) {
   return createBatchExport(stack.services, teamId, {
     name: `postgres ${randomUUID()}`,
     model: options.model ?? 'events',
     hogql_query: options.hogql_query,
+    filters: options.filters,
     destination: {
       type: 'Postgres',
       config: { ...destination.connection, table_name: options.table_name ?? 'exported', ...options.config },
