@@ -1,4 +1,5 @@
 import { Context, log } from '@temporalio/activity';
+import { writeLog } from '../src/db/logs';
 import { PostgresDestinationConfig } from '../src/destinations/postgres/config';
 import { exportToPostgres, PostgresExportProgress } from '../src/destinations/postgres/export';
 import { buildModelQuery } from '../src/models';
@@ -33,7 +34,15 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
         );
         const previous = PostgresExportProgress.safeParse(context.info.heartbeatDetails);
         const resumeFrom = context.info.attempt > 1 && previous.success ? previous.data : null;
-        if (resumeFrom) log.info('Resuming after committed rows', { ...fields, records: resumeFrom.records });
+        if (resumeFrom) {
+          await writeLog(pool, {
+            teamId: input.teamId,
+            batchExportId: input.batchExportId,
+            runId: input.runId,
+            level: 'INFO',
+            message: `Resuming after ${resumeFrom.records} records committed by the previous attempt`,
+          });
+        }
         context.heartbeat(resumeFrom ?? undefined);
 
         const result = await exportToPostgres({

@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PostgresExportProgress } from '../../src/destinations/postgres/export';
+import { listRuns } from '../../src/db/runs';
+import type { BatchExportWorkflowInput } from '../../workflows/types';
+import { createDestinationDatabase, type DestinationDatabase } from '../helpers/destination-database';
+import { createTeam } from '../helpers/fixtures';
+import { createPostgresExport } from '../helpers/postgres-exports';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { spawnWorkerProcess } from '../helpers/worker-process';
+
+const EVENTS = 20_000;
+
+describe('a Postgres export whose worker is killed mid-interval', () => {
+  let stack: TestStack;
+  let destination: DestinationDatabase;
+  let teamId: number;
+
+  beforeAll(async () => {
+    // No worker in this process: the first one is a child process the test kills. 100 batches of 200 rows.
+    stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '200' } });
+    destination = await createDestinationDatabase();
+    ({ teamId } = await createTeam(stack.db.pool));
+    await stack.db.pool.query(
+      `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at)
+       SELECT gen_random_uuid(), '$pageview', json_build_object('n', i), 'user-' || (i % 500), $1, t.at, t.at, t.at
+       FROM generate_series(1, $2::int) AS i,
+            LATERAL (SELECT '2024-09-01 10:00:00+00'::timestamptz + i * interval '100 milliseconds') AS t(at)`,
+      [teamId, EVENTS],
+    );
+    // Each committed batch takes at least 50 ms, so that the kill lands while the interval is being written.
+    await destination.pool.query(`
+      CREATE TABLE slow_events (uuid uuid, event text, "timestamp" timestamptz);
+      CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$;
+      CREATE TRIGGER slow_down AFTER INSERT ON slow_events FOR EACH STATEMENT EXECUTE FUNCTION slow_down();
+    `);
+  });
+
+  afterAll(async () => {
+    await destination?.drop();
+    await stack?.stop();
+  });
+
+  it('resumes on another worker after the committed batches and completes with every row exactly once', async () => {
+    const batchExport = await createPostgresExport(stack, teamId, destination, { table_name: 'slow_events' });
+    const first = spawnWorkerProcess(stack);
+    const workflowId = `${batchExport.id}-kill`;
+    const input: BatchExportWorkflowInput = {
+      batchExportId: batchExport.id,
+      teamId,
+      interval: 'hour',
+      timezone: 'UTC',
+      dataIntervalEnd: '2024-09-01T11:00:00Z',
+      // A dead worker is noticed after 2 s without a heartbeat.
+      insertActivity: { heartbeatTimeoutSeconds: 2, initialIntervalSeconds: 1, maximumAttempts: 5 },
+    };
+    const handle = await stack.temporal.workflow.start('postgres-export', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId,
+      args: [input],
+    });
+
+    // Kill the worker once the server holds a heartbeat of committed batches.
+    let heartbeated: PostgresExportProgress | null = null;
+    for (let i = 0; i < 600 && !heartbeated?.records; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      heartbeated = await heartbeatDetails(handle);
+    }
+    expect(heartbeated?.records).toBeGreaterThan(0);
+    killWithChildren(first.child.pid!);
+    await first.exited;
+    const { rows: before } = await destination.pool.query('SELECT count(*)::int AS n FROM slow_events');
+    expect(before[0].n).toBeLessThan(EVENTS);
+    const second = await stack.startWorker();
+
+    const result = await handle.result();
+    await second.stop();
+
+    expect(result).toMatchObject({ status: 'Completed', recordsCompleted: EVENTS });
+    const { rows: exported } = await destination.pool.query(
+      'SELECT count(*)::int AS n, count(DISTINCT uuid)::int AS distinct FROM slow_events',
+    );
+    expect(exported[0]).toEqual({ n: EVENTS, distinct: EVENTS });
+    const { rows: missing } = await destination.pool.query('SELECT 1 FROM slow_events WHERE uuid IS NULL');
+    expect(missing).toHaveLength(0);
+    const [run] = await listRuns(stack.db.pool, batchExport.id);
+    expect(run).toMatchObject({ status: 'Completed', records_completed: EVENTS });
+    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+      `SELECT message FROM batch_export_log_entries WHERE run_id = $1 AND message LIKE 'Resuming after%'`,
+      [run!.id],
+    );
+    // The second attempt continued after what the first one committed, instead of starting over.
+    expect(Number(/Resuming after (\d+) records/.exec(logs[0]?.message ?? '')?.[1])).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * SIGKILLs a process and its children, like a machine dying: tsx runs worker.ts in a child node process, which a
+ * SIGKILL of tsx alone would leave running.
+ */
+function killWithChildren(pid: number): void {
+  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map(Number);
+  for (const child of children) process.kill(child, 'SIGKILL');
+  process.kill(pid, 'SIGKILL');
+}
+
+async function heartbeatDetails(handle: {
+  describe(): Promise<{
+    raw: {
+      pendingActivities?: Array<{
+        heartbeatDetails?: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null;
+      }> | null;
+    };
+  }>;
+}): Promise<PostgresExportProgress | null> {
+  const description = await handle.describe();
+  const data = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
+  return data?.length ? (JSON.parse(Buffer.from(data).toString('utf8')) as PostgresExportProgress) : null;
+}
