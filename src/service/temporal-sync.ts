@@ -19,8 +19,12 @@ export class TemporalUnavailableError extends Error {
 /** How long a request waits on Temporal before it fails with a clear error instead of hanging. */
 const TEMPORAL_DEADLINE_MS = 10_000;
 
-export function withTemporalDeadline<T>(temporal: Client, fn: () => Promise<T>): Promise<T> {
-  return temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
+export function withTemporalDeadline<T>(
+  temporal: Client,
+  fn: () => Promise<T>,
+  deadlineMs: number = TEMPORAL_DEADLINE_MS,
+): Promise<T> {
+  return temporal.withDeadline(Date.now() + deadlineMs, fn);
 }
 
 /** The schedule's note: fixed, or derived from the note it had (undefined when it is being recreated). */
@@ -30,6 +34,8 @@ export interface SyncDependencies {
   pool: Pool;
   temporal: Client;
   config: Pick<Config, 'temporal' | 'schedule'>;
+  /** How long one Temporal call may take before the request fails with a 503 (10 seconds by default). */
+  temporalDeadlineMs?: number;
   /** Where a failed undo is reported: the one case where Postgres and Temporal may disagree until repaired. */
   logger?: { error(fields: object, message: string): void };
 }
@@ -46,7 +52,7 @@ export class TemporalChanges {
   /** Makes one change; a failure becomes TemporalUnavailableError saying what could not be done. */
   async apply<T>(what: string, change: () => Promise<T>, undo?: () => Promise<unknown>): Promise<T> {
     try {
-      const result = await withTemporalDeadline(this.deps.temporal, change);
+      const result = await withTemporalDeadline(this.deps.temporal, change, this.deps.temporalDeadlineMs);
       if (undo) this.undos.push({ what, undo });
       return result;
     } catch (error) {
@@ -57,7 +63,7 @@ export class TemporalChanges {
   /** Reverts the changes made so far, newest first. Best effort: a failure is logged, not thrown. */
   async undo(): Promise<void> {
     for (const { what, undo } of this.undos.reverse()) {
-      await withTemporalDeadline(this.deps.temporal, undo).catch((error: unknown) =>
+      await withTemporalDeadline(this.deps.temporal, undo, this.deps.temporalDeadlineMs).catch((error: unknown) =>
         this.deps.logger?.error({ err: errorMessage(error), change: what }, 'Could not undo a Temporal change'),
       );
     }
