@@ -1,5 +1,6 @@
 import type { Status } from '../statuses';
 import type { Queryable } from './batch-exports';
+import { keysetPage, keysetSql, keysetValue, type KeysetOptions, type KeysetPosition } from './keyset';
 
 export interface FailedInterval {
   data_interval_start: string | null;
@@ -68,21 +69,35 @@ export async function getBackfill(
   return rows[0] ?? null;
 }
 
-/** Newest first; `beforeId` is the last backfill of the previous page. */
-export async function listBackfills(
+export const BACKFILL_ORDERINGS = ['-created_at', 'created_at'] as const;
+export type BackfillOrdering = (typeof BACKFILL_ORDERINGS)[number];
+
+/** One page of an export's backfills (keyset pagination); `cursor_value` is the sort value, for the next cursor. */
+export async function listBackfillsPage(
   db: Queryable,
-  input: { teamId: number; batchExportId: string; limit: number; beforeId?: string | null },
-): Promise<BackfillRecord[]> {
-  // Comparing against the stored row keeps created_at's microseconds, which a JS Date would round away.
-  const { rows } = await db.query<BackfillRecord>(
-    `${SELECT_BACKFILL}
-     WHERE b.team_id = $1 AND b.batch_export_id = $2
-       AND ($3::uuid IS NULL OR (b.created_at, b.id) < (SELECT created_at, id FROM batch_export_backfills WHERE id = $3))
-     ORDER BY b.created_at DESC, b.id DESC
-     LIMIT $4`,
-    [input.teamId, input.batchExportId, input.beforeId ?? null, input.limit],
+  query: {
+    batchExportId: string;
+    ordering: BackfillOrdering;
+    direction: 'next' | 'previous';
+    position?: KeysetPosition;
+    limit: number;
+  },
+): Promise<{ rows: Array<BackfillRecord & { cursor_value: string }>; more: boolean }> {
+  const keyset: KeysetOptions = {
+    column: 'created_at',
+    descending: query.ordering.startsWith('-'),
+    direction: query.direction,
+    position: query.position,
+    limit: query.limit,
+  };
+  const page = keysetSql(keyset, 2);
+  const { rows } = await db.query<BackfillRecord & { cursor_value: string }>(
+    `SELECT * FROM (${SELECT_BACKFILL}) b, LATERAL (SELECT ${keysetValue('b.created_at')} AS cursor_value) c
+     WHERE batch_export_id = $1 AND ${page.where}
+     ${page.tail}`,
+    [query.batchExportId, ...page.params],
   );
-  return rows;
+  return keysetPage(rows, keyset);
 }
 
 export async function countActiveBackfills(db: Queryable, teamId: number): Promise<number> {

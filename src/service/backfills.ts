@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { countScheduledIntervals } from '../backfills/intervals';
 import { parseBackfillRange, type BackfillRange } from '../backfills/request';
@@ -10,7 +10,6 @@ import {
   finishBackfill,
   getBackfill,
   insertBackfill,
-  listBackfills as listBackfillRows,
   type BackfillRecord,
 } from '../db/backfills';
 import { getBatchExport, type BatchExportRecord } from '../db/batch-exports';
@@ -124,17 +123,13 @@ export async function startBackfill(
         workflowId,
         taskQueue: deps.config.temporal.taskQueue,
         args: [workflowInput],
+        // The same range backfilled again gets the same workflow id. An execution still open under it belongs to a
+        // backfill whose row is already final (no active backfill overlaps this one), winding down: replace it.
+        workflowIdConflictPolicy: 'TERMINATE_EXISTING',
       }),
     );
   } catch (error) {
     await deleteBackfill(deps.pool, backfill.id);
-    if (error instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new ValidationError(
-        'An earlier backfill of the same range is still shutting down in Temporal: try again in a few seconds',
-        'start_at',
-        'overlapping_backfill',
-      );
-    }
     throw new TemporalUnavailableError(`Could not start the backfill in Temporal: ${errorMessage(error)}`, {
       cause: error,
     });
@@ -149,19 +144,6 @@ export async function getBackfillOf(
   const backfill = UUID.test(input.backfillId) ? await getBackfill(deps.pool, input.backfillId, input) : null;
   if (!backfill) throw new NotFoundError('Backfill not found');
   return backfill;
-}
-
-/** A page of an export's backfills, newest first, and the cursor of the next page (null on the last). */
-export async function listBackfills(
-  deps: Pick<BackfillDependencies, 'pool'>,
-  input: { teamId: number; batchExportId: string; cursor?: string | null; limit?: number },
-): Promise<{ results: BackfillRecord[]; nextCursor: string | null }> {
-  await exportOrNotFound(deps, input.teamId, input.batchExportId);
-  const limit = Math.min(Math.max(input.limit ?? 100, 1), 1000);
-  const beforeId = input.cursor ? decodeCursor(input.cursor) : null;
-  const rows = await listBackfillRows(deps.pool, { ...input, beforeId, limit: limit + 1 });
-  const results = rows.slice(0, limit);
-  return { results, nextCursor: rows.length > limit ? encodeCursor(results[results.length - 1]!.id) : null };
 }
 
 /** Cancels a backfill and, through its workflow, the runs it started: their status becomes Cancelled. */
@@ -240,17 +222,16 @@ export async function retryRun(
 }
 
 /**
- * Backfills what an export missed while it was paused (unpause with {"backfill": true}): the intervals ending after
- * it was paused, up to now. Null when it missed none. Call it before the export's pause fields are cleared.
+ * Backfills what an export missed while it was paused (unpause with {"backfill": true}): the intervals ending in
+ * (period.start, period.end], normally from when it was paused to now. Null when it missed none.
  */
 export async function backfillPausedPeriod(
   deps: BackfillDependencies,
   batchExport: BatchExportRecord,
-  now: Date = new Date(),
+  period: { start: Date; end: Date },
 ): Promise<BackfillRecord | null> {
-  const startAt = batchExport.last_paused_at;
-  if (!startAt || countScheduledIntervals(batchExport, startAt, now) === 0) return null;
-  return startBackfill(deps, batchExport, { startAt, endAt: now }, { reexportCompleted: false });
+  if (countScheduledIntervals(batchExport, period.start, period.end) === 0) return null;
+  return startBackfill(deps, batchExport, { startAt: period.start, endAt: period.end }, { reexportCompleted: false });
 }
 
 async function exportOrNotFound(
@@ -263,14 +244,4 @@ async function exportOrNotFound(
   return batchExport;
 }
 
-function encodeCursor(id: string): string {
-  return Buffer.from(id, 'utf8').toString('base64url');
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!UUID.test(id)) throw new ValidationError('Invalid pagination cursor', 'cursor');
-  return id;
-}

@@ -19,7 +19,7 @@ import { parseOrThrow } from './validation';
 export { TemporalUnavailableError, withTemporalDeadline } from './temporal-sync';
 
 export interface ServiceDependencies extends SyncDependencies {
-  config: Pick<Config, 'encryptionKey' | 'temporal' | 'schedule'>;
+  config: Pick<Config, 'encryptionKey' | 'temporal' | 'schedule' | 'backfills'>;
 }
 
 /**
