@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import { S3DestinationConfig, S3_SECRET_FIELDS } from './s3/config';
 import { S3_TEST_STEPS } from './s3/test-steps';
+import { POSTGRES_SECRET_FIELDS, PostgresDestinationConfig } from './postgres/config';
+import { POSTGRES_TEST_STEPS } from './postgres/test-steps';
 
 /** One check of a destination config, run by the API's run_test_step before the config is saved. */
 export interface DestinationTestStep {
@@ -27,6 +29,12 @@ export const DESTINATIONS = {
     secretFields: S3_SECRET_FIELDS,
     workflowType: 's3-export',
     testSteps: S3_TEST_STEPS,
+  },
+  Postgres: {
+    configSchema: PostgresDestinationConfig,
+    secretFields: POSTGRES_SECRET_FIELDS,
+    workflowType: 'postgres-export',
+    testSteps: POSTGRES_TEST_STEPS,
   },
 } satisfies Record<string, DestinationDefinition>;
 
