@@ -11,6 +11,7 @@ import { intervalKeyPrefix } from '../src/destinations/s3/keys';
 import {
   abortUploadsUnder,
   parseProgress,
+  progressTotals,
   uploadStillHolds,
   type S3ExportProgress,
 } from '../src/destinations/s3/progress';
@@ -22,6 +23,7 @@ import { columnsQuery, jsonLinesQuery } from '../src/models/types';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
 import { toActivityFailure } from './failures';
+import { keepHeartbeating } from './heartbeat';
 
 export function createS3Activities({ pool, sourcePool, config }: ActivityDependencies) {
   return {
@@ -63,11 +65,16 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
         try {
           const keyInput = { prefix: s3Config.prefix, table: batchExport.model, dataIntervalStart, dataIntervalEnd };
           const resumeFrom = await resumableProgress(context, client, s3Config, intervalKeyPrefix(keyInput));
+          if (resumeFrom) {
+            const { records } = progressTotals(resumeFrom);
+            await writeLog(pool, {
+              ...entry,
+              level: 'INFO',
+              message: `Resuming after ${records} records a previous attempt wrote (${resumeFrom.files.length} finished files)`,
+            });
+          }
           let latest = resumeFrom;
-          // Sent on every batch, not only on new durable parts: the heartbeat timeout must not fire while a Parquet
-          // row group or a large part fills.
-          const heartbeat = () => context.heartbeat(latest);
-          heartbeat();
+          const stopHeartbeating = keepHeartbeating(context, () => latest);
           const result = await exportToS3({
             client,
             config: s3Config,
@@ -78,19 +85,16 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
             readRows: async function* (after) {
               const query = render(model, { after, withCursor: true });
               const options = { batchSize: config.source.batchSize, cursorWidth: model.orderBy.length };
-              for await (const batch of streamRows(sourcePool, query, options)) {
-                heartbeat();
-                yield batch;
-              }
+              yield* streamRows(sourcePool, query, options);
             },
             partSizeBytes: config.s3.partSizeBytes,
             resumeFrom,
             signal: context.cancellationSignal,
             onProgress: (progress) => {
               latest = progress;
-              heartbeat();
+              context.heartbeat(latest);
             },
-          });
+          }).finally(stopHeartbeating);
           log.info('Exported interval to S3', { ...fields, records: result.records, files: result.files.length });
           return { recordsCompleted: result.records, bytesExported: result.bytes };
         } finally {

@@ -1,0 +1,118 @@
+import { gunzipSync } from 'node:zlib';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { S3ExportProgress } from '../../src/destinations/s3/progress';
+import { createTeam } from '../helpers/fixtures';
+import { createBucket, getObject, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
+import { createS3Export, finishedRun, intervalInput } from '../helpers/s3-exports';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+
+const EVENTS = 200_000;
+
+describe('an S3 export whose worker is killed mid-interval', () => {
+  let stack: TestStack;
+  let s3: S3Client;
+  let teamId: number;
+  let workerProcess: WorkerProcess | undefined;
+
+  beforeAll(async () => {
+    // No worker in this process: the first one is a child process the test kills. Small batches and parts, so that
+    // the kill lands after some parts are durable and before the file is complete.
+    stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
+    s3 = testS3Client(stack.s3Endpoint);
+    ({ teamId } = await createTeam(stack.db.pool));
+    // ~600 bytes of JSON per event, 250 of them hex noise: ~120 MB of JSON lines, ~40 MB gzipped, eight 5 MiB parts.
+    await stack.db.pool.query(
+      `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at,
+                           elements_chain, person_id, person_properties)
+       SELECT gen_random_uuid(), '$pageview',
+              json_build_object('$current_url', 'https://example.com/' || md5(i::text), '$browser', 'Firefox',
+                                '$session_id', md5((i * 7)::text), 'n', i, 'noise', md5(i || 'a') || md5(i || 'b') || md5(i || 'c') || md5(i || 'd') || md5(i || 'e') || md5(i || 'f')),
+              'user-' || (i % 5000), $1, t.at, t.at, t.at, '', gen_random_uuid(), '{"email": "x@example.com"}'
+       FROM generate_series(1, $2::int) AS i,
+            LATERAL (SELECT '2024-08-01 10:00:00+00'::timestamptz + i * interval '17 milliseconds') AS t(at)`,
+      [teamId, EVENTS],
+    );
+  });
+
+  afterAll(async () => {
+    workerProcess?.child.kill('SIGKILL');
+    s3?.destroy();
+    await stack?.stop();
+  });
+
+  it('resumes on another worker and completes with every row exactly once and no unfinished upload', async () => {
+    const bucket = await createBucket(s3);
+    const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip' });
+    const first = (workerProcess = spawnWorkerProcess(stack));
+    const workflowId = `${batchExport.id}-resume`;
+    const handle = await stack.temporal.workflow.start('s3-export', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId,
+      // A dead worker is noticed after 4 s without a heartbeat; heartbeats reach the server every ~3 s.
+      args: [
+        intervalInput(batchExport.id, teamId, '2024-08-01T11:00:00Z', {
+          heartbeatTimeoutSeconds: 4,
+          initialIntervalSeconds: 1,
+          maximumAttempts: 5,
+        }),
+      ],
+    });
+
+    // Kill the worker once the server holds a heartbeat with finished parts of the unfinished file.
+    let heartbeated: S3ExportProgress | null = null;
+    for (let i = 0; i < 1200 && !heartbeated?.current?.parts.length; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      heartbeated = await heartbeatDetails(handle);
+    }
+    expect(heartbeated?.current?.parts.length).toBeGreaterThan(0);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await stack.startWorker();
+
+    const result = await handle.result();
+    await second.stop();
+
+    expect(result).toMatchObject({ status: 'Completed', recordsCompleted: EVENTS });
+    const dataKey = '2024-08-01T10:00:00Z-2024-08-01T11:00:00Z.jsonl.gz';
+    expect(await listKeys(s3, bucket)).toEqual([dataKey, '2024-08-01T10:00:00Z-2024-08-01T11:00:00Z_manifest.json']);
+    const object = await getObject(s3, bucket, dataKey);
+    const uuids = gunzipSync(object)
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => (JSON.parse(line) as { uuid: string }).uuid);
+    const { rows: source } = await stack.db.pool.query<{ uuid: string }>(
+      'SELECT uuid::text FROM events WHERE team_id = $1 ORDER BY inserted_at, uuid',
+      [teamId],
+    );
+    // Every row once, in order: nothing lost at the part boundary where the second attempt took over.
+    expect(uuids).toEqual(source.map((row) => row.uuid));
+    expect(await listMultipartUploads(s3, bucket)).toBe(0);
+
+    const run = await finishedRun(stack, batchExport.id, workflowId);
+    expect(run).toMatchObject({ status: 'Completed', records_completed: EVENTS, bytes_exported: object.length });
+    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+      `SELECT message FROM batch_export_log_entries WHERE run_id = $1 ORDER BY timestamp`,
+      [run.id],
+    );
+    const resumed = logs.find((log) => log.message.startsWith('Resuming after'));
+    // The second attempt continued the file after the parts the first one finished, instead of starting over.
+    expect(Number(/Resuming after (\d+) records/.exec(resumed?.message ?? '')?.[1])).toBeGreaterThan(0);
+  }, 300_000);
+});
+
+async function heartbeatDetails(handle: {
+  describe(): Promise<{
+    raw: {
+      pendingActivities?: Array<{
+        heartbeatDetails?: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null;
+      }> | null;
+    };
+  }>;
+}): Promise<S3ExportProgress | null> {
+  const description = await handle.describe();
+  const data = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as S3ExportProgress) : null;
+}
