@@ -10,7 +10,7 @@ export interface ActivityDependencies {
   pool: Pool;
   /** Where events, persons and sessions are read from. */
   sourcePool: Pool;
-  config: Pick<Config, 'encryptionKey' | 's3' | 'source'>;
+  config: Pick<Config, 'encryptionKey' | 's3' | 'source' | 'autoPause'>;
 }
 
 /** Every activity the worker registers, bound to real dependencies. */

@@ -1,4 +1,6 @@
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
+import { pauseAfterConsecutiveFailures } from '../src/backfills/auto-pause';
+import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
 import { finishRun, startRun } from '../src/db/runs';
 import type { ActivityDependencies } from '.';
@@ -23,7 +25,20 @@ export interface FinishBatchExportRunInput {
   latestError: string | null;
 }
 
-export function createRunActivities({ pool }: ActivityDependencies) {
+export function createRunActivities({ pool, config }: ActivityDependencies) {
+  /** A safeguard, not bookkeeping: when pausing fails, the run is still recorded and the next failure tries again. */
+  async function pauseIfFailingRepeatedly(batchExportId: string): Promise<void> {
+    const threshold = config.autoPause.consecutiveFailedRuns;
+    try {
+      await pauseAfterConsecutiveFailures({ pool, temporal: Context.current().client }, { batchExportId, threshold });
+    } catch (error) {
+      log.warn('Could not pause the export after consecutive failed runs', {
+        batch_export_id: batchExportId,
+        error: errorMessage(error),
+      });
+    }
+  }
+
   return {
     /** Inserts the run row as Starting (or finds the one a previous attempt of this workflow inserted). */
     async startBatchExportRun(input: StartBatchExportRunInput): Promise<{ id: string }> {
@@ -70,6 +85,7 @@ export function createRunActivities({ pool }: ActivityDependencies) {
             level: 'ERROR',
             message: `Run for ${interval} failed${input.status === 'FailedRetryable' ? ' after retries' : ''}: ${input.latestError}`,
           });
+          await pauseIfFailingRepeatedly(input.batchExportId);
           break;
       }
     },

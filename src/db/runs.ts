@@ -170,3 +170,21 @@ export async function completedIntervalEnds(db: Queryable, batchExportId: string
   );
   return new Set(rows.map((row) => row.data_interval_end.getTime()));
 }
+
+/**
+ * The statuses of the export's `count` most recently finished runs that either exported or failed, newest first.
+ * Cancelled runs say nothing about whether the export works, so they are left out.
+ */
+export async function latestOutcomes(
+  db: Queryable,
+  batchExportId: string,
+  count: number,
+): Promise<Array<Pick<RunRecord, 'status' | 'latest_error'>>> {
+  const { rows } = await db.query<Pick<RunRecord, 'status' | 'latest_error'>>(
+    `SELECT status, latest_error FROM batch_export_runs
+     WHERE batch_export_id = $1 AND status IN ('Completed', 'Failed', 'FailedRetryable') AND finished_at IS NOT NULL
+     ORDER BY finished_at DESC, id DESC LIMIT $2`,
+    [batchExportId, count],
+  );
+  return rows;
+}
