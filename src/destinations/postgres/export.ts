@@ -50,9 +50,9 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
   const client = await destination(() => connectToDestination(config));
   try {
     const spec = tableSpec(options.query);
-    const columns = await destination(() => prepareTable(client, spec, config));
+    const { columns, uniqueKey } = await destination(() => prepareTable(client, spec, config));
     const names = columns.map((column) => column.name);
-    const insert = insertStatement(spec, names, qualifiedName(config.schema, config.table_name), STAGING);
+    const insert = insertStatement(spec, names, qualifiedName(config.schema, config.table_name), STAGING, uniqueKey);
     const copy = `COPY ${STAGING} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`;
     // Every value travels as Postgres' own text: exact for bigints, floats and timestamps, and what COPY reads.
     const asText = columns.map((column) => ({
@@ -119,7 +119,21 @@ async function prepareTable(client: Client, spec: TableSpec, config: PostgresDes
   await client.query(
     `CREATE TEMPORARY TABLE ${STAGING} ON COMMIT DELETE ROWS AS SELECT ${list} FROM ${target} WITH NO DATA`,
   );
-  return columns;
+  const uniqueKey = spec.mode.kind === 'dedupe' && (await hasUniqueIndex(client, schema, table, spec.mode.column));
+  return { columns, uniqueKey };
+}
+
+/** Whether a unique index (not partial) covers exactly `column`: then ON CONFLICT on it works. */
+async function hasUniqueIndex(client: Client, schema: string, table: string, column: string): Promise<boolean> {
+  const { rows } = await client.query<{ unique: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+       WHERE i.indrelid = to_regclass(format('%I.%I', $1::text, $2::text)) AND i.indisunique AND i.indnkeyatts = 1
+         AND i.indpred IS NULL AND a.attname = $3
+     ) AS unique`,
+    [schema, table, column],
+  );
+  return rows[0]?.unique === true;
 }
 
 /** The table's column names, or null when there is no such table. */

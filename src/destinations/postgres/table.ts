@@ -129,17 +129,25 @@ export function createTableStatement(spec: TableSpec, schema: string, table: str
   return `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, table)} (${columns.join(', ')})`;
 }
 
-/** The INSERT that moves a committed batch from the staging table into the user's table. */
-export function insertStatement(spec: TableSpec, columns: readonly string[], target: string, staging: string): string {
+/**
+ * The INSERT that moves a committed batch from the staging table into the user's table. `uniqueKey`: the table has a
+ * unique index on the dedupe column, so ON CONFLICT alone skips rows already there. Without one, NOT EXISTS does.
+ */
+export function insertStatement(
+  spec: TableSpec,
+  columns: readonly string[],
+  target: string,
+  staging: string,
+  uniqueKey: boolean,
+): string {
   const list = columns.map(escapeIdentifier).join(', ');
   const select = `SELECT ${list} FROM ${staging} AS s`;
   const mode = spec.mode;
   switch (mode.kind) {
     case 'dedupe': {
       const key = escapeIdentifier(mode.column);
-      // NOT EXISTS works on tables without a unique index; ON CONFLICT covers a concurrent insert where there is one.
-      return `INSERT INTO ${target} AS t (${list}) ${select}
-              WHERE NOT EXISTS (SELECT 1 FROM ${target} AS e WHERE e.${key} = s.${key}) ON CONFLICT DO NOTHING`;
+      if (uniqueKey) return `INSERT INTO ${target} (${list}) ${select} ON CONFLICT (${key}) DO NOTHING`;
+      return `INSERT INTO ${target} (${list}) ${select} WHERE NOT EXISTS (SELECT 1 FROM ${target} AS e WHERE e.${key} = s.${key})`;
     }
     case 'merge': {
       const updates = columns
