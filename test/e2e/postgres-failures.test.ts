@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listRuns } from '../../src/db/runs';
 import { freePort } from '../../src/dev/ports';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import {
@@ -128,5 +129,51 @@ describe('postgres-export failures', () => {
     // Batches 1 and 2 committed by the first attempt, batch 3 by the second: nothing was sent twice.
     const { rows: inserts } = await destination.pool.query('SELECT count(*)::int AS n FROM committed_inserts');
     expect(inserts[0].n).toBe(3);
+  });
+
+  it('ends Cancelled, keeping the batches already committed, when the run is cancelled midway', async () => {
+    const events = Array.from({ length: 200 }, (_, i) =>
+      makeEvent(teamId, new Date(Date.parse('2024-06-03T10:00:00Z') + i * 1000).toISOString()),
+    );
+    await insertEvents(stack.db.pool, events);
+    await destination.pool.query(`
+      CREATE TABLE slow (uuid uuid PRIMARY KEY, event text);
+      CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$;
+      CREATE TRIGGER slow_down AFTER INSERT ON slow FOR EACH STATEMENT EXECUTE FUNCTION slow_down();
+    `);
+    const batchExport = await createPostgresExport(stack, teamId, destination, { table_name: 'slow' });
+    const workflowId = `${batchExport.id}-cancelled`;
+    const handle = await stack.temporal.workflow.start('postgres-export', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId,
+      args: [
+        {
+          batchExportId: batchExport.id,
+          teamId,
+          interval: 'hour',
+          timezone: 'UTC',
+          dataIntervalEnd: '2024-06-03T11:00:00Z',
+          // Heartbeats (which carry the cancellation) at least every 1.6 s.
+          insertActivity: { heartbeatTimeoutSeconds: 2 },
+        },
+      ],
+    });
+    for (let i = 0; i < 300; i++) {
+      const { rows } = await destination.pool.query('SELECT count(*)::int AS n FROM slow');
+      if (rows[0].n > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+
+    const [run] = await listRuns(stack.db.pool, batchExport.id);
+    expect(run!.status).toBe('Cancelled');
+    const { rows } = await destination.pool.query(
+      'SELECT count(*)::int AS n, count(DISTINCT uuid)::int AS d FROM slow',
+    );
+    expect(rows[0].n).toBeGreaterThan(0);
+    expect(rows[0].n).toBeLessThan(events.length);
+    expect(rows[0].n).toBe(rows[0].d);
   });
 });
