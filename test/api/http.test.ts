@@ -79,6 +79,8 @@ describe('the API over real HTTP: health, OpenAPI document, docs page, logs with
     expect(Object.keys(create.requestBody.content['application/json'].schema.properties)).toEqual(
       expect.arrayContaining(['name', 'model', 'destination', 'interval', 'paused', 'start_at', 'end_at']),
     );
+    // Each destination type documents its own config.
+    expect(JSON.stringify(create.requestBody)).toContain('"bucket_name"');
 
     const docs = await get('/api/docs/', null);
     expect(docs.status).toBe(200);

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { findBatchExport, listBatchExports } from '../../db/batch-exports';
+import { DESTINATIONS } from '../../destinations';
 import { deleteBatchExport } from '../../service/batch-export-lifecycle';
 import { createBatchExport, updateBatchExport } from '../../service/batch-exports';
 import { BatchExportInput } from '../../service/schemas';
@@ -11,7 +13,19 @@ import { BatchExportList, BatchExportResponse, IdParams, OffsetQuery } from '../
 import { validatedByService } from '../validation';
 import { NoContent, scopedParams, withErrors, zodApp, type RouteContext } from './common';
 
-const CreateBody = validatedByService(BatchExportInput);
+/** For the OpenAPI document: the batch export with each destination type's own config schema. */
+const DocumentedInput = z.strictObject({
+  ...BatchExportInput.shape,
+  destination: z.union(
+    Object.entries(DESTINATIONS).map(([type, definition]) =>
+      z.strictObject({ type: z.literal(type), config: definition.configSchema }),
+    ),
+  ),
+});
+const CreateBody = validatedByService(DocumentedInput);
+const UpdateBody = validatedByService(
+  DocumentedInput.partial().describe('PATCH: the fields to change. PUT: the whole export.'),
+);
 
 /** List, create, retrieve, update and delete batch exports. */
 export function batchExportRoutes({ deps, scopeParams, tag }: RouteContext) {
@@ -77,7 +91,7 @@ export function batchExportRoutes({ deps, scopeParams, tag }: RouteContext) {
             'Secret destination fields left out keep their stored values. The destination type cannot change. ' +
             'Read-only fields of a response (id, created_at, latest_runs, ...) are ignored.',
           params: withId,
-          body: CreateBody,
+          body: UpdateBody,
           response: withErrors({ 200: BatchExportResponse }),
         },
         handler: async (request) => {
