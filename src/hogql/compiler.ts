@@ -1,23 +1,17 @@
 import { EVENT_FIELDS, jsonWithoutNul } from '../models/events';
 import type { FieldType, ModelField } from '../models/types';
+import { compileCall, type ExpressionCompiler } from './functions';
 import { parseHogQL, type Expr, type Literal, type SelectQuery } from './parser';
 import { HogQLError } from './tokenizer';
-
-type ExprType = FieldType | 'null';
-interface Compiled {
-  sql: string;
-  type: ExprType;
-}
+import { describe, NUMERIC, type Compiled, type ExprType } from './types';
 
 /** Aliases become output names: JSON keys, Parquet and Postgres column names. Kept to plain identifiers. */
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const NUMERIC_TEXT = `'^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'`;
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 
 const FIELDS = new Map(EVENT_FIELDS.map((field) => [field.name, field]));
 const FIELD_LIST = EVENT_FIELDS.map((field) => field.name).join(', ');
-const NUMERIC = new Set<ExprType>(['integer', 'float']);
 
 /** A hogql_query compiled against the events row source `r`: output fields and an optional WHERE condition. */
 export interface CompiledHogQL {
@@ -35,7 +29,7 @@ export function validateHogQL(text: string): void {
   compileHogQL(text, []);
 }
 
-class Compiler {
+class Compiler implements ExpressionCompiler {
   constructor(private readonly values: unknown[]) {}
 
   query(query: SelectQuery): CompiledHogQL {
@@ -62,7 +56,7 @@ class Compiler {
     return { fields, where };
   }
 
-  private expr(expr: Expr): Compiled {
+  expr(expr: Expr): Compiled {
     switch (expr.kind) {
       case 'literal':
         return this.literal(expr.value);
@@ -80,7 +74,7 @@ class Compiler {
         return { sql: `(${column} ->> ${this.param(expr.key, 'text')})`, type: 'string' };
       }
       case 'call':
-        return this.call(expr);
+        return compileCall(expr, this);
       case 'compare': {
         const [left, right] = this.comparable(expr.left, expr.right);
         if (expr.op !== '=' && expr.op !== '!=' && left.type === 'boolean') {
@@ -186,81 +180,7 @@ class Compiler {
     return { sql: `(${left.sql} ${expr.op} ${right.sql})`, type };
   }
 
-  private call(expr: Extract<Expr, { kind: 'call' }>): Compiled {
-    const name = expr.name.toLowerCase();
-    const arity = (min: number, max: number) => {
-      if (expr.args.length < min || expr.args.length > max) {
-        const count = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-        throw new HogQLError(`${expr.name} takes ${count} argument${max === 1 ? '' : 's'}`, expr.position);
-      }
-    };
-    const text = (arg: Expr) => this.expect(arg, ['string'], `${expr.name} takes text: convert with toString`).sql;
-    switch (name) {
-      case 'tostring': {
-        arity(1, 1);
-        return { sql: `(${this.expr(expr.args[0]!).sql})::text`, type: 'string' };
-      }
-      case 'lower':
-      case 'upper':
-      case 'trim':
-        arity(1, 1);
-        return { sql: `${name === 'trim' ? 'btrim' : name}(${text(expr.args[0]!)})`, type: 'string' };
-      case 'length':
-        arity(1, 1);
-        return { sql: `char_length(${text(expr.args[0]!)})`, type: 'integer' };
-      case 'concat':
-        arity(2, Infinity);
-        return { sql: `concat(${expr.args.map((arg) => `(${this.expr(arg).sql})::text`).join(', ')})`, type: 'string' };
-      case 'coalesce': {
-        arity(1, Infinity);
-        const args = expr.args.map((arg) => this.expr(arg));
-        const types = new Set(args.map((arg) => arg.type).filter((type) => type !== 'null'));
-        const type = types.size === 2 && [...types].every((t) => NUMERIC.has(t)) ? 'float' : ([...types][0] ?? 'null');
-        if (types.size > 1 && type !== 'float') {
-          throw new HogQLError(
-            `coalesce needs arguments of one type, got ${[...types].map(describe).join(' and ')}`,
-            expr.position,
-          );
-        }
-        return { sql: `coalesce(${args.map((arg) => arg.sql).join(', ')})`, type };
-      }
-      case 'toint':
-      case 'tofloat': {
-        arity(1, 1);
-        const arg = this.expect(
-          expr.args[0]!,
-          ['string', 'integer', 'float', 'boolean'],
-          `${expr.name} converts text, numbers or true/false`,
-        );
-        const type = name === 'toint' ? 'integer' : 'float';
-        const convert = (value: string) =>
-          type === 'integer' ? `trunc(${value}::numeric)::bigint` : `${value}::double precision`;
-        if (arg.type === 'boolean')
-          return { sql: `(${arg.sql})::int::${type === 'integer' ? 'bigint' : 'double precision'}`, type };
-        // Text that is not a number becomes NULL instead of failing the export.
-        if (arg.type === 'string')
-          return { sql: `(CASE WHEN ${arg.sql} ~ ${NUMERIC_TEXT} THEN ${convert(arg.sql)} END)`, type };
-        return { sql: `(${convert(arg.sql)})`, type };
-      }
-      case 'jsonextractstring': {
-        arity(2, Infinity);
-        const json = this.expect(
-          expr.args[0]!,
-          ['json'],
-          'JSONExtractString reads properties, person_properties, set or set_once',
-        );
-        const path = expr.args.slice(1).map(text).join(', ');
-        return { sql: `(${jsonWithoutNul(json.sql)} #>> ARRAY[${path}])`, type: 'string' };
-      }
-      default:
-        throw new HogQLError(
-          `Unknown function "${expr.name}": use toString, lower, upper, trim, length, concat, coalesce, toInt, toFloat or JSONExtractString`,
-          expr.position,
-        );
-    }
-  }
-
-  private expect(expr: Expr, types: ExprType[], message: string): Compiled {
+  expect(expr: Expr, types: ExprType[], message: string): Compiled {
     const compiled = this.expr(expr);
     if (!types.includes(compiled.type) && compiled.type !== 'null') {
       throw new HogQLError(`${message} (got ${describe(compiled.type)})`, expr.position);
@@ -296,18 +216,4 @@ function defaultAlias(expr: Expr): string {
   if (expr.kind === 'field') return expr.name;
   if (expr.kind === 'property' && ALIAS.test(expr.key)) return expr.key;
   throw new HogQLError('Give this expression a name with AS <alias>', expr.position);
-}
-
-function describe(type: ExprType): string {
-  const names: Record<ExprType, string> = {
-    string: 'text',
-    integer: 'a whole number',
-    float: 'a number',
-    boolean: 'true/false',
-    timestamp: 'a timestamp',
-    json: 'JSON',
-    uuid: 'a uuid',
-    null: 'NULL',
-  };
-  return names[type];
 }

@@ -56,7 +56,7 @@ export const PropertyFilters = z.array(PropertyFilter).max(100);
 export type PropertyFilters = z.infer<typeof PropertyFilters>;
 
 /** Matches a number as Postgres' numeric input accepts it, so the cast in gt/lt never fails on other text. */
-const NUMERIC_TEXT = `'^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'`;
+export const NUMERIC_TEXT = `'^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'`;
 
 /**
  * SQL conditions for property filters. `column(type)` gives the JSON expression holding the properties; keys and
