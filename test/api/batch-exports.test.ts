@@ -14,13 +14,7 @@ describe('batch exports API: create, list, retrieve, update, delete', () => {
     await api?.stop();
   });
 
-  async function create(body: Record<string, unknown> = {}) {
-    const response = await api.call('POST', base, {
-      body: { name: 'events to S3', destination: await api.s3Destination(), ...body },
-    });
-    expect(response.status, response.text).toBe(201);
-    return response.body;
-  }
+  const create = (body: Record<string, unknown> = {}) => api.createExport(body);
 
   it('creates an export with its schedule and returns it without its secrets', async () => {
     const destination = await api.s3Destination({ prefix: 'events/{year}', compression: 'gzip' });

@@ -21,6 +21,8 @@ export interface ApiTest {
   call(method: InjectOptions['method'], url: string, options?: CallOptions): Promise<ApiResponse>;
   /** A new key of this organization. */
   newKey(options?: { scopes?: ApiKeyScope[]; projects?: number[] | null; organizationId?: string }): Promise<string>;
+  /** Creates an S3 export in the project through the API (201 asserted) and returns the response body. */
+  createExport(body?: Record<string, unknown>): Promise<ApiResponse['body']>;
   /** A valid S3 destination for a new bucket in moto. */
   s3Destination(extra?: Record<string, unknown>): Promise<{ type: 'S3'; config: Record<string, unknown> }>;
   stop(): Promise<void>;
@@ -59,7 +61,7 @@ export async function startApiTest(options: { worker?: boolean } = {}): Promise<
     ).key;
   const key = await newKey();
 
-  return {
+  const api: ApiTest = {
     stack,
     app,
     s3,
@@ -90,6 +92,13 @@ export async function startApiTest(options: { worker?: boolean } = {}): Promise<
       }
       return { status: response.statusCode, body, text };
     },
+    async createExport(body = {}) {
+      const response = await api.call('POST', `/api/projects/${project.id}/batch_exports`, {
+        body: { name: 'test export', destination: await api.s3Destination(), ...body },
+      });
+      expect(response.status, response.text).toBe(201);
+      return response.body;
+    },
     async s3Destination(extra = {}) {
       const bucket = await createBucket(s3);
       return {
@@ -109,6 +118,7 @@ export async function startApiTest(options: { worker?: boolean } = {}): Promise<
       await stack.stop();
     },
   };
+  return api;
 }
 
 /** The Temporal schedule of an export, as Temporal describes it. */

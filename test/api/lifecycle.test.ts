@@ -15,13 +15,7 @@ describe('batch exports API: pause, unpause, update and delete keep the schedule
     await api?.stop();
   });
 
-  async function create(body: Record<string, unknown> = {}) {
-    const response = await api.call('POST', base, {
-      body: { name: 'lifecycle', destination: await api.s3Destination(), ...body },
-    });
-    expect(response.status, response.text).toBe(201);
-    return response.body;
-  }
+  const create = (body: Record<string, unknown> = {}) => api.createExport(body);
 
   it('pauses: the export and its schedule are paused, with who paused and when', async () => {
     const created = await create();

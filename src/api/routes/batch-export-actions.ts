@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { queryLogs } from '../../db/logs';
 import { pauseBatchExport, unpauseBatchExport } from '../../service/batch-export-lifecycle';
 import { requireBatchExport } from '../../service/batch-exports';
+import { readLogs } from '../../service/logs';
 import { listTestSteps, runSavedTestStep, runTestStep, SavedTestStepInput, TestStepInput } from '../../service/test-steps';
 import { presentLog, presentOne } from '../presenters';
 import {
@@ -79,16 +79,7 @@ export function batchExportActionRoutes({ deps, scopeParams, tag }: RouteContext
       },
       handler: async (request) => {
         await requireBatchExport(deps.pool, request.params.id, request.access.teamIds);
-        const { level, search, instance_id, after, before, limit } = request.query;
-        const entries = await queryLogs(deps.pool, {
-          batchExportId: request.params.id,
-          instanceId: instance_id,
-          levels: level,
-          search,
-          after,
-          before,
-          limit,
-        });
+        const entries = await readLogs(deps.pool, request.params.id, request.query);
         return { results: entries.map(presentLog) };
       },
     });

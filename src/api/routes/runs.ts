@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { queryLogs } from '../../db/logs';
 import { listRunsPage } from '../../db/runs';
 import { requireBatchExport } from '../../service/batch-exports';
+import { readLogs } from '../../service/logs';
 import { cancelRun, requireRun } from '../../service/runs';
 import { cursorLinks, decodeCursor } from '../pagination';
 import { presentLog, presentRun } from '../presenters';
@@ -83,16 +83,7 @@ export function runRoutes({ deps, scopeParams, tag }: RouteContext) {
         const { batch_export_id: batchExportId, id } = request.params;
         await requireBatchExport(deps.pool, batchExportId, request.access.teamIds);
         await requireRun(deps, batchExportId, id);
-        const { level, search, after, before, limit } = request.query;
-        const entries = await queryLogs(deps.pool, {
-          batchExportId,
-          instanceId: id,
-          levels: level,
-          search,
-          after,
-          before,
-          limit,
-        });
+        const entries = await readLogs(deps.pool, batchExportId, { ...request.query, instance_id: id });
         return { results: entries.map(presentLog) };
       },
     });
