@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Config } from '../src/config';
 import { createBackfillActivities } from './backfills';
+import { createNoOpActivities } from './noop';
 import { createPostgresActivities } from './postgres';
 import { createRunActivities } from './runs';
 import { createS3Activities } from './s3';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createS3Activities(deps),
     ...createPostgresActivities(deps),
     ...createBackfillActivities(deps),
+    ...createNoOpActivities(deps),
   };
 }
 

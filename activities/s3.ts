@@ -1,8 +1,5 @@
 import { Context, log } from '@temporalio/activity';
-import type { Pool } from 'pg';
-import { getBatchExport, getDestinationConfigWithSecrets, type BatchExportRecord } from '../src/db/batch-exports';
 import { writeLog } from '../src/db/logs';
-import { markRunRunning } from '../src/db/runs';
 import { createS3Client } from '../src/destinations/s3/client';
 import { encoderOptions, S3DestinationConfig } from '../src/destinations/s3/config';
 import { classifyS3Error } from '../src/destinations/s3/errors';
@@ -15,7 +12,6 @@ import {
   uploadStillHolds,
   type S3ExportProgress,
 } from '../src/destinations/s3/progress';
-import { BatchExportError } from '../src/errors';
 import { createFileEncoder } from '../src/formats';
 import { buildModelQuery } from '../src/models';
 import { streamRows } from '../src/models/stream';
@@ -24,6 +20,7 @@ import type { InsertActivityInput, InsertActivityResult } from '../workflows/typ
 import type { ActivityDependencies } from '.';
 import { toActivityFailure } from './failures';
 import { keepHeartbeating } from './heartbeat';
+import { announceAttempt, loadExport } from './insert-attempt';
 
 export function createS3Activities({ pool, sourcePool, config }: ActivityDependencies) {
   return {
@@ -35,21 +32,15 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
       const context = Context.current();
       const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
       try {
-        const { batchExport, s3Config } = await loadS3Export(pool, config.encryptionKey, input.batchExportId);
+        const { batchExport, destinationConfig: s3Config } = await loadExport(
+          pool,
+          config.encryptionKey,
+          input.batchExportId,
+          S3DestinationConfig,
+          'S3',
+        );
+        await announceAttempt(pool, context, input, `${batchExport.model} to s3://${s3Config.bucket_name}`);
         const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
-        if (context.info.attempt > 1) {
-          await writeLog(pool, {
-            ...entry,
-            level: 'WARNING',
-            message: `Retrying the export (attempt ${context.info.attempt})`,
-          });
-        }
-        await markRunRunning(pool, input.runId);
-        await writeLog(pool, {
-          ...entry,
-          level: 'INFO',
-          message: `Exporting ${batchExport.model} inserted from ${input.dataIntervalStart} to ${input.dataIntervalEnd} to s3://${s3Config.bucket_name}`,
-        });
 
         const dataIntervalStart = new Date(input.dataIntervalStart);
         const dataIntervalEnd = new Date(input.dataIntervalEnd);
@@ -111,7 +102,13 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
      * killed mid-file leaves its upload behind, and only a retry would have continued it.
      */
     async abortUnfinishedS3Uploads(input: InsertActivityInput): Promise<number> {
-      const { batchExport, s3Config } = await loadS3Export(pool, config.encryptionKey, input.batchExportId);
+      const { batchExport, destinationConfig: s3Config } = await loadExport(
+        pool,
+        config.encryptionKey,
+        input.batchExportId,
+        S3DestinationConfig,
+        'S3',
+      );
       const keyInput = {
         prefix: s3Config.prefix,
         table: batchExport.model,
@@ -133,27 +130,6 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
       }
     },
   };
-}
-
-async function loadS3Export(
-  pool: Pool,
-  encryptionKey: Buffer,
-  batchExportId: string,
-): Promise<{ batchExport: BatchExportRecord; s3Config: S3DestinationConfig }> {
-  const batchExport = await getBatchExport(pool, batchExportId);
-  const destination = await getDestinationConfigWithSecrets(pool, encryptionKey, batchExportId);
-  if (!batchExport || !destination) {
-    throw new BatchExportError(`Batch export ${batchExportId} does not exist or was deleted`, {
-      kind: 'configuration',
-    });
-  }
-  const parsed = S3DestinationConfig.safeParse(destination.config);
-  if (!parsed.success) {
-    throw new BatchExportError(`The S3 destination's config is invalid: ${parsed.error.issues[0]?.message}`, {
-      kind: 'configuration',
-    });
-  }
-  return { batchExport, s3Config: parsed.data };
 }
 
 /**

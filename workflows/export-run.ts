@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -45,6 +46,8 @@ export function insertActivityOptions(input: BatchExportWorkflowInput): Activity
     // An interval may hold many millions of rows; the heartbeat timeout, not this, detects a dead worker.
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: (settings.heartbeatTimeoutSeconds ?? INSERT_HEARTBEAT_TIMEOUT_SECONDS) * 1000,
+    // A cancelled run is recorded once the attempt has stopped and cleaned up, not while it may still write.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: seconds(settings.initialIntervalSeconds) ?? INSERT_RETRY_POLICY.initialInterval,
       backoffCoefficient: settings.backoffCoefficient ?? INSERT_RETRY_POLICY.backoffCoefficient,
@@ -100,7 +103,12 @@ export async function runExport(
     workflowId: info.workflowId,
     workflowRunId: info.firstExecutionRunId,
     backfillId: input.backfillId ?? null,
+    skipIfExported: input.dataIntervalEnd === undefined,
   });
+  // A run the schedule started for an interval another run already exported does nothing (see startBatchExportRun).
+  if (run.alreadyExported) {
+    return { runId: run.id, status: 'Completed', recordsCompleted: 0, bytesExported: 0, latestError: null };
+  }
 
   let result: BatchExportWorkflowResult;
   let failure: unknown;

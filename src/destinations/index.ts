@@ -3,6 +3,7 @@ import { S3DestinationConfig, S3_SECRET_FIELDS } from './s3/config';
 import { S3_TEST_STEPS } from './s3/test-steps';
 import { POSTGRES_SECRET_FIELDS, PostgresDestinationConfig } from './postgres/config';
 import { POSTGRES_TEST_STEPS } from './postgres/test-steps';
+import { NOOP_SECRET_FIELDS, NoOpDestinationConfig } from './noop/config';
 
 /** One check of a destination config, run by the API's run_test_step before the config is saved. */
 export interface DestinationTestStep {
@@ -35,6 +36,12 @@ export const DESTINATIONS = {
     secretFields: POSTGRES_SECRET_FIELDS,
     workflowType: 'postgres-export',
     testSteps: POSTGRES_TEST_STEPS,
+  },
+  NoOp: {
+    configSchema: NoOpDestinationConfig,
+    secretFields: NOOP_SECRET_FIELDS,
+    workflowType: 'noop-export',
+    testSteps: [],
   },
 } satisfies Record<string, DestinationDefinition>;
 

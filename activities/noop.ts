@@ -1,0 +1,50 @@
+import { Context, log } from '@temporalio/activity';
+import { NoOpDestinationConfig } from '../src/destinations/noop/config';
+import { discardRows } from '../src/destinations/noop/export';
+import { buildModelQuery } from '../src/models';
+import { streamRows } from '../src/models/stream';
+import { jsonLinesQuery } from '../src/models/types';
+import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
+import type { ActivityDependencies } from '.';
+import { toActivityFailure } from './failures';
+import { keepHeartbeating } from './heartbeat';
+import { announceAttempt, loadExport } from './insert-attempt';
+
+export function createNoOpActivities({ pool, sourcePool, config }: ActivityDependencies) {
+  return {
+    /** Reads the interval's rows as JSON lines and discards them; returns how many there were and their size. */
+    async insertIntoNoOp(input: InsertActivityInput): Promise<InsertActivityResult> {
+      const context = Context.current();
+      const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
+      try {
+        const { batchExport, destinationConfig } = await loadExport(
+          pool,
+          config.encryptionKey,
+          input.batchExportId,
+          NoOpDestinationConfig,
+          'NoOp',
+        );
+        await announceAttempt(pool, context, input, `${batchExport.model} to nowhere (NoOp)`);
+        const model = buildModelQuery({
+          batchExport,
+          dataIntervalStart: new Date(input.dataIntervalStart),
+          dataIntervalEnd: new Date(input.dataIntervalEnd),
+          includeEvents: destinationConfig.include_events,
+          excludeEvents: destinationConfig.exclude_events,
+        });
+        let progress = { records: 0, bytes: 0 };
+        // Nothing is written, so there is nothing to resume: a retried attempt reads the interval again.
+        const stopHeartbeating = keepHeartbeating(context, () => progress);
+        const result = await discardRows(
+          streamRows(sourcePool, jsonLinesQuery(model), { batchSize: config.source.batchSize, cursorWidth: 0 }),
+          { signal: context.cancellationSignal, onBatch: (current) => (progress = { ...current }) },
+        ).finally(stopHeartbeating);
+        log.info('Read and discarded interval', { ...fields, records: result.records });
+        return { recordsCompleted: result.records, bytesExported: result.bytes };
+      } catch (error) {
+        log.warn('NoOp export attempt failed', { ...fields, error: (error as Error)?.message });
+        throw toActivityFailure(error);
+      }
+    },
+  };
+}
