@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { pauseAfterConsecutiveFailures } from '../src/backfills/auto-pause';
 import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
-import { finishRun, startRun } from '../src/db/runs';
+import { completedRunOf, finishRun, startRun } from '../src/db/runs';
 import type { ActivityDependencies } from '.';
 
 export interface StartBatchExportRunInput {
@@ -13,6 +13,11 @@ export interface StartBatchExportRunInput {
   workflowId: string;
   workflowRunId: string;
   backfillId: string | null;
+  /**
+   * Set for runs the schedule started: when another run already completed the interval (a backfill that ended at
+   * it, a catch-up after downtime), nothing is exported again. Backfills, retries and manual runs export regardless.
+   */
+  skipIfExported?: boolean;
 }
 
 export interface FinishBatchExportRunInput {
@@ -41,7 +46,17 @@ export function createRunActivities({ pool, config }: ActivityDependencies) {
 
   return {
     /** Inserts the run row as Starting (or finds the one a previous attempt of this workflow inserted). */
-    async startBatchExportRun(input: StartBatchExportRunInput): Promise<{ id: string }> {
+    async startBatchExportRun(input: StartBatchExportRunInput): Promise<{ id: string; alreadyExported?: boolean }> {
+      if (input.skipIfExported) {
+        const done = await completedRunOf(pool, input);
+        if (done) {
+          log.info('Interval already exported; nothing to do', {
+            batch_export_id: input.batchExportId,
+            run_id: done.id,
+          });
+          return { id: done.id, alreadyExported: true };
+        }
+      }
       const run = await startRun(pool, {
         batchExportId: input.batchExportId,
         dataIntervalStart: new Date(input.dataIntervalStart),

@@ -188,3 +188,18 @@ export async function latestOutcomes(
   );
   return rows;
 }
+
+/** A Completed run of the export for the interval ending at `dataIntervalEnd`, by another workflow execution. */
+export async function completedRunOf(
+  db: Queryable,
+  input: { batchExportId: string; dataIntervalEnd: string; workflowId: string; workflowRunId: string },
+): Promise<RunRecord | null> {
+  const { rows } = await db.query<RunRecord>(
+    `SELECT * FROM batch_export_runs
+     WHERE batch_export_id = $1 AND data_interval_end = $2 AND status = 'Completed'
+       AND NOT (workflow_id = $3 AND workflow_run_id = $4)
+     ORDER BY finished_at DESC LIMIT 1`,
+    [input.batchExportId, input.dataIntervalEnd, input.workflowId, input.workflowRunId],
+  );
+  return rows[0] ?? null;
+}

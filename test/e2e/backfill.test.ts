@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackfill } from '../../src/db/backfills';
 import { listRuns } from '../../src/db/runs';
@@ -120,6 +121,48 @@ describe('backfills', () => {
 
     expect(backfill).toMatchObject({ status: 'Completed', total_runs: 0, total_records_count: 0 });
     expect(await listRuns(stack.db.pool, batchExport.id)).toHaveLength(0);
+  });
+
+  it('exports nothing twice when the schedule then fires for the same and the following intervals', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    const events = hourlyEvents(teamId, '2024-06-10T00:00:00Z', 6, 2);
+    await insertEvents(stack.db.pool, events);
+    const { bucket, batchExport } = await hourlyExport(teamId, 'backfill then schedule');
+    await waitForBackfill(
+      stack,
+      await createBackfill(backfillDeps(stack), {
+        teamId,
+        batchExportId: batchExport.id,
+        body: { start_at: '2024-06-10T00:00:00Z', end_at: '2024-06-10T04:00:00Z' },
+      }),
+    );
+
+    // The schedule fires at 03:00, 04:00, 05:00 and 06:00: two intervals the backfill exported, then two new ones.
+    await stack.temporal.schedule.getHandle(batchExport.id).backfill({
+      start: new Date('2024-06-10T02:30:00Z'),
+      end: new Date('2024-06-10T06:30:00Z'),
+      overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+    });
+    const runs = await eventually(
+      () => listRuns(stack.db.pool, batchExport.id),
+      (all) => all.filter((run) => run.status === 'Completed' && run.backfill_id === null).length === 2,
+    );
+
+    expect(runs.map((run) => run.data_interval_end.toISOString().slice(11, 16)).sort()).toEqual([
+      '01:00',
+      '02:00',
+      '03:00',
+      '04:00',
+      '05:00',
+      '06:00',
+    ]);
+    const rows = await exportedRows(s3, bucket);
+    expect(rows).toHaveLength(events.length);
+    expect(new Set(rows.map((row) => row.uuid))).toEqual(new Set(events.map((event) => event.uuid)));
+    // The schedule did start its own workflows for 03:00 and 04:00; they found the intervals exported.
+    const scheduled = await stack.temporal.workflow.getHandle(`${batchExport.id}-2024-06-10T04:00:00Z`).describe();
+    expect(scheduled.status.name).toBe('COMPLETED');
+    expect(scheduled.searchAttributes.TemporalScheduledById).toEqual([batchExport.id]);
   });
 
   it('refuses a backfill that overlaps an active one, and accepts one next to it', async () => {
