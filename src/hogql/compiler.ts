@@ -1,4 +1,4 @@
-import { EVENT_FIELDS, jsonWithoutNul } from '../models/events';
+import { EVENT_FIELDS, EVENT_PROPERTIES, jsonWithoutNul } from '../models/events';
 import type { FieldType, ModelField } from '../models/types';
 import { compileCall, type ExpressionCompiler } from './functions';
 import { parseHogQL, type Expr, type Literal, type SelectQuery } from './parser';
@@ -70,7 +70,7 @@ class Compiler implements ExpressionCompiler {
         return { sql: field.expression, type: field.type };
       }
       case 'property': {
-        const column = jsonWithoutNul(expr.source === 'properties' ? 'r.properties' : 'r.person_properties');
+        const column = expr.source === 'properties' ? EVENT_PROPERTIES : jsonWithoutNul('r.person_properties');
         return { sql: `(${column} ->> ${this.param(expr.key, 'text')})`, type: 'string' };
       }
       case 'call':

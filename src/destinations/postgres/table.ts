@@ -1,5 +1,5 @@
 import { escapeIdentifier } from 'pg';
-import { EVENT_FIELDS, jsonWithoutNul } from '../../models/events';
+import { EVENT_FIELDS, EVENT_PROPERTIES, jsonWithoutNul } from '../../models/events';
 import type { FieldType, ModelField, ModelQuery } from '../../models/types';
 
 /** A column the export can write: its name, the type it gets when we create the table, its value over `r`. */
@@ -42,23 +42,21 @@ function toColumn(field: ModelField): DestinationColumn {
   return { ...field, expression, sqlType: SQL_TYPES[field.type] };
 }
 
-const PROPERTIES = jsonWithoutNul('r.properties');
-
 /** The events table of SPEC.md section 6, then the other event fields, written when the user's table has them. */
 function eventColumns(): DestinationColumn[] {
   const field = (name: string) => toColumn(EVENT_FIELDS.find((candidate) => candidate.name === name)!);
   const spec: DestinationColumn[] = [
     field('uuid'),
     field('event'),
-    field('properties'),
+    { ...field('properties'), expression: EVENT_PROPERTIES },
     // The chain as the platform stores it, as a JSON string.
     { name: 'elements', type: 'json', sqlType: 'JSONB', expression: 'to_jsonb(r.elements_chain)' },
     field('set'),
     field('set_once'),
     field('distinct_id'),
     field('team_id'),
-    { name: 'ip', type: 'string', sqlType: 'TEXT', expression: `(${PROPERTIES} ->> '$ip')` },
-    { name: 'site_url', type: 'string', sqlType: 'TEXT', expression: `(${PROPERTIES} ->> '$current_url')` },
+    { name: 'ip', type: 'string', sqlType: 'TEXT', expression: `(${EVENT_PROPERTIES} ->> '$ip')` },
+    { name: 'site_url', type: 'string', sqlType: 'TEXT', expression: `(${EVENT_PROPERTIES} ->> '$current_url')` },
     field('timestamp'),
   ];
   const extra = EVENT_FIELDS.filter((candidate) => !spec.some((column) => column.name === candidate.name));
