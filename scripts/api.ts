@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     await app.close();
     await temporal.connection.close();
     await pool.end();
+    logger.info('API stopped');
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));

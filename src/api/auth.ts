@@ -36,7 +36,9 @@ export function authenticate(pool: Pool) {
     if (!scope) return;
     const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (!token) {
-      throw unauthorized('Authentication credentials were not provided: send "Authorization: Bearer <personal API key>"');
+      throw unauthorized(
+        'Authentication credentials were not provided: send "Authorization: Bearer <personal API key>"',
+      );
     }
     const key = await findApiKey(pool, token);
     if (!key) throw unauthorized('The personal API key is not valid.');
@@ -70,7 +72,10 @@ async function teamsInReach(
     if (params.organization_id.toLowerCase() !== key.organization_id) {
       throw forbidden('This API key cannot access this organization.');
     }
-    return { organizationId: key.organization_id, teamIds: (await listProjectIds(pool, key.organization_id)).filter(allowed) };
+    return {
+      organizationId: key.organization_id,
+      teamIds: (await listProjectIds(pool, key.organization_id)).filter(allowed),
+    };
   }
   throw new Error('A route with a scope must have a project_id or organization_id path parameter');
 }

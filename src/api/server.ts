@@ -57,7 +57,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   await app.register(healthRoutes(options.deps));
   const scopes: Array<{ prefix: string } & Omit<RouteContext, 'deps'>> = [
-    { prefix: '/api/organizations/:organization_id', scopeParams: OrganizationParams, tag: 'organization batch exports' },
+    {
+      prefix: '/api/organizations/:organization_id',
+      scopeParams: OrganizationParams,
+      tag: 'organization batch exports',
+    },
     { prefix: '/api/projects/:project_id', scopeParams: ProjectParams, tag: 'project batch exports' },
   ];
   for (const { prefix, ...scope } of scopes) {

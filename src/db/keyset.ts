@@ -21,7 +21,10 @@ export interface KeysetOptions {
 }
 
 /** SQL fragments for one page: a condition (or TRUE), ORDER BY and LIMIT, using params from `firstParam` on. */
-export function keysetSql(options: KeysetOptions, firstParam: number): { where: string; tail: string; params: unknown[] } {
+export function keysetSql(
+  options: KeysetOptions,
+  firstParam: number,
+): { where: string; tail: string; params: unknown[] } {
   // Reading backwards is reading forwards in the opposite order; the page is reversed again afterwards.
   const descending = options.direction === 'next' ? options.descending : !options.descending;
   const order = descending ? 'DESC' : 'ASC';

@@ -61,7 +61,10 @@ export async function deleteBatchExport(
     await temporal.apply(
       'delete the schedule',
       () => schedule.delete().catch((error: unknown) => ignoreScheduleNotFound(error)),
-      () => deps.temporal.schedule.create(temporal.options(current, current.paused ? pauseNote(true, current.paused_by ?? actor) : undefined)),
+      () =>
+        deps.temporal.schedule.create(
+          temporal.options(current, current.paused ? pauseNote(true, current.paused_by ?? actor) : undefined),
+        ),
     );
     const reason = `Cancelled: the batch export was deleted by ${actor}`;
     for (const run of await listActiveRuns(tx, id)) {

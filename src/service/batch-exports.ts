@@ -44,7 +44,15 @@ export async function createBatchExport(
 }
 
 /** Fields of a response that a client may send back unchanged: ignored on update, so a GET → PUT round trip works. */
-const READ_ONLY_FIELDS = ['id', 'team_id', 'created_at', 'last_updated_at', 'last_paused_at', 'paused_by', 'latest_runs'];
+const READ_ONLY_FIELDS = [
+  'id',
+  'team_id',
+  'created_at',
+  'last_updated_at',
+  'last_paused_at',
+  'paused_by',
+  'latest_runs',
+];
 
 /**
  * Updates an export and its schedule together. PATCH (`replace: false`) changes the fields it names; PUT replaces
@@ -113,7 +121,9 @@ async function mergeUpdate(
   if (!isObject(config)) throw new ValidationError('destination.config must be an object', 'destination.config');
   const stored = (await getDestinationConfigWithSecrets(db, deps.config.encryptionKey, current.id))?.config ?? {};
   const secretFields: readonly string[] = DESTINATIONS[type as DestinationType]?.secretFields ?? [];
-  const kept = replace ? Object.fromEntries(Object.entries(stored).filter(([field]) => secretFields.includes(field))) : stored;
+  const kept = replace
+    ? Object.fromEntries(Object.entries(stored).filter(([field]) => secretFields.includes(field)))
+    : stored;
   const base = replace ? { paused: current.paused } : storedInput(current);
   return { ...base, ...fields, destination: { ...rest, type, config: { ...kept, ...config } } };
 }

@@ -23,7 +23,11 @@ export async function cancelRun(
 ): Promise<RunRecord> {
   const run = await requireRun(deps, batchExportId, runId);
   if (!ACTIVE_STATUSES.includes(run.status)) {
-    throw new ValidationError(`The run is already ${run.status}: only Starting or Running runs can be cancelled`, null, 'run_not_active');
+    throw new ValidationError(
+      `The run is already ${run.status}: only Starting or Running runs can be cancelled`,
+      null,
+      'run_not_active',
+    );
   }
   await new TemporalChanges(deps).cancelWorkflow(run.workflow_id);
   const cancelled = await finishRun(deps.pool, { runId, status: 'Cancelled', latestError: `Cancelled by ${actor}` });

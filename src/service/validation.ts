@@ -12,6 +12,9 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, data: unknown): z.o
     message = `Unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
     return throwValidation(message, attr ? `${attr}.${issue.keys[0]}` : (issue.keys[0] ?? null), 'unknown_field');
   }
+  if (issue.code === 'invalid_type' && issue.path.length === 0) {
+    return throwValidation('A JSON object is required', null, data == null ? 'required' : 'invalid_input');
+  }
   // zod leaves `issue.input` out by default, so whether the field was sent is read from the data itself.
   const missing = issue.code === 'invalid_type' && valueAt(data, issue.path) === undefined;
   if (missing) message = 'This field is required';

@@ -78,7 +78,10 @@ describe('batch exports API: create, list, retrieve, update, delete', () => {
   it('retrieves an export under its project and under its organization', async () => {
     const created = await create();
     const byProject = await api.call('GET', `${base}/${created.id}`);
-    const byOrganization = await api.call('GET', `/api/organizations/${api.organizationId}/batch_exports/${created.id}/`);
+    const byOrganization = await api.call(
+      'GET',
+      `/api/organizations/${api.organizationId}/batch_exports/${created.id}/`,
+    );
     expect(byProject.status).toBe(200);
     expect(byOrganization.status).toBe(200);
     expect(byOrganization.body).toEqual(byProject.body);

@@ -65,7 +65,9 @@ describe('batch exports API: bad input is a 400 naming the field, never a 500', 
   it('rejects an unsupported interval, model or file format', async () => {
     await expectCreateRejected((body) => (body.interval = 'every 7 minutes'), { attr: 'interval', detail: /interval/ });
     await expectCreateRejected((body) => (body.model = 'groups'), { attr: 'model' });
-    await expectCreateRejected((body) => (config(body).file_format = 'CSV'), { attr: 'destination.config.file_format' });
+    await expectCreateRejected((body) => (config(body).file_format = 'CSV'), {
+      attr: 'destination.config.file_format',
+    });
   });
 
   it('rejects a compression the file format does not support', async () => {
@@ -147,6 +149,12 @@ describe('batch exports API: bad input is a 400 naming the field, never a 500', 
     const patched = await api.call('PATCH', `${base}/${created.body.id}`, { body: [1, 2] });
     expect(patched.status).toBe(400);
     expect(patched.body.type).toBe('validation_error');
+  });
+
+  it('answers 400 to a create without a body', async () => {
+    const response = await api.call('POST', base);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ type: 'validation_error', attr: null, detail: 'A JSON object is required' });
   });
 
   it('answers 415 to a body that is not JSON', async () => {

@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { pauseBatchExport, unpauseBatchExport } from '../../service/batch-export-lifecycle';
 import { requireBatchExport } from '../../service/batch-exports';
 import { readLogs } from '../../service/logs';
-import { listTestSteps, runSavedTestStep, runTestStep, SavedTestStepInput, TestStepInput } from '../../service/test-steps';
+import {
+  listTestSteps,
+  runSavedTestStep,
+  runTestStep,
+  SavedTestStepInput,
+  TestStepInput,
+} from '../../service/test-steps';
 import { presentLog, presentOne } from '../presenters';
 import {
   BatchExportResponse,
@@ -88,7 +94,7 @@ export function batchExportActionRoutes({ deps, scopeParams, tag }: RouteContext
       config: read,
       schema: {
         tags: [tag],
-        summary: "The test steps of a destination type",
+        summary: 'The test steps of a destination type',
         params: scopeParams,
         querystring: TestStepsQuery,
         response: withErrors({ 200: TestStepsResponse }),

@@ -37,7 +37,13 @@ export function batchExportRoutes({ deps, scopeParams, tag }: RouteContext) {
 
     app.get('/batch_exports', {
       config: read,
-      schema: { tags: [tag], summary: 'List batch exports', params: scopeParams, querystring: OffsetQuery, response: withErrors({ 200: BatchExportList }) },
+      schema: {
+        tags: [tag],
+        summary: 'List batch exports',
+        params: scopeParams,
+        querystring: OffsetQuery,
+        response: withErrors({ 200: BatchExportList }),
+      },
       handler: async (request) => {
         const { limit, offset } = request.query;
         const page = await listBatchExports(deps.pool, request.access.teamIds, { limit, offset });
@@ -71,7 +77,12 @@ export function batchExportRoutes({ deps, scopeParams, tag }: RouteContext) {
 
     app.get('/batch_exports/:id', {
       config: read,
-      schema: { tags: [tag], summary: 'Retrieve a batch export', params: withId, response: withErrors({ 200: BatchExportResponse }) },
+      schema: {
+        tags: [tag],
+        summary: 'Retrieve a batch export',
+        params: withId,
+        response: withErrors({ 200: BatchExportResponse }),
+      },
       handler: async (request) => {
         const found = await findBatchExport(deps.pool, request.params.id, request.access.teamIds);
         if (!found) throw notFound();

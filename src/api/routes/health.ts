@@ -17,7 +17,12 @@ const Health = z.object({
 export function healthRoutes(deps: ServiceDependencies) {
   return async (fastify: FastifyInstance) => {
     zodApp(fastify).get('/health', {
-      schema: { tags: ['health'], summary: 'Whether the API reaches Postgres and Temporal', response: { 200: Health, 503: Health } },
+      schema: {
+        tags: ['health'],
+        summary: 'Whether the API reaches Postgres and Temporal',
+        security: [],
+        response: { 200: Health, 503: Health },
+      },
       handler: async (_request, reply) => {
         const [postgres, temporal] = await Promise.all([
           check(() => deps.pool.query('SELECT 1')),
