@@ -8,6 +8,9 @@ import type { ActivityDependencies } from '.';
 import { toActivityFailure } from './failures';
 import { announceAttempt, loadExport } from './insert-attempt';
 
+/** Well under the insert activity's heartbeat timeout (2 minutes by default). */
+const KEEP_ALIVE_MS = 20_000;
+
 export function createPostgresActivities({ pool, sourcePool, config }: ActivityDependencies) {
   return {
     /**
@@ -43,23 +46,35 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
             message: `Resuming after ${resumeFrom.records} records committed by the previous attempt`,
           });
         }
-        context.heartbeat(resumeFrom ?? undefined);
-
-        const result = await exportToPostgres({
-          config: destinationConfig,
-          query: buildModelQuery({
-            batchExport,
-            dataIntervalStart: new Date(input.dataIntervalStart),
-            dataIntervalEnd: new Date(input.dataIntervalEnd),
-            includeEvents: destinationConfig.include_events,
-            excludeEvents: destinationConfig.exclude_events,
-          }),
-          sourcePool,
-          batchSize: config.source.batchSize,
-          resumeFrom,
-          signal: context.cancellationSignal,
-          onCommit: (progress) => context.heartbeat(progress),
+        const query = buildModelQuery({
+          batchExport,
+          dataIntervalStart: new Date(input.dataIntervalStart),
+          dataIntervalEnd: new Date(input.dataIntervalEnd),
+          includeEvents: destinationConfig.include_events,
+          excludeEvents: destinationConfig.exclude_events,
         });
+
+        // Also beats while a slow batch is being written, so that only a dead worker misses the heartbeat timeout.
+        let latest = resumeFrom ?? undefined;
+        context.heartbeat(latest);
+        const keepAlive = setInterval(() => context.heartbeat(latest), KEEP_ALIVE_MS);
+        let result: { records: number; bytes: number };
+        try {
+          result = await exportToPostgres({
+            config: destinationConfig,
+            query,
+            sourcePool,
+            batchSize: config.source.batchSize,
+            resumeFrom,
+            signal: context.cancellationSignal,
+            onCommit: (progress) => {
+              latest = progress;
+              context.heartbeat(progress);
+            },
+          });
+        } finally {
+          clearInterval(keepAlive);
+        }
         log.info('Exported interval to Postgres', { ...fields, records: result.records });
         return { recordsCompleted: result.records, bytesExported: result.bytes };
       } catch (error) {

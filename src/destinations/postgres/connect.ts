@@ -4,6 +4,12 @@ import type { PostgresDestinationConfig } from './config';
 /** Long enough for a server across the world, short enough that a black-holed host fails the attempt quickly. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
+/** Waiting longer than this for a lock on the table means someone else holds it (a migration, a long query). */
+const LOCK_TIMEOUT_MS = 60_000;
+
+/** One batch's COPY or INSERT; far above what a healthy server needs for a batch. */
+const STATEMENT_TIMEOUT_MS = 10 * 60_000;
+
 const SSL_NOT_SUPPORTED = 'The server does not support SSL connections';
 
 /**
@@ -21,7 +27,8 @@ export async function connectToDestination(config: PostgresDestinationConfig): P
     application_name: 'batch-exports',
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
-    options: '-c TimeZone=UTC',
+    // A lock held on the user's table, or a statement that hangs, fails the attempt (retried) instead of holding it.
+    options: `-c TimeZone=UTC -c lock_timeout=${LOCK_TIMEOUT_MS} -c statement_timeout=${STATEMENT_TIMEOUT_MS}`,
   };
   try {
     return await connected(new Client({ ...base, ssl: { rejectUnauthorized: !config.has_self_signed_cert } }));
