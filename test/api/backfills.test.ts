@@ -218,6 +218,34 @@ describe('backfills API', () => {
     ).toBeGreaterThanOrEqual(3);
   });
 
+  it('ends a backfill Cancelled, with the reason, when its export is deleted during it', async () => {
+    const batchExport = await createExport();
+    await insertEvents(api.stack.db.pool, [makeEvent(api.teamId, '2023-05-01T00:10:00Z')]);
+    const created = await api.call('POST', `${base}/${batchExport.id}/backfills`, {
+      body: { start_at: '2023-05-01T00:00:00Z', end_at: '2023-05-09T00:00:00Z' },
+    });
+    expect(created.status).toBe(201);
+
+    expect((await api.call('DELETE', `${base}/${batchExport.id}`)).status).toBe(204);
+
+    const { rows } = await api.stack.db.pool.query(
+      'SELECT status, latest_error, finished_at FROM batch_export_backfills WHERE id = $1',
+      [created.body.backfill_id],
+    );
+    expect(rows[0]).toMatchObject({ status: 'Cancelled', finished_at: expect.any(Date) });
+    expect(rows[0].latest_error).toContain('the batch export was deleted');
+    // Its workflow stops too, and leaves no run behind Starting or Running.
+    await api.stack.temporal.workflow
+      .getHandle(`${batchExport.id}-Backfill-2023-05-01T00:00:00Z-2023-05-09T00:00:00Z`)
+      .result()
+      .catch(() => undefined);
+    const active = await api.stack.db.pool.query(
+      `SELECT count(*)::int AS n FROM batch_export_runs WHERE batch_export_id = $1 AND status IN ('Starting', 'Running')`,
+      [batchExport.id],
+    );
+    expect(active.rows[0].n).toBe(0);
+  });
+
   it("answers 404 for another project's backfills and 403 to a read-only key creating one", async () => {
     const batchExport = await createExport();
     const otherProject = `/api/projects/${api.teamId + 1000}/batch_exports/${batchExport.id}/backfills`;
