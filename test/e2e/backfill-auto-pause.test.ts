@@ -87,7 +87,16 @@ describe('an export that keeps failing', () => {
     await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-09-01T03:15:00Z')]);
     const last = await backfillOf('2024-09-01T03:00:00Z', '2024-09-01T05:00:00Z');
 
-    expect(last.status).toBe('Failed');
+    expect(last).toMatchObject({
+      status: 'Failed',
+      latest_error: '2 intervals were not exported (failed or cancelled); see failed_intervals',
+      total_records_count: 0,
+    });
+    expect(last.failed_intervals.map((interval) => interval.data_interval_end.slice(0, 19))).toEqual([
+      '2024-09-01T04:00:00',
+      '2024-09-01T05:00:00',
+    ]);
+    expect(last.failed_intervals[0]!.error).toContain('no-such-bucket-either');
     expect((await listRuns(stack.db.pool, batchExport.id)).filter((run) => run.status === 'Failed')).toHaveLength(4);
     expect((await getBatchExport(stack.db.pool, batchExport.id))!.paused).toBe(false);
   });

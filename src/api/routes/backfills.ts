@@ -100,7 +100,12 @@ export function presentBackfill(backfill: BackfillRecord): z.output<typeof Backf
     adjusted_start_at: isoOrNull(backfill.adjusted_start_at),
     workflow_id: backfill.workflow_id,
     latest_error: backfill.latest_error,
-    failed_intervals: backfill.failed_intervals,
+    // Stored as Postgres wrote them into JSON (+00:00); returned like every other timestamp of the API.
+    failed_intervals: backfill.failed_intervals.map((interval) => ({
+      data_interval_start: interval.data_interval_start ? iso(new Date(interval.data_interval_start)) : null,
+      data_interval_end: iso(new Date(interval.data_interval_end)),
+      error: interval.error,
+    })),
     progress: {
       total_runs: total,
       finished_runs: finished,
