@@ -14,6 +14,11 @@ export class ApiError extends Error {
   ) {
     super(detail);
   }
+
+  /** The response body. */
+  toJSON(): ErrorPayload {
+    return payload(this.type, this.code, this.message, this.attr);
+  }
 }
 
 export const unauthorized = (detail: string) => new ApiError(401, 'authentication_error', 'not_authenticated', detail);
@@ -44,9 +49,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
 }
 
 function toResponse(error: FastifyError | Error): { status: number; payload: ErrorPayload } {
-  if (error instanceof ApiError) {
-    return { status: error.statusCode, payload: payload(error.type, error.code, error.message, error.attr) };
-  }
+  if (error instanceof ApiError) return { status: error.statusCode, payload: error.toJSON() };
   if (error instanceof ValidationError) {
     // A path parameter that cannot be an id names nothing that exists.
     if ((error as { validationContext?: string }).validationContext === 'params') return toResponse(notFound());

@@ -26,7 +26,8 @@ const Cursor = z.object({
   /** The ordering the cursor was made for: reusing it with another one would skip or repeat rows. */
   ordering: z.string(),
   direction: z.enum(['next', 'previous']),
-  value: z.string(),
+  /** Checked, since it ends up in SQL as a timestamptz: a forged cursor is a 400, not a database error. */
+  value: z.iso.datetime(),
   id: z.guid(),
 });
 export type Cursor = z.infer<typeof Cursor>;

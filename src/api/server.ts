@@ -34,7 +34,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((_request, reply) => reply.status(404).send(toBody(notFound())));
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send(notFound().toJSON()));
   // JSON only: a text/plain body would reach the services as a string.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('access', null as unknown as Access);
@@ -72,8 +72,4 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(backfillRoutes(context), { prefix });
   }
   return app;
-}
-
-function toBody(error: ReturnType<typeof notFound>) {
-  return { type: error.type, code: error.code, detail: error.message, attr: error.attr };
 }

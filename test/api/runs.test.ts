@@ -107,6 +107,12 @@ describe('runs API: list with cursors, filters and ordering, retrieve, cancel, l
     const mixed = await api.call('GET', `${base}/${exportId}/runs?ordering=data_interval_end&cursor=${cursor}`);
     expect(mixed.status).toBe(400);
     expect(mixed.body.code).toBe('invalid_cursor');
+    const forged = Buffer.from(
+      JSON.stringify({ ordering: '-created_at', direction: 'next', value: 'not a time', id: runIds[0] }),
+    ).toString('base64url');
+    const rejected = await api.call('GET', `${base}/${exportId}/runs?cursor=${forged}`);
+    expect(rejected.status).toBe(400);
+    expect(rejected.body.attr).toBe('cursor');
   });
 
   it('retrieves a run, and 404s for a run of another export', async () => {
