@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { S3DestinationConfig } from '../../src/destinations/s3/config';
+import { intervalKeyPrefix, manifestKey, objectKey } from '../../src/destinations/s3/keys';
+import { timestampMicros } from '../../src/formats/arrow';
+
+const interval = {
+  prefix: 'exports/{table}/{year}/{month}/{day}/{hour}',
+  table: 'events',
+  dataIntervalStart: new Date('2024-05-01T10:00:00Z'),
+  dataIntervalEnd: new Date('2024-05-01T11:00:00Z'),
+};
+
+describe('S3 destination config', () => {
+  const base = { bucket_name: 'my-bucket' };
+
+  it('accepts every compression of each format', () => {
+    for (const compression of ['gzip', 'brotli', 'zstd', null]) {
+      expect(S3DestinationConfig.safeParse({ ...base, file_format: 'JSONLines', compression }).success).toBe(true);
+    }
+    for (const compression of ['zstd', 'snappy', 'gzip', 'brotli', 'lz4', null]) {
+      expect(S3DestinationConfig.safeParse({ ...base, file_format: 'Parquet', compression }).success).toBe(true);
+    }
+  });
+
+  it('refuses a compression the format does not take, naming the ones it does', () => {
+    const parsed = S3DestinationConfig.safeParse({ ...base, file_format: 'JSONLines', compression: 'snappy' });
+
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]).toMatchObject({
+      path: ['compression'],
+      message: 'Compression "snappy" is not supported for JSONLines: use gzip, brotli, zstd or null',
+    });
+  });
+});
+
+describe('S3 keys', () => {
+  it('adds the codec suffix to JSON lines only: Parquet compresses inside the file', () => {
+    expect(objectKey({ ...interval, fileFormat: 'JSONLines', compression: 'zstd' })).toBe(
+      'exports/events/2024/05/01/10/2024-05-01T10:00:00Z-2024-05-01T11:00:00Z.jsonl.zst',
+    );
+    expect(objectKey({ ...interval, fileFormat: 'Parquet', compression: 'zstd', fileNumber: 2 })).toBe(
+      'exports/events/2024/05/01/10/2024-05-01T10:00:00Z-2024-05-01T11:00:00Z-2.parquet',
+    );
+  });
+
+  it('puts every key of an interval, manifest included, under its interval prefix', () => {
+    const prefix = intervalKeyPrefix(interval);
+
+    expect(objectKey({ ...interval, fileFormat: 'JSONLines', compression: 'gzip', fileNumber: 0 })).toMatch(
+      new RegExp(`^${prefix}`),
+    );
+    expect(manifestKey(interval).startsWith(prefix)).toBe(true);
+  });
+});
+
+describe('Parquet timestamps', () => {
+  it('keeps the microseconds of a timestamp as Postgres prints it', () => {
+    expect(timestampMicros('2024-05-01 10:59:59.999999+00')).toBe(1714561199999999n);
+    expect(timestampMicros('2024-05-01 10:59:59+00')).toBe(1714561199000000n);
+    expect(timestampMicros('2024-05-01 12:59:59.5+02')).toBe(1714561199500000n);
+    expect(timestampMicros('1969-12-31 23:59:59.000001+00')).toBe(-999999n);
+  });
+
+  it('refuses text that is not a timestamp instead of writing a wrong value', () => {
+    expect(() => timestampMicros('infinity')).toThrow('Cannot export the timestamp "infinity" to Parquet');
+  });
+});
