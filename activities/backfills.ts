@@ -116,6 +116,13 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
         totalRuns,
       });
       log.info('Backfill running', { batch_export_id: input.batchExportId, backfill_id: input.backfillId, totalRuns });
+      await writeLog(pool, {
+        teamId: input.teamId,
+        batchExportId: input.batchExportId,
+        backfillId: input.backfillId,
+        level: 'INFO',
+        message: `Backfill running: ${totalRuns} interval${totalRuns === 1 ? '' : 's'} from ${adjustedStartAt.toISOString()} (the first with data) to ${input.endAt}, about ${bounds.records} records`,
+      });
       return { adjustedStartAt: adjustedStartAt.toISOString(), totalRuns };
     },
 

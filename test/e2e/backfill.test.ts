@@ -80,6 +80,14 @@ describe('backfills', () => {
     expect(new Set(runs.map((run) => run.status))).toEqual(new Set(['Completed']));
     expect(runs.every((run) => run.backfill_id === backfill.id && run.records_completed === 3)).toBe(true);
     expect(runs.map((run) => run.workflow_id)).toContain(`${batchExport.id}-2024-02-02T13:00:00Z`);
+    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+      `SELECT message FROM batch_export_log_entries WHERE backfill_id = $1 ORDER BY timestamp`,
+      [backfill.id],
+    );
+    expect(logs.map((log) => log.message)).toEqual([
+      'Backfill running: 48 intervals from 2024-02-01T00:00:00.000Z (the first with data) to 2024-02-03T00:00:00.000Z, about 144 records',
+      'Backfill from 2024-02-01T00:00:00.000Z to 2024-02-03T00:00:00.000Z completed: 144 records exported',
+    ]);
   });
 
   it('starts from the first interval with data when start_at is left out', async () => {
