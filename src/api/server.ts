@@ -12,7 +12,7 @@ import { batchExportRoutes } from './routes/batch-exports';
 import type { RouteContext } from './routes/common';
 import { healthRoutes } from './routes/health';
 import { runRoutes } from './routes/runs';
-import { zodValidatorCompiler } from './validation';
+import { rejectNulCharacters, zodValidatorCompiler } from './validation';
 
 export interface ServerOptions {
   deps: ServiceDependencies;
@@ -39,6 +39,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('access', null as unknown as Access);
   app.addHook('onRequest', authenticate(options.deps.pool));
+  app.addHook('preValidation', rejectNulCharacters);
 
   await app.register(fastifySwagger, {
     openapi: {

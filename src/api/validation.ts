@@ -1,5 +1,6 @@
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import type { z } from 'zod';
+import { ValidationError } from '../errors';
 import { parseOrThrow } from '../service/validation';
 
 /**
@@ -27,3 +28,29 @@ export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> =
       return { error: error as Error };
     }
   };
+
+/**
+ * preValidation hook: Postgres text and jsonb cannot hold the NUL character, so a body or query string carrying one
+ * would fail deep in a query. It is refused up front, naming the field.
+ */
+export async function rejectNulCharacters(request: FastifyRequest): Promise<void> {
+  for (const part of [request.query, request.body]) {
+    const attr = findNul(part, []);
+    if (attr !== undefined) {
+      throw new ValidationError('Text cannot contain the NUL character (\\u0000)', attr || null, 'invalid_input');
+    }
+  }
+}
+
+/** The dotted path of the first string (or key) holding a NUL, or undefined. */
+function findNul(value: unknown, path: string[]): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const itemPath = [...path, key];
+    if (key.includes('\u0000')) return itemPath.join('.');
+    const found = findNul(item, itemPath);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
