@@ -3,7 +3,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ExportProgress } from '../../src/destinations/s3/progress';
 import { createTeam } from '../helpers/fixtures';
-import { createBucket, getObject, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
+import {
+  createBucket,
+  getObject,
+  listKeys,
+  listMultipartUploads,
+  readExportedObject,
+  testS3Client,
+} from '../helpers/s3';
 import { createS3Export, finishedRun, intervalInput } from '../helpers/s3-exports';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
@@ -42,9 +49,16 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     await stack?.stop();
   });
 
-  it('resumes on another worker and completes with every row exactly once and no unfinished upload', async () => {
-    const bucket = await createBucket(s3);
-    const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip' });
+  /**
+   * Starts the export on a worker process, SIGKILLs that process once the server holds a heartbeat `ready` accepts,
+   * finishes on a new worker, and returns the run: the caller checks the rows.
+   */
+  async function exportKilledMidway(
+    bucket: string,
+    config: Record<string, unknown>,
+    ready: (progress: S3ExportProgress | null) => boolean,
+  ) {
+    const batchExport = await createS3Export(stack, teamId, bucket, config);
     const first = (workerProcess = spawnWorkerProcess(stack));
     const workflowId = `${batchExport.id}-resume`;
     const handle = await stack.temporal.workflow.start('s3-export', {
@@ -59,22 +73,44 @@ describe('an S3 export whose worker is killed mid-interval', () => {
         }),
       ],
     });
-
-    // Kill the worker once the server holds a heartbeat with finished parts of the unfinished file.
     let heartbeated: S3ExportProgress | null = null;
-    for (let i = 0; i < 1200 && !heartbeated?.current?.parts.length; i++) {
+    for (let i = 0; i < 1200 && !ready(heartbeated); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       heartbeated = await heartbeatDetails(handle);
     }
-    expect(heartbeated?.current?.parts.length).toBeGreaterThan(0);
+    expect(ready(heartbeated)).toBe(true);
     first.child.kill('SIGKILL');
     await first.exited;
     const second = await stack.startWorker();
-
     const result = await handle.result();
     await second.stop();
 
     expect(result).toMatchObject({ status: 'Completed', recordsCompleted: EVENTS });
+    expect(await listMultipartUploads(s3, bucket)).toBe(0);
+    const run = await finishedRun(stack, batchExport.id, workflowId);
+    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+      `SELECT message FROM batch_export_log_entries WHERE run_id = $1 ORDER BY timestamp`,
+      [run.id],
+    );
+    const resumed = logs.find((log) => log.message.startsWith('Resuming after'))?.message ?? '';
+    return { run, resumedAfter: Number(/Resuming after (\d+) records/.exec(resumed)?.[1]) };
+  }
+
+  async function sourceUuids(): Promise<string[]> {
+    const { rows } = await stack.db.pool.query<{ uuid: string }>(
+      'SELECT uuid::text FROM events WHERE team_id = $1 ORDER BY inserted_at, uuid',
+      [teamId],
+    );
+    return rows.map((row) => row.uuid);
+  }
+
+  it('continues a gzip file after its finished parts on another worker: every row once, no upload left', async () => {
+    const bucket = await createBucket(s3);
+
+    const { run, resumedAfter } = await exportKilledMidway(bucket, { compression: 'gzip' }, (progress) =>
+      Boolean(progress?.current?.parts.length),
+    );
+
     const dataKey = '2024-08-01T10:00:00Z-2024-08-01T11:00:00Z.jsonl.gz';
     expect(await listKeys(s3, bucket)).toEqual([dataKey, '2024-08-01T10:00:00Z-2024-08-01T11:00:00Z_manifest.json']);
     const object = await getObject(s3, bucket, dataKey);
@@ -83,23 +119,41 @@ describe('an S3 export whose worker is killed mid-interval', () => {
       .split('\n')
       .filter((line) => line.length > 0)
       .map((line) => (JSON.parse(line) as { uuid: string }).uuid);
-    const { rows: source } = await stack.db.pool.query<{ uuid: string }>(
-      'SELECT uuid::text FROM events WHERE team_id = $1 ORDER BY inserted_at, uuid',
-      [teamId],
-    );
-    // Every row once, in order: nothing lost at the part boundary where the second attempt took over.
-    expect(uuids).toEqual(source.map((row) => row.uuid));
-    expect(await listMultipartUploads(s3, bucket)).toBe(0);
-
-    const run = await finishedRun(stack, batchExport.id, workflowId);
+    // Every row once, in order: nothing lost or repeated at the part boundary where the second attempt took over.
+    expect(uuids).toEqual(await sourceUuids());
     expect(run).toMatchObject({ status: 'Completed', records_completed: EVENTS, bytes_exported: object.length });
-    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
-      `SELECT message FROM batch_export_log_entries WHERE run_id = $1 ORDER BY timestamp`,
-      [run.id],
-    );
-    const resumed = logs.find((log) => log.message.startsWith('Resuming after'));
     // The second attempt continued the file after the parts the first one finished, instead of starting over.
-    expect(Number(/Resuming after (\d+) records/.exec(resumed?.message ?? '')?.[1])).toBeGreaterThan(0);
+    expect(resumedAfter).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('keeps finished Parquet files and writes the unfinished one again: every row once, no upload left', async () => {
+    const bucket = await createBucket(s3);
+
+    // A Parquet file cannot be continued (its footer lists its row groups): the killed attempt's unfinished file is
+    // written again from its first row. Files roll over at 5 MB, i.e. after each row group.
+    const { run, resumedAfter } = await exportKilledMidway(
+      bucket,
+      { file_format: 'Parquet', compression: 'zstd', max_file_size_mb: 5 },
+      (progress) => (progress?.files.length ?? 0) > 0,
+    );
+
+    const manifest = JSON.parse(
+      (await getObject(s3, bucket, '2024-08-01T10:00:00Z-2024-08-01T11:00:00Z_manifest.json')).toString('utf8'),
+    ) as { files: Array<{ key: string; records: number }> };
+    expect(manifest.files.length).toBeGreaterThan(1);
+    const uuids: string[] = [];
+    for (const file of manifest.files) {
+      const { rows } = await readExportedObject(s3, bucket, file.key, {
+        file_format: 'Parquet',
+        compression: 'zstd',
+        columns: ['uuid'],
+      });
+      expect(rows).toHaveLength(file.records);
+      uuids.push(...rows.map((row) => row.uuid as string));
+    }
+    expect(uuids).toEqual(await sourceUuids());
+    expect(run).toMatchObject({ status: 'Completed', records_completed: EVENTS });
+    expect(resumedAfter).toBe(manifest.files[0]!.records);
   }, 300_000);
 });
 

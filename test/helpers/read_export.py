@@ -1,6 +1,6 @@
 """Reads an exported file with independent readers and prints {"rows": [...], "codecs": [...], "types": {...}}.
 
-Usage: read_export.py FILE FORMAT COMPRESSION [duckdb]
+Usage: read_export.py FILE FORMAT COMPRESSION [pyarrow|duckdb] [COLUMN,...]
   FORMAT JSONLines: decompressed with Python's gzip / brotli / zstandard, then each line parsed.
   FORMAT Parquet: read with pyarrow (or DuckDB when the 4th argument is `duckdb`); timestamps are printed as
   ISO 8601 with microseconds, JSON columns stay strings.
@@ -33,7 +33,7 @@ def iso(value):
     return value
 
 
-def read_parquet(path, reader):
+def read_parquet(path, reader, columns):
     if reader == 'duckdb':
         import duckdb
         connection = duckdb.connect()
@@ -42,7 +42,7 @@ def read_parquet(path, reader):
         names = [column[0] for column in result.description]
         return {'rows': [dict(zip(names, map(iso, row))) for row in result.fetchall()]}
     import pyarrow.parquet as pq
-    table = pq.read_table(path)
+    table = pq.read_table(path, columns=columns)
     meta = pq.ParquetFile(path).metadata
     codecs = sorted({meta.row_group(g).column(c).compression for g in range(meta.num_row_groups) for c in range(meta.num_columns)})
     return {
@@ -55,7 +55,8 @@ def read_parquet(path, reader):
 def main():
     path, file_format, compression = sys.argv[1:4]
     reader = sys.argv[4] if len(sys.argv) > 4 else 'pyarrow'
-    result = read_parquet(path, reader) if file_format == 'Parquet' else read_jsonlines(path, compression)
+    columns = sys.argv[5].split(',') if len(sys.argv) > 5 else None
+    result = read_parquet(path, reader, columns) if file_format == 'Parquet' else read_jsonlines(path, compression)
     json.dump(result, sys.stdout, default=str)
 
 

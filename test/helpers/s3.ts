@@ -78,7 +78,13 @@ export async function readExportedObject(
   client: S3Client,
   bucket: string,
   key: string,
-  format: { file_format: 'JSONLines' | 'Parquet'; compression: string | null; reader?: 'pyarrow' | 'duckdb' },
+  format: {
+    file_format: 'JSONLines' | 'Parquet';
+    compression: string | null;
+    reader?: 'pyarrow' | 'duckdb';
+    /** Parquet with pyarrow: read only these columns. */
+    columns?: string[];
+  },
 ): Promise<ReadBack> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'export-read-'));
   try {
@@ -86,6 +92,7 @@ export async function readExportedObject(
     await writeFile(file, await getObject(client, bucket, key));
     const script = path.join(__dirname, 'read_export.py');
     const args = [script, file, format.file_format, format.compression ?? 'none', format.reader ?? 'pyarrow'];
+    if (format.columns) args.push(format.columns.join(','));
     const { stdout } = await execFileAsync('python3', args, { maxBuffer: 1024 * 1024 * 1024 });
     return JSON.parse(stdout) as ReadBack;
   } finally {
