@@ -127,4 +127,27 @@ describe('batch exports API: pause, unpause, update and delete keep the schedule
       await handle.terminate('test cleanup').catch(() => undefined);
     }
   });
+
+  it('a delete that Temporal refuses part way is undone: the schedule comes back and the export stays', async () => {
+    const created = await create({ interval: 'day', offset_hour: 4, timezone: 'Europe/Paris' });
+    // Temporal refuses to cancel a workflow without an id: the failure comes after the schedule was deleted.
+    const run = await startRun(api.stack.db.pool, {
+      batchExportId: created.id,
+      dataIntervalStart: new Date('2024-01-01T00:00:00Z'),
+      dataIntervalEnd: new Date('2024-01-02T00:00:00Z'),
+      workflowId: '',
+      workflowRunId: randomUUID(),
+      backfillId: null,
+    });
+
+    const response = await api.call('DELETE', `${base}/${created.id}`);
+
+    expect(response.status).toBe(503);
+    expect(response.body.detail).toMatch(/Could not cancel workflow/);
+    const stored = await api.call('GET', `${base}/${created.id}`);
+    expect(stored.status).toBe(200);
+    await expectScheduleToMatch(api, stored.body);
+    const { rows } = await api.stack.db.pool.query('SELECT status FROM batch_export_runs WHERE id = $1', [run.id]);
+    expect(rows[0].status).toBe('Starting');
+  });
 });
