@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getBackfill } from '../../src/db/backfills';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport } from '../../src/service/batch-exports';
@@ -80,6 +81,9 @@ describe('backfills', () => {
     expect(new Set(runs.map((run) => run.status))).toEqual(new Set(['Completed']));
     expect(runs.every((run) => run.backfill_id === backfill.id && run.records_completed === 3)).toBe(true);
     expect(runs.map((run) => run.workflow_id)).toContain(`${batchExport.id}-2024-02-02T13:00:00Z`);
+    // The workflow is deterministic: its history replays on the same code without a mismatch.
+    const history = await stack.temporal.workflow.getHandle(created.workflow_id!).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history);
     const { rows: logs } = await stack.db.pool.query<{ message: string }>(
       `SELECT message FROM batch_export_log_entries WHERE backfill_id = $1 ORDER BY timestamp`,
       [backfill.id],
