@@ -20,6 +20,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
     async insertIntoPostgres(input: InsertActivityInput): Promise<InsertActivityResult> {
       const context = Context.current();
       const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
+      const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
       try {
         const { batchExport, destinationConfig } = await loadExport(
           pool,
@@ -39,9 +40,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
         const resumeFrom = context.info.attempt > 1 && previous.success ? previous.data : null;
         if (resumeFrom) {
           await writeLog(pool, {
-            teamId: input.teamId,
-            batchExportId: input.batchExportId,
-            runId: input.runId,
+            ...entry,
             level: 'INFO',
             message: `Resuming after ${resumeFrom.records} records committed by the previous attempt`,
           });
@@ -71,6 +70,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
               latest = progress;
               context.heartbeat(progress);
             },
+            onWarning: (message) => writeLog(pool, { ...entry, level: 'WARNING', message }),
           });
         } finally {
           clearInterval(keepAlive);

@@ -110,6 +110,13 @@ describe('postgres-export workflow', () => {
     const { run } = await runPostgresInterval(stack, teamId, batchExport.id, '2024-05-02T11:00:00Z');
 
     expect(run.status).toBe('Completed');
+    const { rows: warnings } = await stack.db.pool.query(
+      `SELECT message FROM batch_export_log_entries WHERE run_id = $1 AND level = 'WARNING'`,
+      [run.id],
+    );
+    expect(warnings.map((row) => row.message)).toEqual([
+      'Table "public"."narrow" has no unique index on uuid: every batch searches the whole table to skip rows already exported. Add one to make exports faster',
+    ]);
     expect(await rowsOf('narrow', 'uuid')).toEqual([
       {
         uuid: event.uuid,

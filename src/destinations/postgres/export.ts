@@ -32,6 +32,8 @@ export interface PostgresExportOptions {
   signal?: AbortSignal;
   /** Called after each committed batch. */
   onCommit?: (progress: PostgresExportProgress) => void;
+  /** Something the user should know about their table (logged as a WARNING for the run). */
+  onWarning?: (message: string) => Promise<void> | void;
 }
 
 const STAGING = escapeIdentifier('batch_export_staging');
@@ -51,6 +53,12 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
   try {
     const spec = tableSpec(options.query);
     const { columns, uniqueKey } = await destination(() => prepareTable(client, spec, config));
+    if (spec.mode.kind === 'dedupe' && !uniqueKey) {
+      await options.onWarning?.(
+        `Table "${config.schema}"."${config.table_name}" has no unique index on ${spec.mode.column}: every batch ` +
+          `searches the whole table to skip rows already exported. Add one to make exports faster`,
+      );
+    }
     const names = columns.map((column) => column.name);
     const insert = insertStatement(spec, names, qualifiedName(config.schema, config.table_name), STAGING, uniqueKey);
     const copy = `COPY ${STAGING} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`;
