@@ -177,6 +177,42 @@ describe('backfills', () => {
     expect(scheduled.searchAttributes.TemporalScheduledById).toEqual([batchExport.id]);
   });
 
+  it('leaves an interval to the run already exporting it, and counts it as done', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    await insertEvents(stack.db.pool, hourlyEvents(teamId, '2024-07-01T00:00:00Z', 3, 1));
+    const { batchExport } = await hourlyExport(teamId, 'interval already running');
+    // A run of 02:00 that is in progress (no worker polls its queue, so it stays so), as a scheduled run would be.
+    const running = await stack.temporal.workflow.start('s3-export', {
+      taskQueue: `${stack.config.temporal.taskQueue}-elsewhere`,
+      workflowId: `${batchExport.id}-2024-07-01T02:00:00Z`,
+      args: [{ batchExportId: batchExport.id, teamId, interval: 'hour', timezone: 'UTC' }],
+    });
+
+    const backfill = await waitForBackfill(
+      stack,
+      await createBackfill(backfillDeps(stack), {
+        teamId,
+        batchExportId: batchExport.id,
+        body: { start_at: '2024-07-01T00:00:00Z', end_at: '2024-07-01T03:00:00Z' },
+      }),
+    );
+    await running.terminate('test cleanup');
+
+    expect(backfill).toMatchObject({ status: 'Completed', total_runs: 3, skipped_runs: 1, finished_runs: 3 });
+    const runs = await listRuns(stack.db.pool, batchExport.id);
+    expect(runs.map((run) => run.data_interval_end.toISOString())).toEqual([
+      '2024-07-01T03:00:00.000Z',
+      '2024-07-01T01:00:00.000Z',
+    ]);
+    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+      `SELECT message FROM batch_export_log_entries WHERE backfill_id = $1 AND message LIKE 'The interval ending%'`,
+      [backfill.id],
+    );
+    expect(logs.map((log) => log.message)).toEqual([
+      'The interval ending 2024-07-01T02:00:00.000Z is being (or was) exported by another run; the backfill did not start it again',
+    ]);
+  });
+
   it('refuses a backfill that overlaps an active one, and accepts one next to it', async () => {
     const { teamId } = await createTeam(stack.db.pool);
     const { batchExport } = await hourlyExport(teamId, 'overlap');
