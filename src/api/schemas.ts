@@ -126,9 +126,10 @@ export const LogEntryResponse = z.object({
 
 export const LogList = z.object({ results: z.array(LogEntryResponse) });
 
+/** Optional: an unpause without a body (null to fastify) is an unpause without a backfill. */
 export const UnpauseBody = z
   .strictObject({ backfill: z.boolean().default(false).describe('Also backfill the intervals missed while paused.') })
-  .default({ backfill: false });
+  .nullish();
 
 export const TestStepsQuery = z.object({
   destination: z.enum(Object.keys(DESTINATIONS) as [string, ...string[]]).describe('The destination type.'),

@@ -176,4 +176,21 @@ describe('batch exports API: create, list, retrieve, update, delete', () => {
     expect((await api.call('GET', `${base}/not-a-uuid`)).status).toBe(404);
     expect((await api.call('PATCH', `${base}/00000000-0000-4000-8000-000000000000`, { body: {} })).status).toBe(404);
   });
+
+  it('serves every export route under the organization too', async () => {
+    const created = await create();
+    const org = `/api/organizations/${api.organizationId}/batch_exports/${created.id}`;
+    expect((await api.call('PATCH', org, { body: { name: 'via org' } })).body.name).toBe('via org');
+    expect(
+      (await api.call('PUT', org, { body: { name: 'put via org', destination: created.destination } })).status,
+    ).toBe(200);
+    expect((await api.call('POST', `${org}/pause`)).body.paused).toBe(true);
+    const unpaused = await api.call('POST', `${org}/unpause`);
+    expect(unpaused.body.paused, unpaused.text).toBe(false);
+    expect((await api.call('GET', `${org}/runs`)).body).toEqual({ next: null, previous: null, results: [] });
+    expect((await api.call('GET', `${org}/logs`)).body).toEqual({ results: [] });
+    expect((await api.call('POST', `${org}/run_test_step`, { body: { step: 0 } })).body.result.status).toBe('Passed');
+    expect((await api.call('DELETE', org)).status).toBe(204);
+    expect((await api.call('GET', org)).status).toBe(404);
+  });
 });

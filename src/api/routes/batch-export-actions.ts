@@ -55,7 +55,7 @@ export function batchExportActionRoutes({ deps, scopeParams, tag }: RouteContext
         summary: 'Unpause a batch export',
         description: 'With {"backfill": true}, also backfills the intervals missed while paused.',
         params: withId,
-        body: UnpauseBody.optional(),
+        body: UnpauseBody,
         response: withErrors({ 200: BatchExportResponse }),
       },
       handler: async (request) => {
