@@ -109,6 +109,14 @@ describe('backfills API', () => {
     const body = { start_at: '2023-03-01T00:00:00Z', end_at: '2023-03-09T08:00:00Z' };
     const first = await api.call('POST', `${base}/${batchExport.id}/backfills`, { body });
     expect(first.status).toBe(201);
+    const running = await eventually(
+      () => api.call('GET', `${base}/${batchExport.id}/backfills/${first.body.backfill_id}`),
+      (response) => response.body.progress.finished_runs > 0,
+    );
+    expect(running.body.status).toBe('Running');
+    expect(running.body.progress.total_runs).toBe(200);
+    expect(running.body.progress.progress).toBeGreaterThan(0);
+    expect(running.body.progress.progress).toBeLessThan(1);
 
     const overlapping = await api.call('POST', `${base}/${batchExport.id}/backfills`, {
       body: { start_at: '2023-03-05T00:00:00Z', end_at: '2023-03-06T00:00:00Z' },
