@@ -65,6 +65,30 @@ describe('backfills API', () => {
       expect(run).toMatchObject({ status: 'Completed', backfill_id: created.body.backfill_id });
   });
 
+  it('pages through backfills with a cursor, newest first, and back', async () => {
+    const batchExport = await createExport();
+    const ids: string[] = [];
+    for (const day of ['01', '02', '03']) {
+      const response = await api.call('POST', `${base}/${batchExport.id}/backfills`, {
+        body: { start_at: `2021-01-${day}T00:00:00Z`, end_at: `2021-01-${day}T01:00:00Z` },
+      });
+      ids.unshift(response.body.backfill_id);
+    }
+
+    const first = await api.call('GET', `${base}/${batchExport.id}/backfills?limit=2`);
+    expect(first.body.results.map((backfill: { id: string }) => backfill.id)).toEqual(ids.slice(0, 2));
+    expect(first.body.previous).toBeNull();
+    const next = new URL(first.body.next);
+    const second = await api.call('GET', `${next.pathname}${next.search}`);
+    expect(second.body.results.map((backfill: { id: string }) => backfill.id)).toEqual(ids.slice(2));
+    expect(second.body.next).toBeNull();
+    const previous = new URL(second.body.previous);
+    const back = await api.call('GET', `${previous.pathname}${previous.search}`);
+    expect(back.body.results.map((backfill: { id: string }) => backfill.id)).toEqual(ids.slice(0, 2));
+    const oldestFirst = await api.call('GET', `${base}/${batchExport.id}/backfills?ordering=created_at`);
+    expect(oldestFirst.body.results.map((backfill: { id: string }) => backfill.id)).toEqual([...ids].reverse());
+  });
+
   it.each([
     [{ start_at: '2024-01-01T00:00:00Z' }, 'end_at', 'open-ended backfills are not supported for S3 destinations'],
     [
