@@ -52,10 +52,7 @@ export async function createBackfill(
   return startBackfill(deps, batchExport, range, { reexportCompleted: false });
 }
 
-/**
- * Stores the backfill as Starting and starts its workflow. The per-team limit and the overlap check run under a
- * per-team lock, so two requests at once cannot both pass them. A workflow that cannot be started leaves no row.
- */
+/** Stores the backfill as Starting and starts its workflow. A workflow that cannot be started leaves no row. */
 export async function startBackfill(
   deps: BackfillDependencies,
   batchExport: BatchExportRecord,
@@ -63,66 +60,13 @@ export async function startBackfill(
   options: { reexportCompleted: boolean },
 ): Promise<BackfillRecord> {
   const workflowId = backfillWorkflowId(batchExport.id, range);
-  const client = await deps.pool.connect();
-  let backfill: BackfillRecord;
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('batch_export_backfills', $1::bigint))`, [
-      batchExport.team_id,
-    ]);
-    if ((await countActiveBackfills(client, batchExport.team_id)) >= deps.config.backfills.maxActivePerTeam) {
-      throw new TooManyBackfillsError(
-        `This project already has ${deps.config.backfills.maxActivePerTeam} backfills running: wait for one to finish or cancel one`,
-      );
-    }
-    const [overlapping] = await activeBackfills(client, batchExport.id, range);
-    if (overlapping) {
-      throw new ValidationError(
-        `A backfill of this export from ${overlapping.start_at?.toISOString() ?? 'its earliest data'} to ${overlapping.end_at?.toISOString()} is already ${overlapping.status} (id ${overlapping.id}) and overlaps this range: wait for it to finish or cancel it`,
-        'start_at',
-        'overlapping_backfill',
-      );
-    }
-    backfill = await insertBackfill(client, {
-      teamId: batchExport.team_id,
-      batchExportId: batchExport.id,
-      startAt: range.startAt,
-      endAt: range.endAt,
-      workflowId,
-    });
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-
-  const workflowInput: BackfillWorkflowInput = {
-    backfillId: backfill.id,
-    batchExportId: batchExport.id,
-    teamId: batchExport.team_id,
-    schedule: {
-      interval: batchExport.interval,
-      timezone: batchExport.timezone,
-      offsetHour: batchExport.offset_hour,
-      offsetDay: batchExport.offset_day,
-      startAt: batchExport.start_at?.toISOString() ?? null,
-      endAt: batchExport.end_at?.toISOString() ?? null,
-    },
-    startAt: range.startAt?.toISOString() ?? null,
-    endAt: range.endAt.toISOString(),
-    exportWorkflowType: workflowTypeFor(batchExport.destination.type),
-    maxParallelRuns: deps.config.backfills.maxParallelRuns,
-    intervalsPerWorkflowRun: deps.config.backfills.intervalsPerWorkflowRun,
-    reexportCompleted: options.reexportCompleted,
-  };
+  const backfill = await reserveBackfill(deps, batchExport, range, workflowId);
   try {
     await withTemporalDeadline(deps.temporal, () =>
       deps.temporal.workflow.start(BACKFILL_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: deps.config.temporal.taskQueue,
-        args: [workflowInput],
+        args: [workflowInput(deps, batchExport, backfill, options)],
         // The same range backfilled again gets the same workflow id. An execution still open under it belongs to a
         // backfill whose row is already final (no active backfill overlaps this one), winding down: replace it.
         workflowIdConflictPolicy: 'TERMINATE_EXISTING',
@@ -135,6 +79,82 @@ export async function startBackfill(
     });
   }
   return backfill;
+}
+
+/**
+ * Inserts the backfill row if the team's limit and the overlap check allow it. Both run under a per-team lock, so
+ * two requests at once cannot both pass them.
+ */
+async function reserveBackfill(
+  deps: BackfillDependencies,
+  batchExport: BatchExportRecord,
+  range: BackfillRange,
+  workflowId: string,
+): Promise<BackfillRecord> {
+  const limit = deps.config.backfills.maxActivePerTeam;
+  const client = await deps.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('batch_export_backfills', $1::bigint))`, [
+      batchExport.team_id,
+    ]);
+    if ((await countActiveBackfills(client, batchExport.team_id)) >= limit) {
+      throw new TooManyBackfillsError(
+        `This project already has ${limit} backfills running: wait for one to finish or cancel one`,
+      );
+    }
+    const [overlapping] = await activeBackfills(client, batchExport.id, range);
+    if (overlapping) {
+      const from = overlapping.start_at?.toISOString() ?? 'its earliest data';
+      throw new ValidationError(
+        `A backfill of this export from ${from} to ${overlapping.end_at?.toISOString()} is already ${overlapping.status} (id ${overlapping.id}) and overlaps this range: wait for it to finish or cancel it`,
+        'start_at',
+        'overlapping_backfill',
+      );
+    }
+    const backfill = await insertBackfill(client, {
+      teamId: batchExport.team_id,
+      batchExportId: batchExport.id,
+      startAt: range.startAt,
+      endAt: range.endAt,
+      workflowId,
+    });
+    await client.query('COMMIT');
+    return backfill;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Everything the workflow needs, fixed now: a later change to the export does not change a running backfill. */
+function workflowInput(
+  deps: BackfillDependencies,
+  batchExport: BatchExportRecord,
+  backfill: BackfillRecord,
+  options: { reexportCompleted: boolean },
+): BackfillWorkflowInput {
+  return {
+    backfillId: backfill.id,
+    batchExportId: batchExport.id,
+    teamId: batchExport.team_id,
+    schedule: {
+      interval: batchExport.interval,
+      timezone: batchExport.timezone,
+      offsetHour: batchExport.offset_hour,
+      offsetDay: batchExport.offset_day,
+      startAt: batchExport.start_at?.toISOString() ?? null,
+      endAt: batchExport.end_at?.toISOString() ?? null,
+    },
+    startAt: backfill.start_at?.toISOString() ?? null,
+    endAt: backfill.end_at!.toISOString(),
+    exportWorkflowType: workflowTypeFor(batchExport.destination.type),
+    maxParallelRuns: deps.config.backfills.maxParallelRuns,
+    intervalsPerWorkflowRun: deps.config.backfills.intervalsPerWorkflowRun,
+    reexportCompleted: options.reexportCompleted,
+  };
 }
 
 export async function getBackfillOf(
