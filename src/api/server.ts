@@ -37,6 +37,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setNotFoundHandler((_request, reply) => reply.status(404).send(notFound().toJSON()));
   // JSON only: a text/plain body would reach the services as a string.
   app.removeContentTypeParser('text/plain');
+  acceptEmptyJsonBodies(app);
   app.decorateRequest('access', null as unknown as Access);
   app.addHook('onRequest', authenticate(options.deps.pool));
   app.addHook('preValidation', rejectNulCharacters);
@@ -73,4 +74,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(backfillRoutes(context), { prefix });
   }
   return app;
+}
+
+/**
+ * Clients often send `Content-Type: application/json` with no body on action routes (pause, cancel): that is no
+ * body, not a parse error. Anything else goes to Fastify's own parser (prototype-poisoning checks included).
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text === '') return done(null, undefined);
+    void parseJson(request, text, done);
+  });
 }

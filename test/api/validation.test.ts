@@ -140,6 +140,11 @@ describe('batch exports API: bad input is a 400 naming the field, never a 500', 
     });
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ type: 'invalid_request', code: 'parse_error' });
+    const poisoned = await api.call('POST', base, {
+      payload: '{"name": "x", "__proto__": {"admin": true}}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(poisoned.status).toBe(400);
   });
 
   it('answers 400 to a body that is not an object', async () => {
@@ -155,6 +160,18 @@ describe('batch exports API: bad input is a 400 naming the field, never a 500', 
     const response = await api.call('POST', base);
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ type: 'validation_error', attr: null, detail: 'A JSON object is required' });
+  });
+
+  it('takes an empty JSON body as no body', async () => {
+    const created = await api.call('POST', base, { body: await validBody() });
+    const headers = { 'content-type': 'application/json' };
+    const paused = await api.call('POST', `${base}/${created.body.id}/pause`, { payload: '', headers });
+    expect(paused.status).toBe(200);
+    const unpaused = await api.call('POST', `${base}/${created.body.id}/unpause`, { payload: '', headers });
+    expect(unpaused.body.paused).toBe(false);
+    const create = await api.call('POST', base, { payload: '', headers });
+    expect(create.status).toBe(400);
+    expect(create.body.detail).toBe('A JSON object is required');
   });
 
   it('answers 415 to a body that is not JSON', async () => {
