@@ -74,13 +74,19 @@ export function filterConditions(
   };
   return filters.map((filter) => {
     const text = `(${column(filter.type)} ->> ${param(filter.key, 'text')})`;
-    const list = (Array.isArray(filter.value) ? filter.value : [filter.value]).map(String);
+    const values = Array.isArray(filter.value) ? filter.value : [filter.value];
+    // Numbers compare as numbers, so that 5 matches a property stored as 5.0 or 5e0.
+    const numbers = values.every((value) => typeof value === 'number');
+    const equals = () =>
+      numbers
+        ? `(CASE WHEN ${text} ~ ${NUMERIC_TEXT} THEN ${text}::numeric END) = ANY(${param(values, 'numeric[]')})`
+        : `${text} = ANY(${param(values.map(String), 'text[]')})`;
     const one = String(filter.value);
     switch (filter.operator) {
       case 'exact':
-        return `coalesce(${text} = ANY(${param(list, 'text[]')}), false)`;
+        return `coalesce(${equals()}, false)`;
       case 'is_not':
-        return `NOT coalesce(${text} = ANY(${param(list, 'text[]')}), false)`;
+        return `NOT coalesce(${equals()}, false)`;
       case 'icontains':
         return `coalesce(strpos(lower(${text}), lower(${param(one, 'text')})) > 0, false)`;
       case 'not_icontains':

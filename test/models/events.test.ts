@@ -18,7 +18,8 @@ describe('events model', () => {
     const other = await createTeam(db.pool, 'Other');
     pageview = makeEvent(teamId, '2024-05-01T10:00:00Z', {
       event: '$pageview',
-      properties: JSON.stringify({ $browser: 'Firefox', $current_url: 'https://example.com/Pricing', amount: 5 }),
+      // Raw JSON text: 5.0 stays 5.0.
+      properties: '{"$browser": "Firefox", "$current_url": "https://example.com/Pricing", "amount": 5.0}',
       person_properties: JSON.stringify({ plan: 'free' }),
     });
     purchase = makeEvent(teamId, '2024-05-01T10:20:00Z', {
@@ -71,6 +72,8 @@ describe('events model', () => {
       { key: '$browser', operator: 'exact', value: ['Chrome', 'Firefox'] },
       ['pageview', 'purchase'],
     ],
+    ['exact with a number, compared as a number', { key: 'amount', operator: 'exact', value: 5 }, ['pageview']],
+    ['exact with a numeric string, compared as text', { key: 'amount', operator: 'exact', value: '5' }, []],
     [
       'is_not, which keeps events without the property',
       { key: '$browser', operator: 'is_not', value: 'Chrome' },
