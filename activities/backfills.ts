@@ -53,6 +53,8 @@ export interface RecordBackfillProgressInput extends BackfillRef {
   skippedRuns: number;
   /** Ends of intervals whose run was not started because another run of the interval was in progress. */
   inProgressElsewhere: string[];
+  /** How many intervals of the page just planned earlier runs had already exported. */
+  alreadyExported?: number;
 }
 
 export interface FinishBackfillInput extends BackfillRef {
@@ -155,11 +157,18 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
     /** Records the skipped intervals (an absolute count: a retry writes the same) and says why in the logs. */
     async recordBackfillProgress(input: RecordBackfillProgressInput): Promise<void> {
       await recordSkippedRuns(pool, input.backfillId, input.skippedRuns);
+      const entry = { teamId: input.teamId, batchExportId: input.batchExportId, backfillId: input.backfillId };
+      if (input.alreadyExported) {
+        const intervals = input.alreadyExported === 1 ? '1 interval was' : `${input.alreadyExported} intervals were`;
+        await writeLog(pool, {
+          ...entry,
+          level: 'INFO',
+          message: `${intervals} already exported by earlier runs: not exported again`,
+        });
+      }
       for (const end of input.inProgressElsewhere) {
         await writeLog(pool, {
-          teamId: input.teamId,
-          batchExportId: input.batchExportId,
-          backfillId: input.backfillId,
+          ...entry,
           level: 'INFO',
           message: `The interval ending ${end} is being (or was) exported by another run; the backfill did not start it again`,
         });

@@ -137,6 +137,7 @@ async function runIntervals(
             ...ref,
             skippedRuns: progress.skippedRuns,
             inProgressElsewhere: [],
+            alreadyExported: page.alreadyExported,
           });
         }
       }

@@ -177,6 +177,36 @@ describe('backfills', () => {
     expect(scheduled.searchAttributes.TemporalScheduledById).toEqual([batchExport.id]);
   });
 
+  it('skips the intervals an earlier backfill already exported', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    const events = hourlyEvents(teamId, '2024-07-10T00:00:00Z', 5, 2);
+    await insertEvents(stack.db.pool, events);
+    const { bucket, batchExport } = await hourlyExport(teamId, 'twice over');
+    const backfillTo = async (end: string) =>
+      waitForBackfill(
+        stack,
+        await createBackfill(backfillDeps(stack), {
+          teamId,
+          batchExportId: batchExport.id,
+          body: { start_at: '2024-07-10T00:00:00Z', end_at: end },
+        }),
+      );
+    await backfillTo('2024-07-10T03:00:00Z');
+
+    const second = await backfillTo('2024-07-10T05:00:00Z');
+
+    expect(second).toMatchObject({ status: 'Completed', total_runs: 5, skipped_runs: 3, finished_runs: 5 });
+    expect(await listRuns(stack.db.pool, batchExport.id)).toHaveLength(5);
+    expect((await exportedRows(s3, bucket)).map((row) => row.uuid).sort()).toEqual(events.map((e) => e.uuid).sort());
+    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+      `SELECT message FROM batch_export_log_entries WHERE backfill_id = $1 AND message LIKE '%earlier runs%'`,
+      [second.id],
+    );
+    expect(logs.map((log) => log.message)).toEqual([
+      '3 intervals were already exported by earlier runs: not exported again',
+    ]);
+  });
+
   it('leaves an interval to the run already exporting it, and counts it as done', async () => {
     const { teamId } = await createTeam(stack.db.pool);
     await insertEvents(stack.db.pool, hourlyEvents(teamId, '2024-07-01T00:00:00Z', 3, 1));
