@@ -260,8 +260,12 @@ class Parser {
       return { kind: 'call', name: token.value, args, position };
     }
     if (this.acceptSymbol('.')) {
-      const keyToken = this.peek();
-      const key = this.name('a property name after the dot');
+      const keyToken = this.next();
+      // After a dot every word is a name: `properties.order` is a property, not ORDER BY.
+      if (keyToken.type !== 'word' && keyToken.type !== 'quoted') {
+        throw new HogQLError('Expected a property name after the dot', keyToken.position);
+      }
+      const key = keyToken.value;
       if (token.value === 'properties' || token.value === 'person_properties') {
         if (this.peek().type === 'symbol' && this.peek().value === '.') {
           throw this.error(`Nested properties are not supported: use JSONExtractString(${token.value}, '${key}', ...)`);

@@ -45,6 +45,13 @@ describe('hogql_query compilation', () => {
     expect(compiled.where).not.toContain("'");
   });
 
+  it('reads any word after a dot as a property name, keywords included', () => {
+    const values: unknown[] = [];
+    const compiled = compileHogQL('SELECT properties.order AS o, properties.from AS f FROM events', values);
+    expect(compiled.fields.map((field) => field.name)).toEqual(['o', 'f']);
+    expect(values).toEqual(['order', 'from']);
+  });
+
   it('keeps property keys out of the SQL text, even quoted ones with quotes inside', () => {
     const values: unknown[] = [];
     const compiled = compileHogQL("SELECT properties.`a'); DROP TABLE events; --` AS a FROM events", values);
