@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { dataIntervalStart, parseInterval } from '../intervals';
+import { dataIntervalStart, localTimesOn, parseInterval } from '../intervals';
 
 /**
  * The intervals a backfill runs: exactly the times the export's schedule fires (src/temporal/schedules.ts), each with
@@ -73,23 +73,10 @@ function* fireTimes(shape: ScheduleShape, after: Date): Generator<Date> {
   if (!day.isValid) throw new RangeError(`Invalid timezone "${shape.timezone}"`);
   for (;;) {
     if (weekday === null || day.weekday === weekday) {
-      for (const time of localOccurrences(day, hour)) {
+      for (const time of localTimesOn(day, { hour })) {
         if (time > after) yield time;
       }
     }
     day = day.plus({ days: 1 });
   }
-}
-
-/**
- * Every instant at which the wall clock of `day` shows `hour`:00:00: none when a DST change skips it, two when a DST
- * change repeats it, one otherwise. Luxon resolves a skipped time forward and a repeated one to either copy, so the
- * neighbours an hour away are checked too.
- */
-function localOccurrences(day: DateTime, hour: number): Date[] {
-  const guess = day.set({ hour, minute: 0, second: 0, millisecond: 0 });
-  return [guess.minus({ hours: 1 }), guess, guess.plus({ hours: 1 })]
-    .filter((time) => time.hasSame(day, 'day') && time.hour === hour && time.minute === 0)
-    .map((time) => time.toJSDate())
-    .filter((time, index, all) => index === 0 || time.getTime() !== all[index - 1]!.getTime());
 }

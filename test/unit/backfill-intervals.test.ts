@@ -104,15 +104,16 @@ describe('backfill intervals', () => {
     expect(intervals.map(hours)).toEqual([168, 167, 168]);
   });
 
-  it('skips a day whose offset hour does not exist and fires twice on a day that repeats it, like Temporal', () => {
+  it('skips a day whose offset hour does not exist and fires twice on a day that repeats it, like Temporal, and tiles', () => {
     const springForward = list(
       shape({ interval: 'day', timezone: 'America/New_York', offset_hour: 2 }),
       '2024-03-09T00:00:00Z',
       '2024-03-12T00:00:00Z',
     );
-    expect(springForward.map((interval) => interval[1])).toEqual([
-      '2024-03-09T07:00:00.000Z',
-      '2024-03-11T06:00:00.000Z',
+    // 02:00 does not exist on 2024-03-10: the interval ending on the 11th starts where the one before ended.
+    expect(springForward).toEqual([
+      ['2024-03-08T07:00:00.000Z', '2024-03-09T07:00:00.000Z'],
+      ['2024-03-09T07:00:00.000Z', '2024-03-11T06:00:00.000Z'],
     ]);
 
     const fallBack = list(
@@ -120,10 +121,20 @@ describe('backfill intervals', () => {
       '2024-11-02T12:00:00Z',
       '2024-11-04T12:00:00Z',
     );
-    expect(fallBack.map((interval) => interval[1])).toEqual([
-      '2024-11-03T05:00:00.000Z',
-      '2024-11-03T06:00:00.000Z',
-      '2024-11-04T06:00:00.000Z',
+    // 01:00 happens twice on 2024-11-03: the second firing exports the hour between the two.
+    expect(fallBack).toEqual([
+      ['2024-11-02T05:00:00.000Z', '2024-11-03T05:00:00.000Z'],
+      ['2024-11-03T05:00:00.000Z', '2024-11-03T06:00:00.000Z'],
+      ['2024-11-03T06:00:00.000Z', '2024-11-04T06:00:00.000Z'],
+    ]);
+  });
+
+  it('skips a week whose offset hour does not exist, starting the next where the last ended', () => {
+    // Sundays at 02:00 in New York: 2024-03-10 has no 02:00.
+    const weekly = shape({ interval: 'week', timezone: 'America/New_York', offset_day: 0, offset_hour: 2 });
+    expect(list(weekly, '2024-03-01T00:00:00Z', '2024-03-18T00:00:00Z')).toEqual([
+      ['2024-02-25T07:00:00.000Z', '2024-03-03T07:00:00.000Z'],
+      ['2024-03-03T07:00:00.000Z', '2024-03-17T06:00:00.000Z'],
     ]);
   });
 
