@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BackfillRequest } from '../../backfills/request';
 import { BACKFILL_ORDERINGS, listBackfillsPage, type BackfillRecord } from '../../db/backfills';
@@ -146,7 +146,17 @@ export function backfillRoutes({ deps, scopeParams, tag }: RouteContext) {
     const write = { scope: 'batch_export:write' } as const;
     const exportParams = scopedParams(scopeParams, ExportParams.shape);
     const backfillParams = scopedParams(scopeParams, BackfillParams.shape);
-    const created = withErrors({ 201: BackfillCreated, 429: ApiErrorResponse.describe('Too many active backfills.') });
+    const tooMany = ApiErrorResponse.describe('Too many active backfills.');
+
+    /** Both create routes, the current and the deprecated one. */
+    const create = async (request: FastifyRequest, batchExportId: string, body: unknown) => {
+      const batchExport = await requireBatchExport(deps.pool, batchExportId, request.access.teamIds);
+      const backfill = await limited(() =>
+        createBackfill(deps, { teamId: batchExport.team_id, batchExportId: batchExport.id, body }),
+      );
+      request.log.info({ batch_export_id: batchExport.id, backfill_id: backfill.id }, 'Backfill created');
+      return { backfill_id: backfill.id };
+    };
 
     app.get('/batch_exports/:batch_export_id/backfills', {
       config: read,
@@ -181,16 +191,10 @@ export function backfillRoutes({ deps, scopeParams, tag }: RouteContext) {
         description: 'Exports every interval of the range the schedule would have run, a few at a time, oldest first.',
         params: exportParams,
         body: BackfillBody,
-        response: created,
+        response: withErrors({ 201: BackfillCreated, 429: tooMany }),
       },
-      handler: async (request, reply) => {
-        const batchExport = await requireBatchExport(deps.pool, request.params.batch_export_id, request.access.teamIds);
-        const backfill = await limited(() =>
-          createBackfill(deps, { teamId: batchExport.team_id, batchExportId: batchExport.id, body: request.body }),
-        );
-        request.log.info({ batch_export_id: batchExport.id, backfill_id: backfill.id }, 'Backfill created');
-        return reply.code(201).send({ backfill_id: backfill.id });
-      },
+      handler: async (request, reply) =>
+        reply.code(201).send(await create(request, request.params.batch_export_id, request.body)),
     });
 
     app.get('/batch_exports/:batch_export_id/backfills/:id', {
@@ -235,15 +239,9 @@ export function backfillRoutes({ deps, scopeParams, tag }: RouteContext) {
         deprecated: true,
         params: scopedParams(scopeParams, IdParams.shape),
         body: BackfillBody,
-        response: withErrors({ 200: BackfillCreated, 429: ApiErrorResponse.describe('Too many active backfills.') }),
+        response: withErrors({ 200: BackfillCreated, 429: tooMany }),
       },
-      handler: async (request) => {
-        const batchExport = await requireBatchExport(deps.pool, request.params.id, request.access.teamIds);
-        const backfill = await limited(() =>
-          createBackfill(deps, { teamId: batchExport.team_id, batchExportId: batchExport.id, body: request.body }),
-        );
-        return { backfill_id: backfill.id };
-      },
+      handler: async (request) => create(request, request.params.id, request.body),
     });
 
     app.post('/batch_exports/:batch_export_id/runs/:id/retry', {
@@ -254,7 +252,7 @@ export function backfillRoutes({ deps, scopeParams, tag }: RouteContext) {
         description:
           "Exports the run's interval again, as a backfill of that one interval. The run must have finished.",
         params: scopedParams(scopeParams, RunParams.shape),
-        response: withErrors({ 200: BackfillCreated, 429: ApiErrorResponse.describe('Too many active backfills.') }),
+        response: withErrors({ 200: BackfillCreated, 429: tooMany }),
       },
       handler: async (request) => {
         const batchExport = await requireBatchExport(deps.pool, request.params.batch_export_id, request.access.teamIds);
