@@ -54,14 +54,24 @@ class JsonLinesEncoder implements FileEncoder {
 }
 
 /**
- * JSON lines of a batch, one per row. JSON text from Postgres has no raw newline but may have whitespace ones
- * (json keeps the input's formatting): they become spaces, which JSON treats alike.
+ * JSON lines of a batch, one per row, written straight into one buffer of the exact size: joining the lines into
+ * one string first would hold the batch twice more (and as UTF-16 when any character is outside Latin-1). JSON text
+ * from Postgres has no raw newline inside strings but may have whitespace ones (json keeps the input's
+ * formatting): they become spaces, which JSON treats alike.
  */
 export function encodeLines(rows: unknown[][]): Buffer {
-  const lines = new Array<string>(rows.length);
+  let size = rows.length;
+  for (let i = 0; i < rows.length; i++) size += Buffer.byteLength(rows[i]![0] as string, 'utf8');
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
   for (let i = 0; i < rows.length; i++) {
     const line = rows[i]![0] as string;
-    lines[i] = line.includes('\n') || line.includes('\r') ? line.replace(/[\r\n]/g, ' ') : line;
+    const start = at;
+    at += bytes.write(line, at, 'utf8');
+    if (line.includes('\n') || line.includes('\r')) {
+      for (let j = start; j < at; j++) if (bytes[j] === 10 || bytes[j] === 13) bytes[j] = 32;
+    }
+    bytes[at++] = 10;
   }
-  return Buffer.from(lines.join('\n') + '\n', 'utf8');
+  return bytes;
 }
