@@ -30,13 +30,20 @@ export async function createBatchExport(
   deps: ServiceDependencies,
   teamId: number,
   rawInput: unknown,
+  /** Who creates it: recorded as who paused an export created paused. */
+  options: { actor?: string } = {},
 ): Promise<BatchExportRecord> {
   const input = parseOrThrow(BatchExportInput, rawInput);
   return changeConsistently(deps, async (tx, temporal) => {
-    const created = await insertBatchExport(tx, { teamId, paused: input.paused, ...toChanges(deps, input) });
+    let created = await insertBatchExport(tx, { teamId, paused: input.paused, ...toChanges(deps, input) });
+    if (input.paused && options.actor) {
+      await setBatchExportPaused(tx, created.id, { paused: true, pausedBy: options.actor });
+      created = await requireBatchExport(tx, created.id, [teamId]);
+    }
+    const note = input.paused ? (options.actor ? pauseNote(true, options.actor) : 'Created paused') : undefined;
     await temporal.apply(
       'create the schedule',
-      () => deps.temporal.schedule.create(temporal.options(created, input.paused ? 'Created paused' : undefined)),
+      () => deps.temporal.schedule.create(temporal.options(created, note)),
       () => deps.temporal.schedule.getHandle(created.id).delete(),
     );
     return created;

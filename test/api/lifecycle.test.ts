@@ -52,8 +52,9 @@ describe('batch exports API: pause, unpause, update and delete keep the schedule
 
   it('creates a paused export with a paused schedule, and PATCH paused=false unpauses both', async () => {
     const created = await create({ paused: true });
+    expect(created).toMatchObject({ paused: true, paused_by: 'tester@example.com' });
     expect(created.last_paused_at).not.toBeNull();
-    await expectScheduleToMatch(api, created);
+    expect((await expectScheduleToMatch(api, created)).state.note).toBe('Paused by tester@example.com');
     const response = await api.call('PATCH', `${base}/${created.id}`, { body: { paused: false } });
     expect(response.body.paused).toBe(false);
     const schedule = await expectScheduleToMatch(api, response.body);

@@ -69,7 +69,7 @@ export function batchExportRoutes({ deps, scopeParams, tag }: RouteContext) {
       },
       handler: async (request, reply) => {
         const { teamId, body } = targetTeam(request.access.teamIds, request.body);
-        const created = await createBatchExport(deps, teamId, body);
+        const created = await createBatchExport(deps, teamId, body, { actor: request.access.actor });
         request.log.info({ batch_export_id: created.id, team_id: teamId }, 'Batch export created');
         return reply.status(201).send(await presentOne(deps.pool, created));
       },
