@@ -68,5 +68,6 @@ describe('a long backfill', () => {
     ]);
     // About ten events per interval; one history holding all 1,000 would be over 10,000.
     for (const run of histories) expect(run.events).toBeLessThan(3_000);
-  });
+    // A thousand workflows take a minute or two on two busy cores: more than the default test timeout.
+  }, 600_000);
 });
