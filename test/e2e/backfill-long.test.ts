@@ -17,6 +17,7 @@ describe('a long backfill', () => {
     await stack?.stop();
   });
 
+  // A thousand workflows take a minute or two on two busy cores: more than the default test timeout.
   it('finishes 1,000 hourly intervals, continuing as new so that no workflow history grows large', async () => {
     const { teamId } = await createTeam(stack.db.pool);
     // One event in the first hour fixes where the backfill starts; the 999 hours after it are empty.
@@ -68,6 +69,5 @@ describe('a long backfill', () => {
     ]);
     // About ten events per interval; one history holding all 1,000 would be over 10,000.
     for (const run of histories) expect(run.events).toBeLessThan(3_000);
-    // A thousand workflows take a minute or two on two busy cores: more than the default test timeout.
   }, 600_000);
 });
