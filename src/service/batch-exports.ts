@@ -64,7 +64,8 @@ const READ_ONLY_FIELDS = [
 /**
  * Updates an export and its schedule together. PATCH (`replace: false`) changes the fields it names; PUT replaces
  * them all (omitted ones take their defaults). Either way, destination secrets left out keep their stored values,
- * since no client ever sees them, and the destination type cannot change. Changing `paused` pauses or unpauses.
+ * since no client ever sees them (null removes one), and the destination type cannot change. Changing `paused`
+ * pauses or unpauses.
  */
 export async function updateBatchExport(
   deps: ServiceDependencies,
@@ -132,7 +133,10 @@ async function mergeUpdate(
     ? Object.fromEntries(Object.entries(stored).filter(([field]) => secretFields.includes(field)))
     : stored;
   const base = replace ? { paused: current.paused } : storedInput(current);
-  return { ...base, ...fields, destination: { ...rest, type, config: { ...kept, ...config } } };
+  const merged: Record<string, unknown> = { ...kept, ...config };
+  // A secret cannot be read back, so null is how a client removes one (say, to use the default AWS credentials).
+  for (const field of secretFields) if (merged[field] === null) delete merged[field];
+  return { ...base, ...fields, destination: { ...rest, type, config: merged } };
 }
 
 /** The stored export in the shape a client would send it. */

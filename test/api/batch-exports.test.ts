@@ -129,6 +129,17 @@ describe('batch exports API: create, list, retrieve, update, delete', () => {
     expect(stored?.config.aws_secret_access_key).toBe('new-secret-value');
   });
 
+  it('PATCH removes secrets sent as null', async () => {
+    const created = await create();
+    const response = await api.call('PATCH', `${base}/${created.id}`, {
+      body: { destination: { config: { aws_access_key_id: null, aws_secret_access_key: null } } },
+    });
+    expect(response.status, response.text).toBe(200);
+    const stored = await getDestinationConfigWithSecrets(api.stack.db.pool, api.stack.config.encryptionKey, created.id);
+    expect(stored?.config).not.toHaveProperty('aws_access_key_id');
+    expect(stored?.config).not.toHaveProperty('aws_secret_access_key');
+  });
+
   it('PUT replaces the export: left-out fields take their defaults, secrets are kept', async () => {
     const created = await create({ interval: 'day', offset_hour: 5, timezone: 'Asia/Tokyo' });
     const bucket = created.destination.config.bucket_name;
