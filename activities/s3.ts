@@ -23,6 +23,8 @@ import { keepHeartbeating } from './heartbeat';
 import { announceAttempt, loadExport } from './insert-attempt';
 
 export function createS3Activities({ pool, sourcePool, config }: ActivityDependencies) {
+  const loadS3Export = (batchExportId: string) =>
+    loadExport(pool, config.encryptionKey, batchExportId, S3DestinationConfig, 'S3');
   return {
     /**
      * Streams the interval's rows to S3 and returns what it wrote. Heartbeats what is durably written; a retried
@@ -32,13 +34,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
       const context = Context.current();
       const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
       try {
-        const { batchExport, destinationConfig: s3Config } = await loadExport(
-          pool,
-          config.encryptionKey,
-          input.batchExportId,
-          S3DestinationConfig,
-          'S3',
-        );
+        const { batchExport, destinationConfig: s3Config } = await loadS3Export(input.batchExportId);
         await announceAttempt(pool, context, input, `${batchExport.model} to s3://${s3Config.bucket_name}`);
         const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
 
@@ -102,13 +98,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
      * killed mid-file leaves its upload behind, and only a retry would have continued it.
      */
     async abortUnfinishedS3Uploads(input: InsertActivityInput): Promise<number> {
-      const { batchExport, destinationConfig: s3Config } = await loadExport(
-        pool,
-        config.encryptionKey,
-        input.batchExportId,
-        S3DestinationConfig,
-        'S3',
-      );
+      const { batchExport, destinationConfig: s3Config } = await loadS3Export(input.batchExportId);
       const keyInput = {
         prefix: s3Config.prefix,
         table: batchExport.model,

@@ -74,14 +74,14 @@ describe('S3 export failures', () => {
   });
 
   it('ends Cancelled when cancelled mid-export, leaving no unfinished upload and no manifest', async () => {
-    // Enough rows (~60 MB of JSON) for the export to still run when the cancellation arrives.
+    // Enough rows (~120 MB of JSON) for the export to still run when the cancellation arrives, a heartbeat later.
     await stack.db.pool.query(
       `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at,
                            elements_chain, person_id, person_properties)
        SELECT gen_random_uuid(), '$pageview', json_build_object('noise', md5(i || 'a') || md5(i || 'b') || md5(i || 'c')),
               'user', $1, t.at, t.at, t.at, '', NULL, '{}'
-       FROM generate_series(1, 200000) AS i,
-            LATERAL (SELECT '2024-10-02 10:00:00+00'::timestamptz + i * interval '17 milliseconds') AS t(at)`,
+       FROM generate_series(1, 400000) AS i,
+            LATERAL (SELECT '2024-10-02 10:00:00+00'::timestamptz + i * interval '8 milliseconds') AS t(at)`,
       [teamId],
     );
     const bucket = await createBucket(s3);
@@ -90,7 +90,7 @@ describe('S3 export failures', () => {
     const handle = await stack.temporal.workflow.start('s3-export', {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId,
-      args: [intervalInput(batchExport.id, teamId, '2024-10-02T11:00:00Z', { heartbeatTimeoutSeconds: 4 })],
+      args: [intervalInput(batchExport.id, teamId, '2024-10-02T11:00:00Z', { heartbeatTimeoutSeconds: 3 })],
     });
 
     // Cancel once the export writes: its run is Running and an upload is open.

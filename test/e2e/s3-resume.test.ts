@@ -13,7 +13,7 @@ import {
 } from '../helpers/s3';
 import { createS3Export, finishedRun, intervalInput } from '../helpers/s3-exports';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { lastHeartbeat, spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 const EVENTS = 200_000;
 
@@ -76,7 +76,7 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     let heartbeated: S3ExportProgress | null = null;
     for (let i = 0; i < 1200 && !ready(heartbeated); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      heartbeated = await heartbeatDetails(handle);
+      heartbeated = await lastHeartbeat<S3ExportProgress>(handle);
     }
     expect(ready(heartbeated)).toBe(true);
     first.child.kill('SIGKILL');
@@ -156,17 +156,3 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     expect(resumedAfter).toBe(manifest.files[0]!.records);
   }, 300_000);
 });
-
-async function heartbeatDetails(handle: {
-  describe(): Promise<{
-    raw: {
-      pendingActivities?: Array<{
-        heartbeatDetails?: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null;
-      }> | null;
-    };
-  }>;
-}): Promise<S3ExportProgress | null> {
-  const description = await handle.describe();
-  const data = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
-  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as S3ExportProgress) : null;
-}

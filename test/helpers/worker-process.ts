@@ -53,3 +53,20 @@ export function spawnWorkerProcess(stack: TestStack, env: Record<string, string>
     },
   };
 }
+
+interface DescribableWorkflow {
+  describe(): Promise<{
+    raw: {
+      pendingActivities?: Array<{
+        heartbeatDetails?: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null;
+      }> | null;
+    };
+  }>;
+}
+
+/** The details of the last heartbeat the server holds for the workflow's running activity; null when none. */
+export async function lastHeartbeat<T>(handle: DescribableWorkflow): Promise<T | null> {
+  const description = await handle.describe();
+  const data = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
+  return data?.length ? (JSON.parse(Buffer.from(data).toString('utf8')) as T) : null;
+}
