@@ -8,6 +8,7 @@ import {
   type DestinationDatabase,
 } from '../helpers/destination-database';
 import { createPostgresExport, insertAttempts, runPostgresInterval } from '../helpers/postgres-exports';
+import { insertDistinctIds, insertPersons, makePerson, mapping } from '../helpers/source-rows';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 describe('postgres-export failures', () => {
@@ -30,8 +31,15 @@ describe('postgres-export failures', () => {
 
   const HOUR_END = '2024-06-01T11:00:00Z';
 
-  async function expectFailedAtOnce(config: Record<string, unknown>, message: string) {
-    const batchExport = await createPostgresExport(stack, teamId, destination, { config });
+  /** A person and its distinct id changed in the hour ending at HOUR_END. */
+  async function insertPersonChange() {
+    const person = makePerson(teamId, '2024-06-01T10:10:00Z');
+    await insertPersons(stack.db.pool, [person]);
+    await insertDistinctIds(stack.db.pool, [mapping(teamId, 'someone', person.id, '2024-06-01T10:10:00Z')]);
+  }
+
+  async function expectFailedAtOnce(config: Record<string, unknown>, message: string, model = 'events') {
+    const batchExport = await createPostgresExport(stack, teamId, destination, { config, model });
     const { run, error } = await runPostgresInterval(stack, teamId, batchExport.id, HOUR_END);
     expect(error).not.toBeNull();
     expect(run.status).toBe('Failed');
@@ -76,6 +84,16 @@ describe('postgres-export failures', () => {
   it("fails at once when the table's columns cannot hold the exported values", async () => {
     await destination.pool.query('CREATE TABLE typed_wrong (uuid uuid, event integer)');
     await expectFailedAtOnce({ table_name: 'typed_wrong' }, 'Exported values do not fit table "public"."typed_wrong"');
+  });
+
+  it('fails at once, naming the missing key columns, when persons go to a table made for events', async () => {
+    await destination.pool.query('CREATE TABLE events_like (uuid uuid, event text)');
+    await insertPersonChange();
+    await expectFailedAtOnce(
+      { table_name: 'events_like' },
+      'Table "public"."events_like" lacks columns team_id, distinct_id, person_version, person_distinct_id_version: add them or use another table_name',
+      'persons',
+    );
   });
 
   it('retries when the database cannot be reached, and ends FailedRetryable when retries run out', async () => {
