@@ -78,6 +78,19 @@ describe('batch exports API: pause, unpause, update and delete keep the schedule
     expect(schedule.spec.calendars?.[0]?.dayOfWeek?.[0]?.start).toBe('TUESDAY');
   });
 
+  it('concurrent changes to one export leave its schedule matching the last one stored', async () => {
+    const created = await create();
+    const intervals = ['every 5 minutes', 'day', 'every 15 minutes', 'week', 'hour', 'every 30 minutes'];
+    const responses = await Promise.all([
+      ...intervals.map((interval) => api.call('PATCH', `${base}/${created.id}`, { body: { interval } })),
+      api.call('POST', `${base}/${created.id}/pause`),
+    ]);
+    expect(responses.map((response) => response.status)).toEqual(responses.map(() => 200));
+    const stored = await api.call('GET', `${base}/${created.id}`);
+    expect(stored.body.paused).toBe(true);
+    await expectScheduleToMatch(api, stored.body);
+  });
+
   it('an update keeps the pause note', async () => {
     const created = await create();
     await api.call('POST', `${base}/${created.id}/pause`);
