@@ -38,8 +38,12 @@ describe('postgres-export failures', () => {
     await insertDistinctIds(stack.db.pool, [mapping(teamId, 'someone', person.id, '2024-06-01T10:10:00Z')]);
   }
 
-  async function expectFailedAtOnce(config: Record<string, unknown>, message: string, model = 'events') {
-    const batchExport = await createPostgresExport(stack, teamId, destination, { config, model });
+  async function expectFailedAtOnce(
+    config: Record<string, unknown>,
+    message: string,
+    options: { model?: string; filters?: unknown[] } = {},
+  ) {
+    const batchExport = await createPostgresExport(stack, teamId, destination, { config, ...options });
     const { run, error } = await runPostgresInterval(stack, teamId, batchExport.id, HOUR_END);
     expect(error).not.toBeNull();
     expect(run.status).toBe('Failed');
@@ -92,7 +96,15 @@ describe('postgres-export failures', () => {
     await expectFailedAtOnce(
       { table_name: 'events_like' },
       'Table "public"."events_like" lacks columns team_id, distinct_id, person_version, person_distinct_id_version: add them or use another table_name',
-      'persons',
+      { model: 'persons' },
+    );
+  });
+
+  it('fails at once when a filter regex is valid JavaScript but not valid for Postgres', async () => {
+    await expectFailedAtOnce(
+      { table_name: 'regex_filtered' },
+      'A regular expression in the filters is not valid for Postgres: check the regex / not_regex filters',
+      { filters: [{ key: '$browser', operator: 'regex', value: '(?<name>Fire)fox' }] },
     );
   });
 

@@ -5,6 +5,7 @@ import { escapeIdentifier } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { z } from 'zod';
 import { BatchExportError } from '../../errors';
+import { classifySourceError } from '../../models/errors';
 import { streamRows } from '../../models/stream';
 import { columnsQuery, type ModelQuery } from '../../models/types';
 import type { PostgresDestinationConfig } from './config';
@@ -79,6 +80,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       batchSize: options.batchSize,
       cursorWidth: options.query.orderBy.length,
     });
+    // Destination errors are classified where they happen; what is left came from the source query.
     await forEachPrefetched(batches, async (batch) => {
       options.signal?.throwIfAborted();
       const data = encodeCopyRows(batch.rows, columns.length);
@@ -86,7 +88,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       records += batch.rows.length;
       bytes += data.length;
       options.onCommit?.({ cursor: batch.cursor, records, bytes });
-    });
+    }).catch((error: unknown) => Promise.reject(classifySourceError(error)));
     return { records, bytes };
   } finally {
     await client.end().catch(() => undefined);
