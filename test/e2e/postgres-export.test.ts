@@ -97,6 +97,15 @@ describe('postgres-export workflow', () => {
     expect((await rowsOf('events_export', 'timestamp')).map((row) => row.uuid)).toEqual([first.uuid, special.uuid]);
   });
 
+  it('completes an empty interval with zero records, leaving an empty table', async () => {
+    const batchExport = await createPostgresExport(stack, teamId, destination, { table_name: 'empty_hour' });
+
+    const { run } = await runPostgresInterval(stack, teamId, batchExport.id, '2020-01-01T01:00:00Z');
+
+    expect(run).toMatchObject({ status: 'Completed', records_completed: 0, bytes_exported: 0 });
+    expect(await rowsOf('empty_hour', 'uuid')).toEqual([]);
+  });
+
   it("writes only the columns the user's table has, once", async () => {
     await destination.pool.query(
       `CREATE TABLE narrow (uuid uuid, event text, person_id uuid, note text DEFAULT 'mine', inserted_at timestamptz)`,
