@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Pool } from 'pg';
 import { loadDatabaseUrl } from '../src/config';
 import { API_KEY_SCOPES, createApiKey, type ApiKeyScope } from '../src/db/api-keys';
 import { createOrganization, createProject, getOrganization } from '../src/db/organizations';
@@ -35,6 +36,15 @@ function required(values: Record<string, unknown>, name: string): string {
   const value = values[name];
   if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required`);
   return value.trim();
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The organization named by --organization-id; a usage error if it is not one. */
+async function requireOrganization(pool: Pool, values: Record<string, unknown>): Promise<string> {
+  const id = required(values, 'organization-id');
+  if (!UUID.test(id) || !(await getOrganization(pool, id))) throw new UsageError(`No organization ${id}`);
+  return id;
 }
 
 function parseScopes(raw: string | undefined): ApiKeyScope[] {
@@ -87,15 +97,13 @@ async function main(): Promise<void> {
         break;
       }
       case 'create-project': {
-        const organizationId = required(values, 'organization-id');
-        if (!(await getOrganization(pool, organizationId))) throw new UsageError(`No organization ${organizationId}`);
+        const organizationId = await requireOrganization(pool, values);
         const project = await createProject(pool, organizationId, required(values, 'name'));
         console.log(project.id);
         break;
       }
       case 'create-api-key': {
-        const organizationId = required(values, 'organization-id');
-        if (!(await getOrganization(pool, organizationId))) throw new UsageError(`No organization ${organizationId}`);
+        const organizationId = await requireOrganization(pool, values);
         const { key } = await createApiKey(pool, {
           organizationId,
           userEmail: required(values, 'email'),

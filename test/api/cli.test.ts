@@ -59,6 +59,9 @@ describe('npm run cli: a new user gets an organization, a project and an API key
   });
 
   it('explains what is wrong with a bad command', async () => {
+    await expect(cli('create-project', '--organization-id', 'acme', '--name', 'x')).rejects.toMatchObject({
+      stderr: expect.stringContaining('No organization acme'),
+    });
     await expect(cli('create-api-key', '--organization-id', api.organizationId)).rejects.toMatchObject({
       stderr: expect.stringContaining('--email is required'),
     });
