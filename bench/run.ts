@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     TASK_QUEUE: `bench-${randomUUID()}`,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     WORKFLOW_BUNDLE_PATH: bundlePath,
+    // Node flags for the worker alone, to try memory settings (e.g. --max-old-space-size=160).
+    NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
   };
   const config = loadConfig(env);
   const connection = await Connection.connect({ address: temporal.address });

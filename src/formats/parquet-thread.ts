@@ -34,14 +34,18 @@ async function write({ file, ipc }) {
   const session = files.get(file);
   const taken = new Promise((resolve) => { session.taken = resolve; });
   for (const batch of parquet.Table.fromIPCStream(new Uint8Array(ipc)).recordBatches()) session.controller.enqueue(batch);
-  session.pump ??= session.output.then(async (stream) => {
-    const reader = stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      session.chunks.push(value);
-    }
-  });
+  if (!session.pump) {
+    session.pump = session.output.then(async (stream) => {
+      const reader = stream.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        session.chunks.push(value);
+      }
+    });
+    // Awaited by later requests; a discarded file's failure must not go unhandled, which would end the thread.
+    session.pump.catch(() => undefined);
+  }
   await Promise.race([taken, session.pump]);
   return take(session);
 }
