@@ -13,6 +13,9 @@ const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)
 const FIELDS = new Map(EVENT_FIELDS.map((field) => [field.name, field]));
 const FIELD_LIST = EVENT_FIELDS.map((field) => field.name).join(', ');
 
+/** Operators chained in one expression (`a + b + ...` nests one level per operator). */
+const MAX_TREE_DEPTH = 500;
+
 /** A hogql_query compiled against the events row source `r`: output fields and an optional WHERE condition. */
 export interface CompiledHogQL {
   fields: ModelField[];
@@ -30,6 +33,8 @@ export function validateHogQL(text: string): void {
 }
 
 class Compiler implements ExpressionCompiler {
+  private depth = 0;
+
   constructor(private readonly values: unknown[]) {}
 
   query(query: SelectQuery): CompiledHogQL {
@@ -56,7 +61,19 @@ class Compiler implements ExpressionCompiler {
     return { fields, where };
   }
 
+  /** Compiles a sub-expression. Long operator chains make deep trees: refused before they exhaust the stack. */
   expr(expr: Expr): Compiled {
+    if (++this.depth > MAX_TREE_DEPTH) {
+      throw new HogQLError(`The expression is too deeply nested (over ${MAX_TREE_DEPTH} operations)`, expr.position);
+    }
+    try {
+      return this.compile(expr);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private compile(expr: Expr): Compiled {
     switch (expr.kind) {
       case 'literal':
         return this.literal(expr.value);

@@ -89,6 +89,9 @@ const COMPARISONS: Record<string, ComparisonOperator> = {
   '>=': '>=',
 };
 
+/** Parentheses, function calls, NOT and unary minus nested deeper than this are refused. */
+const MAX_DEPTH = 64;
+
 /** Parses `SELECT expr [AS alias], ... FROM events [WHERE expr]`. Throws HogQLError naming the first problem. */
 export function parseHogQL(text: string): SelectQuery {
   return new Parser(tokenize(text)).query();
@@ -96,6 +99,7 @@ export function parseHogQL(text: string): SelectQuery {
 
 class Parser {
   private index = 0;
+  private depth = 0;
   constructor(private readonly tokens: Token[]) {}
 
   query(): SelectQuery {
@@ -152,7 +156,7 @@ class Parser {
 
   private not(): Expr {
     const position = this.peek().position;
-    if (this.acceptKeyword('NOT')) return { kind: 'not', operand: this.not(), position };
+    if (this.acceptKeyword('NOT')) return { kind: 'not', operand: this.nested(() => this.not()), position };
     return this.comparison();
   }
 
@@ -209,7 +213,7 @@ class Parser {
 
   private unary(): Expr {
     const position = this.peek().position;
-    if (this.acceptSymbol('-')) return { kind: 'negate', operand: this.unary(), position };
+    if (this.acceptSymbol('-')) return { kind: 'negate', operand: this.nested(() => this.unary()), position };
     return this.primary();
   }
 
@@ -224,7 +228,7 @@ class Parser {
       case 'symbol':
         if (token.value === '(') {
           if (this.isKeyword(this.peek(), 'SELECT')) throw this.error('Subqueries are not supported');
-          const inner = this.expression();
+          const inner = this.nested(() => this.expression());
           this.expectSymbol(')', 'Expected ) to close the parenthesis');
           return inner;
         }
@@ -253,7 +257,7 @@ class Parser {
       if (this.isKeyword(this.peek(), 'SELECT')) throw this.error('Subqueries are not supported');
       const args: Expr[] = [];
       if (!this.acceptSymbol(')')) {
-        do args.push(this.expression());
+        do args.push(this.nested(() => this.expression()));
         while (this.acceptSymbol(','));
         this.expectSymbol(')', `Expected ) to close the arguments of ${token.value}`);
       }
@@ -322,6 +326,18 @@ class Parser {
 
   private expectSymbol(symbol: string, message: string): void {
     if (!this.acceptSymbol(symbol)) throw this.error(message);
+  }
+
+  /** Parses something nested inside the current expression; deep nesting would exhaust the stack, not the query. */
+  private nested<T>(parse: () => T): T {
+    if (++this.depth > MAX_DEPTH) {
+      throw new HogQLError(`Expressions are nested more than ${MAX_DEPTH} levels deep`, this.peek().position);
+    }
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
   }
 
   private error(message: string): HogQLError {

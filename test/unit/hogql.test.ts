@@ -112,6 +112,16 @@ describe('hogql_query validation', () => {
     expect(problem(query)).toContain(message);
   });
 
+  it('refuses expressions nested too deeply instead of overflowing the stack', () => {
+    const parentheses = `SELECT ${'('.repeat(3000)}1${')'.repeat(3000)} AS x FROM events`;
+    expect(problem(parentheses)).toContain('Expressions are nested more than 64 levels deep');
+    expect(problem(`SELECT ${'lower('.repeat(100)}event${')'.repeat(100)} AS x FROM events`)).toContain('nested');
+    expect(problem(`SELECT event FROM events WHERE ${'NOT '.repeat(100)}true`)).toContain('nested');
+    expect(() => validateHogQL(`SELECT ${'('.repeat(60)}1${')'.repeat(60)} AS x FROM events`)).not.toThrow();
+    expect(problem(`SELECT ${'1 + '.repeat(2000)}1 AS x FROM events`)).toContain('too deeply nested');
+    expect(() => validateHogQL(`SELECT ${'1 + '.repeat(200)}1 AS x FROM events`)).not.toThrow();
+  });
+
   it('says where the problem is', () => {
     expect(problem('SELECT event, nope FROM events')).toBe(
       'Unknown field "nope": use one of uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at, elements_chain, person_id, person_properties, set, set_once, properties.<key> (at character 15)',
