@@ -24,6 +24,8 @@ const STRING_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\'
 
 /** Splits a query into tokens. Comments are refused: nothing in a query should be invisible to the reader. */
 export function tokenize(text: string): Token[] {
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) throw new HogQLError('NUL characters are not allowed', nul);
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {

@@ -15,12 +15,14 @@ export const FilterOperator = z.enum([
 ]);
 export type FilterOperator = z.infer<typeof FilterOperator>;
 
-const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+// Postgres text cannot hold NUL: such a value could never match, and would fail the query.
+const Text = z.string().refine((value) => !value.includes('\u0000'), 'must not contain NUL characters');
+const Scalar = z.union([Text, z.number(), z.boolean()]);
 
 /** One property filter of a batch export's `filters`: on the event's properties, or the person's. */
 export const PropertyFilter = z
   .strictObject({
-    key: z.string().min(1).max(400),
+    key: Text.min(1).max(400),
     operator: FilterOperator.default('exact'),
     value: z.union([Scalar, z.array(Scalar).min(1)]).nullish(),
     type: z.enum(['event', 'person']).default('event'),

@@ -86,6 +86,7 @@ describe('hogql_query validation', () => {
     ['SELECT pg_sleep(10) AS nap FROM events', 'Unknown function "pg_sleep"'],
     ['SELECT event FROM pg_catalog.pg_user', 'Unknown table "pg_catalog"'],
     ['SELECT event FROM events; DROP TABLE events', 'Unexpected "DROP" after the query'],
+    ["SELECT event FROM events WHERE event = 'a\u0000'", 'NUL characters are not allowed'],
     ['SELECT event FROM events -- comment', 'Comments are not allowed'],
     ['SELECT event FROM events /* comment */', 'Comments are not allowed'],
     ['SELECT event FROM events ORDER BY timestamp', 'ORDER BY is not supported'],

@@ -55,6 +55,8 @@ describe('saving an export with a model, hogql_query or filters', () => {
     [[{ key: 'name', operator: 'regex', value: '(' }], 'filters.0.value'],
     [[{ key: '', operator: 'is_set' }], 'filters.0.key'],
     [[{ key: 'a', operator: 'is_set', sql: '1=1' }], 'filters.0.sql'],
+    [[{ key: 'a\u0000b', operator: 'is_set' }], 'filters.0.key'],
+    [[{ key: 'a', operator: 'exact', value: ['x', 'y\u0000'] }], 'filters.0.value.1'],
     [{ key: 'a' }, 'filters'],
   ])('refuses the filters %j at %s', (filters, attr) => {
     expect(refusal({ filters }).attr).toBe(attr);
