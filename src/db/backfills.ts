@@ -108,6 +108,14 @@ export async function countActiveBackfills(db: Queryable, teamId: number): Promi
   return rows[0]!.n;
 }
 
+export async function activeBackfillsOfTeam(db: Queryable, teamId: number): Promise<BackfillRecord[]> {
+  const { rows } = await db.query<BackfillRecord>(
+    `${SELECT_BACKFILL} WHERE b.team_id = $1 AND b.status IN ('Starting', 'Running') ORDER BY b.created_at`,
+    [teamId],
+  );
+  return rows;
+}
+
 /** Active backfills of the export; with a range, only those overlapping [startAt, endAt) (null start = unbounded). */
 export async function activeBackfills(
   db: Queryable,
@@ -155,7 +163,7 @@ export async function recordSkippedRuns(db: Queryable, id: string, skippedRuns: 
   );
 }
 
-export type BackfillFinalStatus = 'Completed' | 'Failed' | 'Cancelled';
+export type BackfillFinalStatus = 'Completed' | 'Failed' | 'Cancelled' | 'Terminated' | 'TimedOut';
 
 /**
  * Records the final status with what the backfill's runs actually exported and which of them failed. A backfill

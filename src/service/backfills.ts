@@ -5,11 +5,13 @@ import { parseBackfillRange, type BackfillRange } from '../backfills/request';
 import type { Config } from '../config';
 import {
   activeBackfills,
+  activeBackfillsOfTeam,
   countActiveBackfills,
   deleteBackfill,
   finishBackfill,
   getBackfill,
   insertBackfill,
+  type BackfillFinalStatus,
   type BackfillRecord,
 } from '../db/backfills';
 import { getBatchExport, type BatchExportRecord } from '../db/batch-exports';
@@ -99,11 +101,15 @@ async function reserveBackfill(
       batchExport.team_id,
     ]);
     if ((await countActiveBackfills(client, batchExport.team_id)) >= limit) {
-      throw new TooManyBackfillsError(
-        `This project already has ${limit} backfills running: wait for one to finish or cancel one`,
-      );
+      // Only at the limit is it worth asking Temporal whether they all still run.
+      const active = await stillRunning(deps, await activeBackfillsOfTeam(client, batchExport.team_id));
+      if (active.length >= limit) {
+        throw new TooManyBackfillsError(
+          `This project already has ${limit} backfills running: wait for one to finish or cancel one`,
+        );
+      }
     }
-    const [overlapping] = await activeBackfills(client, batchExport.id, range);
+    const [overlapping] = await stillRunning(deps, await activeBackfills(client, batchExport.id, range));
     if (overlapping) {
       const from = overlapping.start_at?.toISOString() ?? 'its earliest data';
       throw new ValidationError(
@@ -223,6 +229,54 @@ async function cancelOne(
       message: `Backfill cancelled: ${reason}`,
     });
   }
+}
+
+/** Longer than starting a workflow can take (the Temporal deadline is seconds). */
+const WORKFLOW_START_GRACE_MS = 60_000;
+
+const CLOSED_WORKFLOW_STATUSES: Partial<Record<string, BackfillFinalStatus>> = {
+  TERMINATED: 'Terminated',
+  TIMED_OUT: 'TimedOut',
+  CANCELLED: 'Cancelled',
+  FAILED: 'Failed',
+  COMPLETED: 'Failed',
+};
+
+/**
+ * Active backfills whose workflow is in fact closed (terminated from the Temporal UI, timed out) never record a final
+ * status themselves: give them the one Temporal has, so that they stop counting against the team's limit and
+ * blocking overlapping backfills. Returns those still running.
+ */
+async function stillRunning(
+  deps: Pick<BackfillDependencies, 'pool' | 'temporal'>,
+  backfills: BackfillRecord[],
+): Promise<BackfillRecord[]> {
+  const running: BackfillRecord[] = [];
+  for (const backfill of backfills) {
+    // A backfill just created may not have its workflow yet (it is started after the row is committed).
+    if (Date.now() - backfill.created_at.getTime() < WORKFLOW_START_GRACE_MS) {
+      running.push(backfill);
+      continue;
+    }
+    let status: string;
+    try {
+      const handle = deps.temporal.workflow.getHandle(backfill.workflow_id ?? '');
+      status = (await withTemporalDeadline(deps.temporal, () => handle.describe())).status.name;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      status = 'NOT_FOUND';
+    }
+    const final = status === 'NOT_FOUND' ? 'Failed' : CLOSED_WORKFLOW_STATUSES[status];
+    if (!final) {
+      running.push(backfill);
+      continue;
+    }
+    await finishBackfill(deps.pool, backfill.id, {
+      status: final,
+      latestError: `The backfill's workflow ${status === 'NOT_FOUND' ? 'no longer exists' : `is ${status.toLowerCase().replace('_', ' ')}`} in Temporal`,
+    });
+  }
+  return running;
 }
 
 /** Retrying a run = a backfill of its one interval, exported again even if it completed. */

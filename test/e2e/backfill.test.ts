@@ -276,6 +276,32 @@ describe('backfills', () => {
     }
   });
 
+  it('lets go of a backfill whose workflow was terminated in Temporal, recording Terminated', async () => {
+    const { teamId } = await createTeam(stack.db.pool);
+    const { batchExport } = await hourlyExport(teamId, 'terminated');
+    const idle = backfillDeps(stack);
+    idle.config.temporal = { ...idle.config.temporal, taskQueue: `${stack.config.temporal.taskQueue}-idle` };
+    const body = { start_at: '2024-01-01T00:00:00Z', end_at: '2024-01-02T00:00:00Z' };
+    const orphan = await createBackfill(idle, { teamId, batchExportId: batchExport.id, body });
+    // An operator terminates it from the Temporal UI a while later: its row is never told.
+    await stack.temporal.workflow.getHandle(orphan.workflow_id!).terminate('by hand');
+    await stack.db.pool.query(
+      `UPDATE batch_export_backfills SET created_at = now() - interval '5 minutes' WHERE id = $1`,
+      [orphan.id],
+    );
+
+    const next = await createBackfill(idle, { teamId, batchExportId: batchExport.id, body });
+
+    expect(next.status).toBe('Starting');
+    expect(await getBackfill(stack.db.pool, orphan.id)).toMatchObject({
+      status: 'Terminated',
+      latest_error: "The backfill's workflow is terminated in Temporal",
+      finished_at: expect.any(Date),
+    });
+    await cancelBackfill(idle, { teamId, batchExportId: batchExport.id, backfillId: next.id });
+    await stack.temporal.workflow.getHandle(next.workflow_id!).terminate('test cleanup');
+  });
+
   it("refuses more than the team's limit of active backfills", async () => {
     const { teamId } = await createTeam(stack.db.pool);
     const { batchExport } = await hourlyExport(teamId, 'limit');
