@@ -163,13 +163,15 @@ function workflowInput(
   };
 }
 
+/** A backfill of the team's export; an active one is checked against Temporal first, so its status is true. */
 export async function getBackfillOf(
-  deps: Pick<BackfillDependencies, 'pool'>,
+  deps: Pick<BackfillDependencies, 'pool' | 'temporal'>,
   input: { teamId: number; batchExportId: string; backfillId: string },
 ): Promise<BackfillRecord> {
   const backfill = UUID.test(input.backfillId) ? await getBackfill(deps.pool, input.backfillId, input) : null;
   if (!backfill) throw new NotFoundError('Backfill not found');
-  return backfill;
+  if (!ACTIVE_STATUSES.includes(backfill.status) || (await stillRunning(deps, [backfill])).length > 0) return backfill;
+  return (await getBackfill(deps.pool, backfill.id))!;
 }
 
 /** Cancels a backfill and, through its workflow, the runs it started: their status becomes Cancelled. */

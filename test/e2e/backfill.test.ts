@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getBackfill } from '../../src/db/backfills';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport } from '../../src/service/batch-exports';
-import { cancelBackfill, createBackfill } from '../../src/service/backfills';
+import { cancelBackfill, createBackfill, getBackfillOf } from '../../src/service/backfills';
 import { backfillDeps, eventually, exportedRows, s3Destination, waitForBackfill } from '../helpers/backfills';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { createBucket, testS3Client } from '../helpers/s3';
@@ -290,8 +290,10 @@ describe('backfills', () => {
       [orphan.id],
     );
 
+    const retrieved = await getBackfillOf(idle, { teamId, batchExportId: batchExport.id, backfillId: orphan.id });
     const next = await createBackfill(idle, { teamId, batchExportId: batchExport.id, body });
 
+    expect(retrieved.status).toBe('Terminated');
     expect(next.status).toBe('Starting');
     expect(await getBackfill(stack.db.pool, orphan.id)).toMatchObject({
       status: 'Terminated',
