@@ -70,6 +70,18 @@ export function compileCall(expr: Extract<Expr, { kind: 'call' }>, compiler: Exp
         return { sql: `(CASE WHEN ${arg.sql} ~ ${NUMERIC_TEXT} THEN ${convert(arg.sql)} END)`, type };
       return { sql: `(${convert(arg.sql)})`, type };
     }
+    case 'todate': {
+      arity(1, 1);
+      const timestamp = compiler.expect(expr.args[0]!, ['timestamp'], `${expr.name} takes a timestamp`);
+      return { sql: `to_char(${timestamp.sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, type: 'string' };
+    }
+    case 'tostartofhour':
+    case 'tostartofday': {
+      arity(1, 1);
+      const timestamp = compiler.expect(expr.args[0]!, ['timestamp'], `${expr.name} takes a timestamp`);
+      const unit = name === 'tostartofhour' ? 'hour' : 'day';
+      return { sql: `date_trunc('${unit}', ${timestamp.sql}, 'UTC')`, type: 'timestamp' };
+    }
     case 'jsonextractstring': {
       arity(2, Infinity);
       const json = compiler.expect(
@@ -82,7 +94,7 @@ export function compileCall(expr: Extract<Expr, { kind: 'call' }>, compiler: Exp
     }
     default:
       throw new HogQLError(
-        `Unknown function "${expr.name}": use toString, lower, upper, trim, length, concat, coalesce, toInt, toFloat or JSONExtractString`,
+        `Unknown function "${expr.name}": use toString, lower, upper, trim, length, concat, coalesce, toInt, toFloat, JSONExtractString, toDate, toStartOfHour or toStartOfDay`,
         expr.position,
       );
   }

@@ -37,7 +37,8 @@ describe('hogql_query model', () => {
   it('exports the selected expressions under their aliases, for the matching events of the interval', async () => {
     const hogql = `SELECT uuid, upper(event) AS name, properties.$browser AS browser, toFloat(properties.amount) * 2 AS doubled,
         JSONExtractString(properties, 'nested', 'plan') AS plan, person_properties.email AS email,
-        coalesce(properties.missing, distinct_id) AS who, timestamp
+        coalesce(properties.missing, distinct_id) AS who, timestamp, toDate(timestamp) AS day,
+        toStartOfHour(timestamp) AS hour
       FROM events WHERE event = 'purchase' AND toFloat(properties.amount) > 10`;
     const rows = await exportedRows(db.pool, { team_id: teamId, hogql_query: hogql }, HOUR);
     expect(rows).toEqual([
@@ -50,6 +51,8 @@ describe('hogql_query model', () => {
         email: 'buyer@example.com',
         who: 'buyer',
         timestamp: '2024-05-01T10:10:00+00:00',
+        day: '2024-05-01',
+        hour: '2024-05-01T10:00:00+00:00',
       },
     ]);
   });

@@ -105,6 +105,7 @@ describe('hogql_query validation', () => {
     ['SELECT event FROM events WHERE event = NULL', 'use IS NULL'],
     ['SELECT properties = 1 AS x FROM events', 'Cannot compare JSON'],
     ['SELECT lower(team_id) AS x FROM events', 'lower takes text'],
+    ['SELECT toDate(event) AS x FROM events', 'toDate takes a timestamp'],
     ["SELECT JSONExtractString(event, 'a') AS x FROM events", 'JSONExtractString reads properties'],
     ['SELECT properties.a.b AS x FROM events', 'Nested properties are not supported'],
     ['SELECT other.a AS x FROM events', 'Unknown table or object "other"'],
