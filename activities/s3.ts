@@ -68,7 +68,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
             table: batchExport.model,
             dataIntervalStart,
             dataIntervalEnd,
-            createEncoder: () => createFileEncoder(encoderOptions(s3Config, model.fields)),
+            createEncoder: () => createFileEncoder(encoderOptions(s3Config, model.fields, config.source.batchSize)),
             readRows: async function* (after) {
               const query = render(model, { after, withCursor: true });
               const options = { batchSize: config.source.batchSize, cursorWidth: model.orderBy.length };

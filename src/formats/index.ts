@@ -22,11 +22,11 @@ export interface FileEncoder {
 
 export type EncoderOptions =
   | { format: 'JSONLines'; compression: TextCompression }
-  | { format: 'Parquet'; compression: ParquetCompression; fields: readonly ModelField[] };
+  | { format: 'Parquet'; compression: ParquetCompression; fields: readonly ModelField[]; rowGroupRows?: number };
 
 export function createFileEncoder(options: EncoderOptions): FileEncoder {
   return options.format === 'Parquet'
-    ? new ParquetEncoder(options.fields, options.compression)
+    ? new ParquetEncoder(options.fields, options.compression, options.rowGroupRows)
     : new JsonLinesEncoder(options.compression);
 }
 

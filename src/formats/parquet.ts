@@ -16,10 +16,10 @@ const CODECS: Record<NonNullable<ParquetCompression>, ParquetCodec> = {
 };
 
 /**
- * Rows per row group. A reader's unit of work and the writer's unit of memory: the thread holds one group's
- * encoded pages until it is full. 100k event rows are ~10-30 MB encoded.
+ * Rows per row group by default. A reader's unit of work and the writer's unit of memory: the thread holds one
+ * group's encoded pages until it is full. 100k event rows are ~10-30 MB encoded.
  */
-const ROW_GROUP_ROWS = 100_000;
+export const DEFAULT_ROW_GROUP_ROWS = 100_000;
 
 /**
  * One Parquet file. Rows become an Arrow record batch here (JSON columns as JSON text, timestamps as UTC
@@ -37,6 +37,8 @@ export class ParquetEncoder implements FileEncoder {
   constructor(
     private readonly fields: readonly ModelField[],
     private readonly compression: ParquetCompression,
+    /** Bytes leave the writer a row group at a time: smaller groups let a file end closer to a size limit. */
+    private readonly rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
   ) {
     this.schema = arrowSchema(fields);
   }
@@ -51,7 +53,7 @@ export class ParquetEncoder implements FileEncoder {
           kind: 'open',
           file: this.file,
           codec: this.compression ? CODECS[this.compression] : 'UNCOMPRESSED',
-          rowGroupRows: ROW_GROUP_ROWS,
+          rowGroupRows: this.rowGroupRows,
           // Dictionaries only pay off on repetitive columns; on JSON and uuids the writer would build one in vain.
           plainColumns: this.fields
             .filter((field) => field.type === 'json' || field.type === 'uuid')

@@ -97,6 +97,23 @@ describe('S3 file formats and compressions', () => {
     };
   }
 
+  /** 300 events of ~12 KB each in 2024-07-02 10:00-11:00 (~2.7 MB gzipped, ~3 files of 1 MB), inserted once. */
+  let big: TestEvent[] | undefined;
+  async function bigEvents(): Promise<TestEvent[]> {
+    if (big) return big;
+    const events = Array.from({ length: 300 }, (_, i) =>
+      makeEvent(teamId, `2024-07-02T10:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(6, '0')}Z`, {
+        // 12 KB of base64 noise per event, ~9 KB gzipped: 300 events are ~2.7 MB, three files of 1 MB.
+        properties: JSON.stringify({
+          blob: Buffer.from(crypto.getRandomValues(new Uint8Array(9000))).toString('base64'),
+        }),
+      }),
+    );
+    await insertEvents(stack.db.pool, events);
+    big = events;
+    return events;
+  }
+
   it.each(COMBINATIONS)(
     'exports exactly the interval rows as $file_format with $compression compression, readable by an independent reader',
     async (combination) => {
@@ -145,15 +162,7 @@ describe('S3 file formats and compressions', () => {
   });
 
   it('rolls over to numbered files at max_file_size_mb, every row in exactly one, listed by the manifest', async () => {
-    const big = Array.from({ length: 300 }, (_, i) =>
-      makeEvent(teamId, `2024-07-02T10:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(6, '0')}Z`, {
-        // 12 KB of base64 noise per event, ~9 KB gzipped: 300 events are ~2.7 MB, three files of 1 MB.
-        properties: JSON.stringify({
-          blob: Buffer.from(crypto.getRandomValues(new Uint8Array(9000))).toString('base64'),
-        }),
-      }),
-    );
-    await insertEvents(stack.db.pool, big);
+    const big = await bigEvents();
     const bucket = await createBucket(s3);
     const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip', max_file_size_mb: 1 });
 
@@ -184,6 +193,42 @@ describe('S3 file formats and compressions', () => {
       uuids.push(...rows.map((row) => row.uuid as string));
     }
     expect(manifest.records).toBe(big.length);
+    expect(uuids.sort()).toEqual(big.map((event) => event.uuid).sort());
+  });
+
+  it('rolls Parquet files over at max_file_size_mb too, each a Parquet file of its own', async () => {
+    const bucket = await createBucket(s3);
+    const batchExport = await createS3Export(stack, teamId, bucket, {
+      file_format: 'Parquet',
+      compression: 'zstd',
+      max_file_size_mb: 1,
+    });
+
+    const big = await bigEvents();
+    const { result } = await runInterval(
+      stack,
+      's3-export',
+      intervalInput(batchExport.id, teamId, '2024-07-02T11:00:00Z'),
+    );
+
+    expect(result).toMatchObject({ status: 'Completed', recordsCompleted: big.length });
+    const base = '2024-07-02T10:00:00Z-2024-07-02T11:00:00Z';
+    const manifest = JSON.parse((await getObject(s3, bucket, `${base}_manifest.json`)).toString('utf8'));
+    expect(manifest.files.length).toBeGreaterThanOrEqual(2);
+    const uuids: string[] = [];
+    for (const [n, file] of (manifest.files as Array<{ key: string; records: number; bytes: number }>).entries()) {
+      expect(file.key).toBe(`${base}-${n}.parquet`);
+      // Row groups of one batch (7 rows) reach S3 a couple of batches after they were read: a file ends within a
+      // few batches of the limit.
+      expect(file.bytes).toBeLessThan(1024 * 1024 + 5 * 7 * 13_000);
+      const { rows } = await readExportedObject(s3, bucket, file.key, {
+        file_format: 'Parquet',
+        compression: 'zstd',
+        columns: ['uuid'],
+      });
+      expect(rows).toHaveLength(file.records);
+      uuids.push(...rows.map((row) => row.uuid as string));
+    }
     expect(uuids.sort()).toEqual(big.map((event) => event.uuid).sort());
   });
 
