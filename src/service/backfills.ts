@@ -11,7 +11,6 @@ import {
   finishBackfill,
   getBackfill,
   insertBackfill,
-  type BackfillFinalStatus,
   type BackfillRecord,
 } from '../db/backfills';
 import { getBatchExport, type BatchExportRecord } from '../db/batch-exports';
@@ -22,6 +21,7 @@ import { dataIntervalStart, isoSeconds } from '../intervals';
 import { ACTIVE_STATUSES } from '../statuses';
 import { workflowTypeFor } from '../temporal/schedules';
 import type { BackfillWorkflowInput } from '../../workflows/types';
+import { stillRunning } from '../backfills/reconcile';
 import { TemporalUnavailableError, withTemporalDeadline } from './batch-exports';
 
 export interface BackfillDependencies {
@@ -231,54 +231,6 @@ async function cancelOne(
       message: `Backfill cancelled: ${reason}`,
     });
   }
-}
-
-/** Longer than starting a workflow can take (the Temporal deadline is seconds). */
-const WORKFLOW_START_GRACE_MS = 60_000;
-
-const CLOSED_WORKFLOW_STATUSES: Partial<Record<string, BackfillFinalStatus>> = {
-  TERMINATED: 'Terminated',
-  TIMED_OUT: 'TimedOut',
-  CANCELLED: 'Cancelled',
-  FAILED: 'Failed',
-  COMPLETED: 'Failed',
-};
-
-/**
- * Active backfills whose workflow is in fact closed (terminated from the Temporal UI, timed out) never record a final
- * status themselves: give them the one Temporal has, so that they stop counting against the team's limit and
- * blocking overlapping backfills. Returns those still running.
- */
-async function stillRunning(
-  deps: Pick<BackfillDependencies, 'pool' | 'temporal'>,
-  backfills: BackfillRecord[],
-): Promise<BackfillRecord[]> {
-  const running: BackfillRecord[] = [];
-  for (const backfill of backfills) {
-    // A backfill just created may not have its workflow yet (it is started after the row is committed).
-    if (Date.now() - backfill.created_at.getTime() < WORKFLOW_START_GRACE_MS) {
-      running.push(backfill);
-      continue;
-    }
-    let status: string;
-    try {
-      const handle = deps.temporal.workflow.getHandle(backfill.workflow_id ?? '');
-      status = (await withTemporalDeadline(deps.temporal, () => handle.describe())).status.name;
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-      status = 'NOT_FOUND';
-    }
-    const final = status === 'NOT_FOUND' ? 'Failed' : CLOSED_WORKFLOW_STATUSES[status];
-    if (!final) {
-      running.push(backfill);
-      continue;
-    }
-    await finishBackfill(deps.pool, backfill.id, {
-      status: final,
-      latestError: `The backfill's workflow ${status === 'NOT_FOUND' ? 'no longer exists' : `is ${status.toLowerCase().replace('_', ' ')}`} in Temporal`,
-    });
-  }
-  return running;
 }
 
 /** Retrying a run = a backfill of its one interval, exported again even if it completed. */

@@ -1,0 +1,52 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { finishBackfill, type BackfillFinalStatus, type BackfillRecord } from '../db/backfills';
+import { withTemporalDeadline } from '../service/temporal-sync';
+
+/** Longer than starting a workflow can take (the Temporal deadline is seconds). */
+const WORKFLOW_START_GRACE_MS = 60_000;
+
+const CLOSED_WORKFLOW_STATUSES: Partial<Record<string, BackfillFinalStatus>> = {
+  TERMINATED: 'Terminated',
+  TIMED_OUT: 'TimedOut',
+  CANCELLED: 'Cancelled',
+  FAILED: 'Failed',
+  COMPLETED: 'Failed',
+};
+
+/**
+ * Active backfills whose workflow is in fact closed (terminated from the Temporal UI, timed out) never record a final
+ * status themselves: give them the one Temporal has, so that they stop counting against the team's limit and
+ * blocking overlapping backfills. Returns those still running.
+ */
+export async function stillRunning(
+  deps: { pool: Pool; temporal: Client },
+  backfills: BackfillRecord[],
+): Promise<BackfillRecord[]> {
+  const running: BackfillRecord[] = [];
+  for (const backfill of backfills) {
+    // A backfill just created may not have its workflow yet (it is started after the row is committed).
+    if (Date.now() - backfill.created_at.getTime() < WORKFLOW_START_GRACE_MS) {
+      running.push(backfill);
+      continue;
+    }
+    let status: string;
+    try {
+      const handle = deps.temporal.workflow.getHandle(backfill.workflow_id ?? '');
+      status = (await withTemporalDeadline(deps.temporal, () => handle.describe())).status.name;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      status = 'NOT_FOUND';
+    }
+    const final = status === 'NOT_FOUND' ? 'Failed' : CLOSED_WORKFLOW_STATUSES[status];
+    if (!final) {
+      running.push(backfill);
+      continue;
+    }
+    await finishBackfill(deps.pool, backfill.id, {
+      status: final,
+      latestError: `The backfill's workflow ${status === 'NOT_FOUND' ? 'no longer exists' : `is ${status.toLowerCase().replace('_', ' ')}`} in Temporal`,
+    });
+  }
+  return running;
+}
