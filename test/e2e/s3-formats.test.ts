@@ -2,7 +2,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { createBucket, getObject, listKeys, readExportedObject, testS3Client } from '../helpers/s3';
-import { createS3Export, intervalInput, runInterval, timestampMicros } from '../helpers/s3-exports';
+import { createS3Export, intervalInput, readManifestFiles, runInterval, timestampMicros } from '../helpers/s3-exports';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const HOUR_END = '2024-07-01T11:00:00Z';
@@ -161,76 +161,42 @@ describe('S3 file formats and compressions', () => {
     expect(readBack.rows.map((row) => normalise(row, 'Parquet'))).toEqual(events.map(expected));
   });
 
-  it('rolls over to numbered files at max_file_size_mb, every row in exactly one, listed by the manifest', async () => {
-    const big = await bigEvents();
-    const bucket = await createBucket(s3);
-    const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip', max_file_size_mb: 1 });
-
-    const { result } = await runInterval(
-      stack,
-      's3-export',
-      intervalInput(batchExport.id, teamId, '2024-07-02T11:00:00Z'),
-    );
-
-    expect(result).toMatchObject({ status: 'Completed', recordsCompleted: big.length });
-    const base = '2024-07-02T10:00:00Z-2024-07-02T11:00:00Z';
-    const keys = await listKeys(s3, bucket);
-    const dataKeys = keys.filter((key) => key !== `${base}_manifest.json`);
-    expect(dataKeys.length).toBeGreaterThanOrEqual(3);
-    expect(dataKeys).toEqual(dataKeys.map((_, n) => `${base}-${n}.jsonl.gz`).sort());
-    const manifest = JSON.parse((await getObject(s3, bucket, `${base}_manifest.json`)).toString('utf8'));
-    const uuids: string[] = [];
-    for (const file of manifest.files as Array<{ key: string; records: number; bytes: number }>) {
-      const { rows } = await readExportedObject(s3, bucket, file.key, {
-        file_format: 'JSONLines',
-        compression: 'gzip',
+  it.each([
+    // A file closes at a batch boundary past the limit, over it by the two batches (7 rows, ~65 KB each) encoding.
+    { file_format: 'JSONLines', compression: 'gzip', suffix: '.jsonl.gz', batchesOver: 2 },
+    // Parquet row groups (one per batch) reach S3 a couple of batches after they were read.
+    { file_format: 'Parquet', compression: 'zstd', suffix: '.parquet', batchesOver: 5 },
+  ] as const)(
+    'rolls $file_format files over at max_file_size_mb: numbered files, every row in exactly one, all in the manifest',
+    async ({ file_format, compression, suffix, batchesOver }) => {
+      const big = await bigEvents();
+      const bucket = await createBucket(s3);
+      const batchExport = await createS3Export(stack, teamId, bucket, {
+        file_format,
+        compression,
+        max_file_size_mb: 1,
       });
-      expect(rows).toHaveLength(file.records);
-      expect(file.bytes).toBe((await getObject(s3, bucket, file.key)).length);
-      // A file closes at a batch boundary past the limit: over it by at most the two batches (7 rows, ~65 KB each)
-      // encoding at the time.
-      expect(file.bytes).toBeLessThan(1024 * 1024 + 2 * 7 * 13_000);
-      uuids.push(...rows.map((row) => row.uuid as string));
-    }
-    expect(manifest.records).toBe(big.length);
-    expect(uuids.sort()).toEqual(big.map((event) => event.uuid).sort());
-  });
 
-  it('rolls Parquet files over at max_file_size_mb too, each a Parquet file of its own', async () => {
-    const bucket = await createBucket(s3);
-    const batchExport = await createS3Export(stack, teamId, bucket, {
-      file_format: 'Parquet',
-      compression: 'zstd',
-      max_file_size_mb: 1,
-    });
+      const { result } = await runInterval(
+        stack,
+        's3-export',
+        intervalInput(batchExport.id, teamId, '2024-07-02T11:00:00Z'),
+      );
 
-    const big = await bigEvents();
-    const { result } = await runInterval(
-      stack,
-      's3-export',
-      intervalInput(batchExport.id, teamId, '2024-07-02T11:00:00Z'),
-    );
-
-    expect(result).toMatchObject({ status: 'Completed', recordsCompleted: big.length });
-    const base = '2024-07-02T10:00:00Z-2024-07-02T11:00:00Z';
-    const manifest = JSON.parse((await getObject(s3, bucket, `${base}_manifest.json`)).toString('utf8'));
-    expect(manifest.files.length).toBeGreaterThanOrEqual(2);
-    const uuids: string[] = [];
-    for (const [n, file] of (manifest.files as Array<{ key: string; records: number; bytes: number }>).entries()) {
-      expect(file.key).toBe(`${base}-${n}.parquet`);
-      // Row groups of one batch (7 rows) reach S3 a couple of batches after they were read: a file ends within a
-      // few batches of the limit.
-      expect(file.bytes).toBeLessThan(1024 * 1024 + 5 * 7 * 13_000);
-      const { rows } = await readExportedObject(s3, bucket, file.key, {
-        file_format: 'Parquet',
-        compression: 'zstd',
-        columns: ['uuid'],
+      expect(result).toMatchObject({ status: 'Completed', recordsCompleted: big.length });
+      const base = '2024-07-02T10:00:00Z-2024-07-02T11:00:00Z';
+      const dataKeys = (await listKeys(s3, bucket)).filter((key) => key !== `${base}_manifest.json`);
+      expect(dataKeys.length).toBeGreaterThanOrEqual(2);
+      expect(dataKeys).toEqual(dataKeys.map((_, n) => `${base}-${n}${suffix}`).sort());
+      const { manifest, uuids } = await readManifestFiles(s3, bucket, `${base}_manifest.json`, {
+        file_format,
+        compression,
       });
-      expect(rows).toHaveLength(file.records);
-      uuids.push(...rows.map((row) => row.uuid as string));
-    }
-    expect(uuids.sort()).toEqual(big.map((event) => event.uuid).sort());
-  });
+      for (const file of manifest.files) expect(file.bytes).toBeLessThan(1024 * 1024 + batchesOver * 7 * 13_000);
+      expect(manifest.records).toBe(big.length);
+      expect(uuids.sort()).toEqual(big.map((event) => event.uuid).sort());
+    },
+  );
 
   it('asks S3 to encrypt the files and the manifest when encryption is set', async () => {
     const bucket = await createBucket(s3);

@@ -3,15 +3,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ExportProgress } from '../../src/destinations/s3/progress';
 import { createTeam } from '../helpers/fixtures';
-import {
-  createBucket,
-  getObject,
-  listKeys,
-  listMultipartUploads,
-  readExportedObject,
-  testS3Client,
-} from '../helpers/s3';
-import { createS3Export, finishedRun, intervalInput } from '../helpers/s3-exports';
+import { createBucket, getObject, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
+import { createS3Export, finishedRun, intervalInput, readManifestFiles } from '../helpers/s3-exports';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { lastHeartbeat, spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
@@ -137,20 +130,13 @@ describe('an S3 export whose worker is killed mid-interval', () => {
       (progress) => (progress?.files.length ?? 0) > 0,
     );
 
-    const manifest = JSON.parse(
-      (await getObject(s3, bucket, '2024-08-01T10:00:00Z-2024-08-01T11:00:00Z_manifest.json')).toString('utf8'),
-    ) as { files: Array<{ key: string; records: number }> };
+    const { manifest, uuids } = await readManifestFiles(
+      s3,
+      bucket,
+      '2024-08-01T10:00:00Z-2024-08-01T11:00:00Z_manifest.json',
+      { file_format: 'Parquet', compression: 'zstd' },
+    );
     expect(manifest.files.length).toBeGreaterThan(1);
-    const uuids: string[] = [];
-    for (const file of manifest.files) {
-      const { rows } = await readExportedObject(s3, bucket, file.key, {
-        file_format: 'Parquet',
-        compression: 'zstd',
-        columns: ['uuid'],
-      });
-      expect(rows).toHaveLength(file.records);
-      uuids.push(...rows.map((row) => row.uuid as string));
-    }
     expect(uuids).toEqual(await sourceUuids());
     expect(run).toMatchObject({ status: 'Completed', records_completed: EVENTS });
     // The second attempt started at a file boundary: after the files the first one finished.

@@ -6,7 +6,9 @@ import type {
   BatchExportWorkflowResult,
   InsertActivitySettings,
 } from '../../workflows/types';
-import { TEST_CREDENTIALS } from './s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'vitest';
+import { getObject, readExportedObject, TEST_CREDENTIALS } from './s3';
 import type { TestStack } from './stack';
 
 /** Creates an S3 export to `bucket` on the test S3 endpoint; `config` adds to or overrides the defaults. */
@@ -82,4 +84,35 @@ export function timestampMicros(text: string): bigint {
   const offset = zone === 'Z' ? '+00:00' : zone.length === 3 ? `${zone}:00` : zone;
   const seconds = BigInt(Date.parse(`${date}T${time}${offset}`) / 1000);
   return seconds * 1_000_000n + BigInt(fraction.padEnd(6, '0').slice(0, 6));
+}
+
+export interface ManifestFile {
+  key: string;
+  records: number;
+  bytes: number;
+}
+
+/**
+ * Reads every file an interval's manifest lists, with the independent readers, checking that each holds as many
+ * rows and bytes as the manifest says; returns the manifest and the uuids of all the files, in file order.
+ */
+export async function readManifestFiles(
+  s3: S3Client,
+  bucket: string,
+  manifestKey: string,
+  format: { file_format: 'JSONLines' | 'Parquet'; compression: string | null },
+): Promise<{ manifest: { records: number; files: ManifestFile[] }; uuids: string[] }> {
+  const manifest = JSON.parse((await getObject(s3, bucket, manifestKey)).toString('utf8')) as {
+    records: number;
+    files: ManifestFile[];
+  };
+  const uuids: string[] = [];
+  for (const file of manifest.files) {
+    const columns = format.file_format === 'Parquet' ? ['uuid'] : undefined;
+    const { rows } = await readExportedObject(s3, bucket, file.key, { ...format, columns });
+    expect(rows).toHaveLength(file.records);
+    expect(file.bytes).toBe((await getObject(s3, bucket, file.key)).length);
+    uuids.push(...rows.map((row) => row.uuid as string));
+  }
+  return { manifest, uuids };
 }
