@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ExportProgress } from '../../src/destinations/s3/progress';
 import { createTeam } from '../helpers/fixtures';
@@ -43,13 +44,14 @@ describe('an S3 export whose worker is killed mid-interval', () => {
   });
 
   /**
-   * Starts the export on a worker process, SIGKILLs that process once the server holds a heartbeat `ready` accepts,
-   * finishes on a new worker, and returns the run: the caller checks the rows.
+   * Starts the export on a worker process and SIGKILLs that process once the server holds a heartbeat `ready`
+   * accepts; then starts a new worker (in this process) and waits for the workflow to end.
    */
-  async function exportKilledMidway(
+  async function startAndKill(
     bucket: string,
     config: Record<string, unknown>,
     ready: (progress: S3ExportProgress | null) => boolean,
+    maximumAttempts = 5,
   ) {
     const batchExport = await createS3Export(stack, teamId, bucket, config);
     const first = (workerProcess = spawnWorkerProcess(stack));
@@ -62,7 +64,7 @@ describe('an S3 export whose worker is killed mid-interval', () => {
         intervalInput(batchExport.id, teamId, '2024-08-01T11:00:00Z', {
           heartbeatTimeoutSeconds: 4,
           initialIntervalSeconds: 1,
-          maximumAttempts: 5,
+          maximumAttempts,
         }),
       ],
     });
@@ -75,12 +77,24 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     const second = await stack.startWorker();
-    const result = await handle.result();
+    const outcome = await handle.result().then(
+      (result) => ({ result, error: null }),
+      (error: unknown) => ({ result: null, error }),
+    );
     await second.stop();
+    return { ...outcome, run: await finishedRun(stack, batchExport.id, workflowId) };
+  }
+
+  /** startAndKill, expecting the retried attempt to complete; returns the run and where it resumed. */
+  async function exportKilledMidway(
+    bucket: string,
+    config: Record<string, unknown>,
+    ready: (progress: S3ExportProgress | null) => boolean,
+  ) {
+    const { result, run } = await startAndKill(bucket, config, ready);
 
     expect(result).toMatchObject({ status: 'Completed', recordsCompleted: EVENTS });
     expect(await listMultipartUploads(s3, bucket)).toBe(0);
-    const run = await finishedRun(stack, batchExport.id, workflowId);
     const { rows: logs } = await stack.db.pool.query<{ message: string }>(
       `SELECT message FROM batch_export_log_entries WHERE run_id = $1 ORDER BY timestamp`,
       [run.id],
@@ -144,5 +158,23 @@ describe('an S3 export whose worker is killed mid-interval', () => {
       manifest.files.slice(0, n + 1).reduce((sum, file) => sum + file.records, 0),
     );
     expect(boundaries.slice(0, -1)).toContain(resumedAfter);
+  }, 300_000);
+
+  it('aborts the upload a killed last attempt left behind, and ends FailedRetryable', async () => {
+    const bucket = await createBucket(s3);
+
+    // One attempt only: the killed one is the last, so nothing will continue its upload.
+    const { error, run } = await startAndKill(
+      bucket,
+      { compression: 'gzip' },
+      (progress) => Boolean(progress?.current?.parts.length),
+      1,
+    );
+
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(run.status).toBe('FailedRetryable');
+    expect(run.latest_error).toMatch(/heartbeat/i);
+    expect(await listMultipartUploads(s3, bucket)).toBe(0);
+    expect(await listKeys(s3, bucket)).toEqual([]);
   }, 300_000);
 });
