@@ -9,7 +9,8 @@ import { createS3Export, finishedRun, intervalInput, readManifestFiles } from '.
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { lastHeartbeat, spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
-const EVENTS = 200_000;
+// Enough for an export to last well beyond the heartbeat lag (~2 s) even on an idle machine.
+const EVENTS = 400_000;
 
 describe('an S3 export whose worker is killed mid-interval', () => {
   let stack: TestStack;
@@ -23,7 +24,7 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
-    // ~600 bytes of JSON per event, 250 of them hex noise: ~120 MB of JSON lines, ~40 MB gzipped, eight 5 MiB parts.
+    // ~600 bytes of JSON per event, 250 of them hex noise: ~240 MB of JSON lines, ~80 MB gzipped, sixteen 5 MiB parts.
     await stack.db.pool.query(
       `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at,
                            elements_chain, person_id, person_properties)
@@ -32,7 +33,7 @@ describe('an S3 export whose worker is killed mid-interval', () => {
                                 '$session_id', md5((i * 7)::text), 'n', i, 'noise', md5(i || 'a') || md5(i || 'b') || md5(i || 'c') || md5(i || 'd') || md5(i || 'e') || md5(i || 'f')),
               'user-' || (i % 5000), $1, t.at, t.at, t.at, '', gen_random_uuid(), '{"email": "x@example.com"}'
        FROM generate_series(1, $2::int) AS i,
-            LATERAL (SELECT '2024-08-01 10:00:00+00'::timestamptz + i * interval '17 milliseconds') AS t(at)`,
+            LATERAL (SELECT '2024-08-01 10:00:00+00'::timestamptz + i * interval '8 milliseconds') AS t(at)`,
       [teamId, EVENTS],
     );
   });
@@ -59,10 +60,10 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     const handle = await stack.temporal.workflow.start('s3-export', {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId,
-      // A dead worker is noticed after 4 s without a heartbeat; heartbeats reach the server every ~3 s.
+      // A dead worker is noticed after 3 s without a heartbeat; heartbeats reach the server every ~2.4 s.
       args: [
         intervalInput(batchExport.id, teamId, '2024-08-01T11:00:00Z', {
-          heartbeatTimeoutSeconds: 4,
+          heartbeatTimeoutSeconds: 3,
           initialIntervalSeconds: 1,
           maximumAttempts,
         }),
