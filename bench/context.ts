@@ -1,0 +1,111 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { loadConfig, type Config } from '../src/config';
+import { ensureDatabase } from '../src/db/ensure-database';
+import { migrate } from '../src/db/migrate';
+import { createPool } from '../src/db/pool';
+import { startMotoServer } from '../src/dev/moto';
+import { startLocalTemporal } from '../src/dev/temporal-server';
+import { WORKFLOWS_PATH } from '../src/temporal/workflows-path';
+import { startWorkerProcess } from './processes';
+
+export const BENCH_TEAM_ID = 900_001;
+export const BENCH_DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/batch_exports_bench';
+
+/** Everything a benchmark suite runs against: the real worker process, Temporal dev server, Postgres and moto S3. */
+export interface BenchContext {
+  pool: Pool;
+  client: Client;
+  config: Config;
+  /** The worker's environment (task queue, database, Temporal address). */
+  env: Record<string, string>;
+  worker: ChildProcess;
+  s3: S3Client;
+  s3Endpoint: string;
+  /** A scratch directory, removed at the end. */
+  directory: string;
+  /** Restarts the worker process with extra environment (e.g. other limits); the old one is stopped first. */
+  restartWorker(extra?: Record<string, string>): Promise<ChildProcess>;
+}
+
+export async function startBenchContext(): Promise<BenchContext & { stop(): Promise<void> }> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'batch-exports-bench-'));
+  const [temporal, moto, bundle] = await Promise.all([
+    startLocalTemporal(),
+    startMotoServer(),
+    bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+    }),
+  ]);
+  const bundlePath = path.join(directory, 'workflow-bundle.js');
+  await writeFile(bundlePath, bundle.code);
+  await ensureDatabase(BENCH_DATABASE_URL);
+  const pool = createPool(BENCH_DATABASE_URL, { max: 4, applicationName: 'batch-exports-bench' });
+  await migrate(pool);
+  await ensureTeam(pool);
+  const env: Record<string, string> = {
+    DATABASE_URL: BENCH_DATABASE_URL,
+    TEMPORAL_ADDRESS: temporal.address,
+    TASK_QUEUE: `bench-${randomUUID()}`,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    WORKFLOW_BUNDLE_PATH: bundlePath,
+    // Node flags for the worker alone, to try memory settings (e.g. --max-old-space-size=160).
+    NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
+  };
+  const connection = await Connection.connect({ address: temporal.address });
+  const context = {
+    pool,
+    client: new Client({ connection }),
+    config: loadConfig(env),
+    env,
+    worker: await startWorkerProcess(env),
+    s3: new S3Client({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    }),
+    s3Endpoint: moto.endpoint,
+    directory,
+    async restartWorker(extra: Record<string, string> = {}) {
+      await stopWorker(context.worker);
+      context.worker = await startWorkerProcess({ ...env, ...extra });
+      return context.worker;
+    },
+    async stop() {
+      await stopWorker(context.worker);
+      context.s3.destroy();
+      await connection.close();
+      await pool.end();
+      await Promise.allSettled([temporal.env.teardown(), moto.stop()]);
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+  return context;
+}
+
+async function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null) return;
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  worker.kill('SIGTERM');
+  await exited;
+}
+
+async function ensureTeam(pool: Pool): Promise<void> {
+  const { rowCount } = await pool.query('SELECT 1 FROM projects WHERE id = $1', [BENCH_TEAM_ID]);
+  if (rowCount) return;
+  const { rows } = await pool.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('bench') RETURNING id`);
+  await pool.query(`INSERT INTO projects (id, organization_id, name) VALUES ($1, $2, 'bench')`, [
+    BENCH_TEAM_ID,
+    rows[0]!.id,
+  ]);
+}
