@@ -14,8 +14,8 @@ import {
 } from '../src/destinations/s3/progress';
 import { createFileEncoder } from '../src/formats';
 import { buildModelQuery } from '../src/models';
-import { streamRows } from '../src/models/stream';
-import { columnsQuery, jsonLinesQuery } from '../src/models/types';
+import { streamCopyBatches } from '../src/models/copy-stream';
+import { copyColumnsQuery, jsonLinesQuery } from '../src/models/types';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
 import { toActivityFailure } from './failures';
@@ -47,7 +47,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
           includeEvents: s3Config.include_events,
           excludeEvents: s3Config.exclude_events,
         });
-        const render = s3Config.file_format === 'Parquet' ? columnsQuery : jsonLinesQuery;
+        const render = s3Config.file_format === 'Parquet' ? copyColumnsQuery : jsonLinesQuery;
         const client = createS3Client(s3Config);
         try {
           const keyInput = { prefix: s3Config.prefix, table: batchExport.model, dataIntervalStart, dataIntervalEnd };
@@ -71,8 +71,12 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
             createEncoder: () => createFileEncoder(encoderOptions(s3Config, model.fields, config.source.batchSize)),
             readRows: async function* (after) {
               const query = render(model, { after, withCursor: true });
-              const options = { batchSize: config.source.batchSize, cursorWidth: model.orderBy.length };
-              yield* streamRows(sourcePool, query, options);
+              const options = {
+                batchBytes: config.source.batchBytes,
+                batchRows: config.source.batchSize,
+                cursorWidth: model.orderBy.length,
+              };
+              yield* streamCopyBatches(sourcePool, query, options);
             },
             partSizeBytes: config.s3.partSizeBytes,
             resumeFrom,

@@ -36,8 +36,13 @@ const EnvSchema = z.object({
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64'),
   /** S3 multipart part size. S3 rejects parts under 5 MiB (except the last). */
   S3_PART_SIZE_MB: positiveInt.min(5).max(5000).default(16),
-  /** Rows fetched from the source per round trip. */
+  /** Rows per batch read from the source (at most: the S3 destination also cuts batches by SOURCE_BATCH_MB). */
   SOURCE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),
+  /**
+   * Megabytes of source rows read before the S3 destination (which reads with COPY) cuts them into batches, the
+   * unit of encoding. Two batches are encoded at once, so memory holds a few of them.
+   */
+  SOURCE_BATCH_MB: z.coerce.number().positive().max(256).default(4),
   /** How far back a schedule catches up on missed intervals after the worker or server was down. */
   SCHEDULE_CATCHUP_WINDOW_SECONDS: positiveInt.default(24 * 3600),
   /** Intervals a backfill exports at the same time. */
@@ -67,7 +72,7 @@ export interface Config {
   };
   encryptionKey: Buffer;
   s3: { partSizeBytes: number };
-  source: { batchSize: number };
+  source: { batchSize: number; batchBytes: number };
   schedule: { catchupWindowSeconds: number };
   backfills: { maxParallelRuns: number; intervalsPerWorkflowRun: number; maxActivePerTeam: number };
   autoPause: { consecutiveFailedRuns: number };
@@ -105,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     encryptionKey: Buffer.from(e.ENCRYPTION_KEY, 'base64'),
     s3: { partSizeBytes: e.S3_PART_SIZE_MB * 1024 * 1024 },
-    source: { batchSize: e.SOURCE_BATCH_SIZE },
+    source: { batchSize: e.SOURCE_BATCH_SIZE, batchBytes: Math.round(e.SOURCE_BATCH_MB * 1024 * 1024) },
     schedule: { catchupWindowSeconds: e.SCHEDULE_CATCHUP_WINDOW_SECONDS },
     backfills: {
       maxParallelRuns: e.BACKFILL_MAX_PARALLEL_RUNS,

@@ -1,3 +1,4 @@
+import type { CopyBatch } from '../models/copy-stream';
 import type { ModelField } from '../models/types';
 import { createCompressor, type TextCompression } from './compression';
 import { ParquetEncoder, type ParquetCompression } from './parquet';
@@ -5,12 +6,12 @@ import { ParquetEncoder, type ParquetCompression } from './parquet';
 export type FileFormat = 'JSONLines' | 'Parquet';
 
 /**
- * Turns rows into the bytes of one file, batch by batch. `encode` may be called again before the previous call
+ * Turns rows (as Postgres's binary COPY sent them) into the bytes of one file, batch by batch. `encode` may be called again before the previous call
  * resolved; results come in call order, and are the file's next bytes (maybe none yet, e.g. while a Parquet row
  * group fills). `finish` returns the last bytes; `discard` drops an unfinished file.
  */
 export interface FileEncoder {
-  encode(rows: unknown[][]): Promise<Buffer>;
+  encode(batch: CopyBatch): Promise<Buffer>;
   finish(): Promise<Buffer>;
   discard(): Promise<void>;
   /**
@@ -40,8 +41,8 @@ class JsonLinesEncoder implements FileEncoder {
     this.continuable = this.compressor.chunksAreIndependent;
   }
 
-  encode(rows: unknown[][]): Promise<Buffer> {
-    return this.compressor.compress(encodeLines(rows));
+  encode(batch: CopyBatch): Promise<Buffer> {
+    return this.compressor.compress(encodeLines(batch));
   }
 
   finish(): Promise<Buffer> {
@@ -54,23 +55,25 @@ class JsonLinesEncoder implements FileEncoder {
 }
 
 /**
- * JSON lines of a batch, one per row, written straight into one buffer of the exact size: joining the lines into
- * one string first would hold the batch twice more (and as UTF-16 when any character is outside Latin-1). JSON text
- * from Postgres has no raw newline inside strings but may have whitespace ones (json keeps the input's
- * formatting): they become spaces, which JSON treats alike.
+ * The JSON lines of a batch, one per row: each row's first field, copied byte for byte (no JS string is made), and
+ * a newline. JSON text from Postgres has no raw newline inside strings but may have whitespace ones (json keeps the
+ * input's formatting): they become spaces, which JSON treats alike.
  */
-export function encodeLines(rows: unknown[][]): Buffer {
-  let size = rows.length;
-  for (let i = 0; i < rows.length; i++) size += Buffer.byteLength(rows[i]![0] as string, 'utf8');
+export function encodeLines(batch: CopyBatch): Buffer {
+  const { data, width, rows, starts, lengths } = batch;
+  let size = rows;
+  for (let row = 0; row < rows; row++) size += Math.max(0, lengths[row * width]!);
   const bytes = Buffer.allocUnsafe(size);
   let at = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const line = rows[i]![0] as string;
-    const start = at;
-    at += bytes.write(line, at, 'utf8');
-    if (line.includes('\n') || line.includes('\r')) {
-      for (let j = start; j < at; j++) if (bytes[j] === 10 || bytes[j] === 13) bytes[j] = 32;
+  for (let row = 0; row < rows; row++) {
+    const start = starts[row * width]!;
+    const length = Math.max(0, lengths[row * width]!);
+    data.copy(bytes, at, start, start + length);
+    const line = bytes.subarray(at, at + length);
+    if (line.includes(10) || line.includes(13)) {
+      for (let i = 0; i < length; i++) if (line[i] === 10 || line[i] === 13) line[i] = 32;
     }
+    at += length;
     bytes[at++] = 10;
   }
   return bytes;

@@ -1,6 +1,7 @@
 import type { Schema } from 'apache-arrow';
 import type { ModelField } from '../models/types';
-import { arrowSchema, rowsToArrowIpc } from './arrow';
+import type { CopyBatch } from '../models/copy-stream';
+import { arrowSchema, batchToArrowIpc } from './arrow';
 import type { FileEncoder } from './index';
 import { newParquetFileId, requestParquetThread, type ParquetCodec } from './parquet-thread';
 
@@ -43,8 +44,8 @@ export class ParquetEncoder implements FileEncoder {
     this.schema = arrowSchema(fields);
   }
 
-  encode(rows: unknown[][]): Promise<Buffer> {
-    const ipc = rowsToArrowIpc(this.schema, this.fields, rows);
+  encode(batch: CopyBatch): Promise<Buffer> {
+    const ipc = batchToArrowIpc(this.schema, this.fields, batch);
     const buffer = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc.buffer : ipc.slice().buffer;
     return this.enqueue(async () => {
       if (!this.opened) {

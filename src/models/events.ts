@@ -1,4 +1,5 @@
 import { filterConditions } from './filters';
+import { PreparedValue } from './read-transaction';
 import type { IntervalQuery, ModelField, ModelQuery } from './types';
 
 /**
@@ -37,6 +38,12 @@ export const EVENT_FIELDS: readonly ModelField[] = [
 /**
  * The events of the interval. Duplicated uuids (the platform may ingest an event twice) are exported once, keeping
  * the first inserted. Ordered by (inserted_at, uuid).
+ *
+ * Deduplication takes two steps. The `prepare` query finds the copies to drop (every copy of a duplicated uuid but
+ * the first, by inserted_at then physical position), usually none, and the source leaves those rows out by ctid: a
+ * filter on the scan. Deduplicating in one query (DISTINCT ON (uuid), or an anti-join) sorts or hashes every wide
+ * row by uuid and stops Postgres from scanning, building JSON and sorting in parallel workers; it took twice the
+ * time of the plain query on a million events (docs/notes/issue-6-bench.md).
  */
 export function eventsQuery(query: IntervalQuery): ModelQuery {
   const values: unknown[] = [query.teamId, query.dataIntervalStart, query.dataIntervalEnd];
@@ -53,13 +60,24 @@ export function eventsQuery(query: IntervalQuery): ModelQuery {
     const column = (type: 'event' | 'person') => jsonWithoutNul(type === 'person' ? 'person_properties' : 'properties');
     conditions.push(...filterConditions(query.filters, column, values));
   }
+  const where = conditions.join(' AND ');
+  const duplicates = {
+    text: `SELECT coalesce(array_agg(ctid), '{}') FROM (
+             SELECT ctid, row_number() OVER (PARTITION BY uuid ORDER BY inserted_at, ctid) AS copy FROM events
+             WHERE ${where} AND uuid IN (SELECT uuid FROM events WHERE ${where} GROUP BY uuid HAVING count(*) > 1)
+           ) AS copies WHERE copy > 1`,
+    values: [...values],
+  };
+  // A constant list (`<> ALL` of a literal array) is hashed and keeps the plan parallel; a subquery would not.
+  values.push(new PreparedValue());
   return {
     model: 'events',
     fields: EVENT_FIELDS,
     source: {
-      text: `SELECT DISTINCT ON (uuid) *, strpos(properties::text, '\\u0000') > 0 AS "#nul" FROM events
-             WHERE ${conditions.join(' AND ')} ORDER BY uuid, inserted_at`,
+      text: `SELECT *, strpos(properties::text, '\\u0000') > 0 AS "#nul" FROM events
+             WHERE ${where} AND ctid <> ALL($${values.length}::tid[])`,
       values,
+      prepare: { ...duplicates, parameter: values.length },
     },
     orderBy: ['r.inserted_at', 'r.uuid'],
   };

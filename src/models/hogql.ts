@@ -20,6 +20,7 @@ export function hogqlModelQuery(hogql: string, query: IntervalQuery): ModelQuery
         compiled.where ? ` WHERE ${compiled.where}` : ''
       }`,
       values,
+      prepare: events.source.prepare,
     },
     orderBy: ['r."#inserted_at"', 'r."#uuid"'],
   };

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { types } from 'pg';
 import Cursor from 'pg-cursor';
+import { beginModelRead, resolveQuery } from './read-transaction';
 import type { SqlQuery } from './types';
 
 /** One round trip's rows, and where the stream stands after them. */
@@ -41,15 +42,10 @@ export async function* streamRows(pool: Pool, query: SqlQuery, options: StreamRo
   const client = await pool.connect();
   let released = false;
   try {
-    await client.query("SET TIME ZONE 'UTC'");
     // A cursor needs a transaction to stay open across fetches on a pooled connection.
-    await client.query('BEGIN READ ONLY');
-    // JIT compiles each query for 1-2 s before the first row, which most intervals (small ones) never earn back;
-    // the per-row work here is calling json and text functions, which JIT does not speed up.
-    await client.query('SET LOCAL jit = off');
-    const cursor = client.query(
-      new Cursor<unknown[]>(query.text, query.values, { rowMode: 'array', types: textTimestamps }),
-    );
+    await beginModelRead(client);
+    const { text, values } = await resolveQuery(client, query);
+    const cursor = client.query(new Cursor<unknown[]>(text, values, { rowMode: 'array', types: textTimestamps }));
     try {
       for (;;) {
         const rows = await cursor.read(options.batchSize);

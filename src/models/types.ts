@@ -15,6 +15,11 @@ export interface IntervalQuery {
 export interface SqlQuery {
   text: string;
   values: unknown[];
+  /**
+   * A query to run first, in the same snapshot, whose one value becomes parameter `parameter` (1-based; until then
+   * a PreparedValue). Readers run it with resolveQuery (src/models/read-transaction.ts).
+   */
+  prepare?: { text: string; values: unknown[]; parameter: number };
 }
 
 /** How a field is typed in typed outputs (Parquet columns, Postgres tables). JSON lines render every type natively. */
@@ -65,6 +70,29 @@ export function columnsQuery(query: ModelQuery, options: RenderOptions = {}): Sq
   return renderSelect(query, columns, options);
 }
 
+/** The Postgres type each field type is read as by binary readers (see `copyColumnsQuery`). */
+const COPY_TYPES: Record<FieldType, string> = {
+  string: 'text',
+  uuid: 'text',
+  json: 'text',
+  integer: 'int8',
+  float: 'float8',
+  boolean: 'bool',
+  timestamp: 'timestamptz',
+};
+
+/**
+ * One column per field, cast to one binary representation per field type (COPY_TYPES), for writers that read
+ * Postgres's binary COPY format: strings of any kind as text, integers as int8, timestamps as timestamptz (a
+ * timestamp without time zone is taken as UTC: readers run in UTC).
+ */
+export function copyColumnsQuery(query: ModelQuery, options: RenderOptions = {}): SqlQuery {
+  const columns = query.fields
+    .map((field) => `(${field.expression})::${COPY_TYPES[field.type]} AS "${field.name}"`)
+    .join(', ');
+  return renderSelect(query, columns, options);
+}
+
 /**
  * The SELECT around a model's row source. `after` compares the `orderBy` row with text parameters, which Postgres
  * types from the expressions they are compared with; `orderBy` must be unique and non-null for this to be exact.
@@ -87,5 +115,6 @@ function renderSelect(query: ModelQuery, columns: string, options: RenderOptions
   return {
     text: `SELECT ${columns}${cursor} FROM (${query.source.text}) AS r${where} ORDER BY ${query.orderBy.join(', ')}`,
     values,
+    prepare: query.source.prepare,
   };
 }

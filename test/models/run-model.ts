@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { buildModelQuery, type ModelQueryInput } from '../../src/models';
+import { beginModelRead, resolveQuery } from '../../src/models/read-transaction';
 import { jsonLinesQuery } from '../../src/models/types';
 
 export type ExportedRow = Record<string, unknown>;
@@ -21,8 +22,9 @@ export async function exportedRows(
   );
   const client = await pool.connect();
   try {
-    await client.query("SET TIME ZONE 'UTC'");
-    const { rows } = await client.query<{ line: string }>(query);
+    await beginModelRead(client);
+    const { rows } = await client.query<{ line: string }>(await resolveQuery(client, query));
+    await client.query('COMMIT');
     return rows.map((row) => JSON.parse(row.line) as ExportedRow);
   } finally {
     client.release();

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { S3DestinationConfig } from '../../src/destinations/s3/config';
 import { intervalKeyPrefix, manifestKey, objectKey } from '../../src/destinations/s3/keys';
-import { timestampMicros } from '../../src/formats/arrow';
 
 const interval = {
   prefix: 'exports/{table}/{year}/{month}/{day}/{hour}',
@@ -50,18 +49,5 @@ describe('S3 keys', () => {
       new RegExp(`^${prefix}`),
     );
     expect(manifestKey(interval).startsWith(prefix)).toBe(true);
-  });
-});
-
-describe('Parquet timestamps', () => {
-  it('keeps the microseconds of a timestamp as Postgres prints it', () => {
-    expect(timestampMicros('2024-05-01 10:59:59.999999+00')).toBe(1714561199999999n);
-    expect(timestampMicros('2024-05-01 10:59:59+00')).toBe(1714561199000000n);
-    expect(timestampMicros('2024-05-01 12:59:59.5+02')).toBe(1714561199500000n);
-    expect(timestampMicros('1969-12-31 23:59:59.000001+00')).toBe(-999999n);
-  });
-
-  it('refuses text that is not a timestamp instead of writing a wrong value', () => {
-    expect(() => timestampMicros('infinity')).toThrow('Cannot export the timestamp "infinity" to Parquet');
   });
 });

@@ -1,7 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isRetryable } from '../../errors';
 import type { FileEncoder } from '../../formats';
-import type { RowBatch } from '../../models/stream';
+import type { CopyBatch } from '../../models/copy-stream';
 import type { S3DestinationConfig } from './config';
 import { classifyS3Error } from './errors';
 import { manifestKey, objectKey } from './keys';
@@ -25,7 +25,7 @@ export interface S3ExportOptions {
   /** A new encoder for each file (or continued file). */
   createEncoder: () => FileEncoder;
   /** The interval's rows in a stable order, after the given row cursor (from the start when null). */
-  readRows: (after: string[] | null) => AsyncIterable<RowBatch>;
+  readRows: (after: string[] | null) => AsyncIterable<CopyBatch>;
   partSizeBytes: number;
   /** Where a previous attempt stopped; its unfinished file must already be checked (uploadStillHolds). */
   resumeFrom?: S3ExportProgress | null;
@@ -133,7 +133,7 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
         await closeFile();
       }
       current ??= openFile();
-      pending.push({ encoded: current.encoder.encode(batch.rows), count: batch.rows.length, cursor: batch.cursor });
+      pending.push({ encoded: current.encoder.encode(batch), count: batch.rows, cursor: batch.cursor });
       if (pending.length >= ENCODES_IN_FLIGHT) await writeOldest();
     }
     while (pending.length) await writeOldest();

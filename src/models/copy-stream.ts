@@ -1,0 +1,184 @@
+import type { Pool, PoolClient } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { classifySourceError } from './errors';
+import { inlineParameters } from './inline';
+import { beginModelRead, resolveQuery } from './read-transaction';
+import type { SqlQuery } from './types';
+
+/**
+ * Rows read by `COPY (query) TO STDOUT (FORMAT binary)`, still in Postgres's binary tuple format: one buffer and
+ * the position of every field in it. Writers take the bytes they need straight from `data` (a JSON line, a
+ * string column) without making a JS value per field.
+ */
+export interface CopyBatch {
+  data: Buffer;
+  /** Fields per row, cursor columns included. */
+  width: number;
+  rows: number;
+  /** Byte offset in `data` of field `column` of row `row`, at `row * width + column`. */
+  starts: Int32Array;
+  /** Byte length of each field, at the same index; -1 for NULL. */
+  lengths: Int32Array;
+  /** The cursor columns of the last row, as text: pass it as `after` to resume behind this batch. */
+  cursor: string[];
+}
+
+export interface CopyStreamOptions {
+  /** Rows are cut into batches once this many bytes arrived (a row is never split)... */
+  batchBytes: number;
+  /** ...of at most this many rows each. */
+  batchRows: number;
+  /** How many trailing columns are the cursor (the query was rendered `withCursor`, all text); 0 for none. */
+  cursorWidth: number;
+}
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/**
+ * Streams a query's rows in batches of about `batchBytes` (at most `batchRows` rows). Unlike a cursor, COPY lets Postgres plan the query in
+ * parallel, and sends rows without a round trip per batch; the socket's backpressure bounds memory to about a
+ * batch. COPY takes no parameters: they are written into the text as literals (`inlineParameters`). Data errors of
+ * the query (a filter regex Postgres rejects) fail as configuration errors (`classifySourceError`).
+ */
+export async function* streamCopyBatches(
+  pool: Pool,
+  query: SqlQuery,
+  options: CopyStreamOptions,
+): AsyncGenerator<CopyBatch> {
+  const client = await pool.connect();
+  let finished = false;
+  try {
+    await beginModelRead(client);
+    const resolved = await resolveQuery(client, query);
+    const stream = client.query(copyTo(`COPY (${inlineParameters(resolved)}) TO STDOUT (FORMAT binary)`));
+    const parser = new TupleParser(options);
+    for await (const chunk of stream as AsyncIterable<Buffer>) yield* parser.push(chunk);
+    yield* parser.end();
+    await client.query('COMMIT');
+    finished = true;
+  } catch (error) {
+    throw classifySourceError(error);
+  } finally {
+    // Stopped mid-COPY (an error, or the reader gave up): the connection is in no state to be reused.
+    releaseClient(client, finished);
+  }
+}
+
+function releaseClient(client: PoolClient, reusable: boolean): void {
+  client.release(reusable ? undefined : true);
+}
+
+/** Cuts the COPY byte stream into batches of whole tuples. */
+class TupleParser {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private headerRead = false;
+  private ended = false;
+
+  constructor(private readonly options: CopyStreamOptions) {}
+
+  push(chunk: Buffer): CopyBatch[] {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    return this.size >= this.options.batchBytes ? this.cut() : [];
+  }
+
+  end(): CopyBatch[] {
+    const batches = this.size > 0 ? this.cut() : [];
+    if (this.size > 0) throw new Error(`COPY ended inside a row (${this.size} bytes left)`);
+    if (!this.ended) throw new Error('COPY ended without its trailer');
+    return batches;
+  }
+
+  /**
+   * The whole tuples received so far, as batches of at most `batchRows` rows sharing one buffer; a partial tuple
+   * at the end is kept for the next cut.
+   */
+  private cut(): CopyBatch[] {
+    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+    let at = 0;
+    if (!this.headerRead) {
+      if (data.length < 19) return this.keep(data, 0);
+      if (!data.subarray(0, 11).equals(SIGNATURE)) throw new Error('COPY did not send a binary header');
+      const extension = data.readInt32BE(15);
+      if (data.length < 19 + extension) return this.keep(data, 0);
+      at = 19 + extension;
+      this.headerRead = true;
+    }
+    let width = 0;
+    let rows = 0;
+    let capacity = 1024;
+    let starts = new Int32Array(capacity);
+    let lengths = new Int32Array(capacity);
+    let lastRow = at;
+    while (!this.ended && at + 2 <= data.length) {
+      const fields = data.readInt16BE(at);
+      if (fields === -1) {
+        this.ended = true;
+        at += 2;
+        lastRow = at;
+        break;
+      }
+      width ||= fields;
+      if (fields !== width) throw new Error(`COPY sent a row of ${fields} fields after rows of ${width}`);
+      if ((rows + 1) * width > capacity) {
+        capacity *= 2;
+        starts = grow(starts, capacity);
+        lengths = grow(lengths, capacity);
+      }
+      let position = at + 2;
+      let complete = true;
+      for (let field = 0; field < fields; field++) {
+        if (position + 4 > data.length) {
+          complete = false;
+          break;
+        }
+        const length = data.readInt32BE(position);
+        position += 4;
+        starts[rows * width + field] = position;
+        lengths[rows * width + field] = length;
+        if (length > 0) position += length;
+        if (position > data.length) {
+          complete = false;
+          break;
+        }
+      }
+      if (!complete) break;
+      rows++;
+      at = position;
+      lastRow = at;
+    }
+    this.keep(data, lastRow);
+    const batches: CopyBatch[] = [];
+    for (let first = 0; first < rows; first += this.options.batchRows) {
+      const count = Math.min(this.options.batchRows, rows - first);
+      const batchStarts = starts.subarray(first * width, (first + count) * width);
+      const batchLengths = lengths.subarray(first * width, (first + count) * width);
+      const cursor = this.cursorOf(data, width, batchStarts, batchLengths, (count - 1) * width);
+      batches.push({ data, width, rows: count, starts: batchStarts, lengths: batchLengths, cursor });
+    }
+    return batches;
+  }
+
+  private cursorOf(data: Buffer, width: number, starts: Int32Array, lengths: Int32Array, row: number): string[] {
+    const cursor: string[] = [];
+    for (let column = width - this.options.cursorWidth; column < width; column++) {
+      const start = starts[row + column]!;
+      cursor.push(data.toString('utf8', start, start + lengths[row + column]!));
+    }
+    return cursor;
+  }
+
+  private keep(data: Buffer, from: number): [] {
+    const rest = data.subarray(from);
+    this.chunks = rest.length ? [rest] : [];
+    this.size = rest.length;
+    return [];
+  }
+}
+
+function grow(array: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
+  const larger = new Int32Array(capacity);
+  larger.set(array);
+  return larger;
+}
