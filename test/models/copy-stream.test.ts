@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchExportError } from '../../src/errors';
+import { encodeLines } from '../../src/formats';
+import { arrowSchema, batchToArrowIpc } from '../../src/formats/arrow';
+import { buildModelQuery } from '../../src/models';
+import { streamCopyBatches, type CopyBatch } from '../../src/models/copy-stream';
+import { inlineParameters } from '../../src/models/inline';
+import { streamRows } from '../../src/models/stream';
+import { copyColumnsQuery, jsonLinesQuery, type ModelQuery } from '../../src/models/types';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
+
+const HOUR = { start: new Date('2024-05-01T10:00:00Z'), end: new Date('2024-05-01T11:00:00Z') };
+
+function eventsModel(teamId: number, filters: unknown = null): ModelQuery {
+  return buildModelQuery({
+    batchExport: { team_id: teamId, model: 'events', hogql_query: null, filters: filters as never },
+    dataIntervalStart: HOUR.start,
+    dataIntervalEnd: HOUR.end,
+  });
+}
+
+async function collect(batches: AsyncIterable<CopyBatch>): Promise<CopyBatch[]> {
+  const all: CopyBatch[] = [];
+  for await (const batch of batches) all.push(batch);
+  return all;
+}
+
+describe('reading an interval with binary COPY', () => {
+  let db: TestDatabase;
+  let teamId: number;
+  let events: TestEvent[];
+  let first: TestEvent;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ({ teamId } = await createTeam(db.pool));
+    events = Array.from({ length: 300 }, (_, i) =>
+      makeEvent(teamId, new Date(HOUR.start.getTime() + i * 10_000 + 123).toISOString(), {
+        // Odd characters, a raw newline in the JSON text, and a NULL person.
+        properties: i % 50 === 0 ? '{"text": "é 🎉 \\" \\\\",\n "n": 1}' : JSON.stringify({ i, $set: { a: i } }),
+        ...(i % 7 === 0 ? { person_id: null } : {}),
+      }),
+    );
+    first = events[10]!;
+    await insertEvents(db.pool, events);
+    // Ingested three times: once more with the same inserted_at as the first copy, once later.
+    await insertEvents(db.pool, [{ ...first, event: 'second copy' }]);
+    await insertEvents(db.pool, [{ ...first, inserted_at: '2024-05-01T10:59:00Z', event: 'later' }]);
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('inlines parameters as literals Postgres reads back as the same values, leaving quoted text and comments alone', async () => {
+    const text = `SELECT $1::text AS a, $2::text[] AS b, $3::timestamptz AS c, $4::int AS d, '$1' AS e, E'it\\'s $2' AS "$3" -- $1
+      /* $2 */`;
+    const values = ["it's \\ here", ['a"b', 'c\\d', null, '{x,y}'], new Date('2024-05-01T10:00:00Z'), null];
+    const inlined = inlineParameters({ text, values });
+    expect(inlined).toContain(`'$1' AS e, E'it\\'s $2' AS "$3" -- $1\n      /* $2 */`);
+    const [withParameters, withLiterals] = await Promise.all([db.pool.query(text, values), db.pool.query(inlined)]);
+    expect(withLiterals.rows).toEqual(withParameters.rows);
+    expect(withLiterals.rows[0]).toMatchObject({ a: "it's \\ here", b: ['a"b', 'c\\d', null, '{x,y}'], d: null });
+  });
+
+  it('refuses to inline what it cannot inline faithfully', () => {
+    expect(() => inlineParameters({ text: 'SELECT $$x$$', values: [] })).toThrow('Dollar quoting');
+    expect(() => inlineParameters({ text: 'SELECT $2', values: [1] })).toThrow('No value for parameter $2');
+    expect(() => inlineParameters({ text: 'SELECT $1', values: [{}] })).toThrow('cannot be a query parameter');
+  });
+
+  it('gives the same lines, in the same order, as the cursor, in batches of whole rows however the bytes arrive', async () => {
+    const model = eventsModel(teamId);
+    const query = jsonLinesQuery(model, { withCursor: true });
+    const expected: string[] = [];
+    for await (const batch of streamRows(db.pool, query, { batchSize: 1000, cursorWidth: 2 })) {
+      expected.push(...batch.rows.map((row) => (row[0] as string).replace(/\n/g, ' ')));
+    }
+    // A tiny byte budget cuts almost every chunk from the socket; 7 rows at most per batch.
+    const batches = await collect(streamCopyBatches(db.pool, query, { batchBytes: 500, batchRows: 7, cursorWidth: 2 }));
+
+    expect(expected).toHaveLength(300);
+    const lines = Buffer.concat(batches.map(encodeLines)).toString('utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toEqual(expected);
+    expect(Math.max(...batches.map((batch) => batch.rows))).toBe(7);
+    expect(batches.length).toBeGreaterThanOrEqual(300 / 7);
+    // Each batch's cursor is its last row's (inserted_at, uuid), as text.
+    let seen = 0;
+    for (const batch of batches) {
+      seen += batch.rows;
+      const last = JSON.parse(lines[seen - 1]!) as { uuid: string; inserted_at: string };
+      expect(batch.cursor[1]).toBe(last.uuid);
+      expect(Date.parse(batch.cursor[0]!.replace(' ', 'T').replace(/\+00$/, 'Z'))).toBe(Date.parse(last.inserted_at));
+    }
+  });
+
+  it('exports a uuid ingested three times once, as its first copy', async () => {
+    const batches = await collect(
+      streamCopyBatches(db.pool, jsonLinesQuery(eventsModel(teamId)), {
+        batchBytes: 1 << 20,
+        batchRows: 1000,
+        cursorWidth: 0,
+      }),
+    );
+    const rows = Buffer.concat(batches.map(encodeLines))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { uuid: string; event: string });
+    const copies = rows.filter((row) => row.uuid === first.uuid);
+    expect(copies).toHaveLength(1);
+    // The first copy by insertion time; of the two inserted at the same time, the one stored first.
+    expect(copies[0]!.event).toBe(first.event);
+    expect(rows).toHaveLength(300);
+  });
+
+  it('builds Parquet columns from the binary rows, and refuses an infinite timestamp for good', async () => {
+    const model = eventsModel(teamId);
+    const [batch] = await collect(
+      streamCopyBatches(db.pool, copyColumnsQuery(model), { batchBytes: 1 << 20, batchRows: 1000, cursorWidth: 0 }),
+    );
+    expect(batch!.rows).toBe(300);
+    const ipc = batchToArrowIpc(arrowSchema(model.fields), model.fields, batch!);
+    expect(ipc.byteLength).toBeGreaterThan(0);
+
+    const odd = makeEvent(teamId, '2024-05-01T10:30:00Z', { timestamp: 'infinity' });
+    await insertEvents(db.pool, [odd]);
+    try {
+      const [withInfinity] = await collect(
+        streamCopyBatches(db.pool, copyColumnsQuery(model), { batchBytes: 1 << 20, batchRows: 1000, cursorWidth: 0 }),
+      );
+      let error: unknown;
+      try {
+        batchToArrowIpc(arrowSchema(model.fields), model.fields, withInfinity!);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(BatchExportError);
+      expect(error).toMatchObject({ kind: 'configuration' });
+      expect((error as Error).message).toContain('Cannot export the timestamp "infinity" of timestamp to Parquet');
+    } finally {
+      await db.pool.query('DELETE FROM events WHERE uuid = $1', [odd.uuid]);
+    }
+  });
+
+  it('fails a filter Postgres cannot run as a configuration error, and leaves the pool usable', async () => {
+    // Valid in JavaScript (an identity escape), not in Postgres's regular expressions.
+    const model = eventsModel(teamId, [{ key: 'i', operator: 'regex', value: '\\p{L}' }]);
+    const read = collect(
+      streamCopyBatches(db.pool, jsonLinesQuery(model), { batchBytes: 1 << 20, batchRows: 1000, cursorWidth: 0 }),
+    );
+    await expect(read).rejects.toMatchObject({ name: 'BatchExportError', kind: 'configuration' });
+    await expect(read).rejects.toThrow('A regular expression in the filters is not valid for Postgres');
+
+    // A reader that stops early does not leave a connection mid-COPY in the pool.
+    for await (const batch of streamCopyBatches(db.pool, jsonLinesQuery(eventsModel(teamId)), {
+      batchBytes: 100,
+      batchRows: 5,
+      cursorWidth: 0,
+    })) {
+      expect(batch.rows).toBeGreaterThan(0);
+      break;
+    }
+    const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE team_id = $1', [
+      teamId,
+    ]);
+    expect(rows[0]!.n).toBe(302);
+  });
+});
