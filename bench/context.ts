@@ -51,7 +51,7 @@ export async function startBenchContext(): Promise<BenchContext & { stop(): Prom
   await ensureDatabase(BENCH_DATABASE_URL);
   const pool = createPool(BENCH_DATABASE_URL, { max: 4, applicationName: 'batch-exports-bench' });
   await migrate(pool);
-  await ensureTeam(pool);
+  await ensureTeam(pool, BENCH_TEAM_ID);
   const env: Record<string, string> = {
     DATABASE_URL: BENCH_DATABASE_URL,
     TEMPORAL_ADDRESS: temporal.address,
@@ -100,12 +100,10 @@ async function stopWorker(worker: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function ensureTeam(pool: Pool): Promise<void> {
-  const { rowCount } = await pool.query('SELECT 1 FROM projects WHERE id = $1', [BENCH_TEAM_ID]);
+/** Creates project `teamId` (and an organization for it) unless it exists. */
+export async function ensureTeam(pool: Pool, teamId: number): Promise<void> {
+  const { rowCount } = await pool.query('SELECT 1 FROM projects WHERE id = $1', [teamId]);
   if (rowCount) return;
   const { rows } = await pool.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('bench') RETURNING id`);
-  await pool.query(`INSERT INTO projects (id, organization_id, name) VALUES ($1, $2, 'bench')`, [
-    BENCH_TEAM_ID,
-    rows[0]!.id,
-  ]);
+  await pool.query(`INSERT INTO projects (id, organization_id, name) VALUES ($1, $2, 'bench')`, [teamId, rows[0]!.id]);
 }

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringArgument, type SuiteResult } from './args';
 import { startBenchContext, type BenchContext } from './context';
+import { backfillSuite } from './backfill';
 import { exportsSuite } from './exports';
+import { schedulesSuite } from './schedules';
 
 /**
  * `npm run bench [-- --suite exports,backfill,schedules] [suite options]`: measures the engine on this machine against
@@ -14,6 +16,8 @@ import { exportsSuite } from './exports';
  */
 const SUITES: Record<string, (context: BenchContext) => Promise<SuiteResult>> = {
   exports: exportsSuite,
+  backfill: backfillSuite,
+  schedules: schedulesSuite,
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,134 @@
+import { createBackfill } from '../src/service/backfills';
+import { createBatchExport } from '../src/service/batch-exports';
+import { deleteBatchExport } from '../src/service/batch-export-lifecycle';
+import { TERMINAL_STATUSES } from '../src/statuses';
+import { numberArgument, verdict, type SuiteResult } from './args';
+import { ensureTeam, type BenchContext } from './context';
+import { loadAverage, s3Destination, seconds, seedSpreadEvents } from './fixtures';
+
+/**
+ * Backfill throughput: an hourly S3 export (JSONLines+gzip to moto) backfilled over 30 days (720 intervals) holding
+ * 10,000 events spread over them, created through the service as the API does (createBatchExport, createBackfill)
+ * and timed from createBackfill to the backfill row's Completed. Checks 720 Completed runs and every seeded event
+ * exported. Target: at least 10 intervals/s.
+ *
+ * It uses a team of its own (BACKFILL_TEAM_ID) and December 2024, so the exports suite's seed (which deletes every
+ * event of BENCH_TEAM_ID) and its hour (2025-01-15) are not touched.
+ *
+ * Options: `--backfill-intervals N` (default 720: the hours ending at BACKFILL_END), `--backfill-events N` (default
+ * 10,000), `--backfill-parallel N` (the backfill's maxParallelRuns; default the config's BACKFILL_MAX_PARALLEL_RUNS).
+ */
+export const BACKFILL_TEAM_ID = 900_002;
+const BACKFILL_END = new Date('2024-12-31T00:00:00Z');
+const HOUR_MS = 3_600_000;
+const TARGET_INTERVALS_PER_SECOND = 10;
+
+export async function backfillSuite(context: BenchContext): Promise<SuiteResult> {
+  const { pool, client } = context;
+  const intervals = numberArgument('backfill-intervals', 720);
+  const events = numberArgument('backfill-events', 10_000);
+  const parallel = numberArgument('backfill-parallel', context.config.backfills.maxParallelRuns);
+  const range = { start: new Date(BACKFILL_END.getTime() - intervals * HOUR_MS), end: BACKFILL_END };
+  const deps = {
+    pool,
+    temporal: client,
+    config: { ...context.config, backfills: { ...context.config.backfills, maxParallelRuns: parallel } },
+  };
+
+  await ensureTeam(pool, BACKFILL_TEAM_ID);
+  await seedSpreadEvents(pool, BACKFILL_TEAM_ID, events, range);
+  const { destination } = await s3Destination(context, 'backfill/{year}/{month}/{day}');
+  const batchExport = await createBatchExport(deps, BACKFILL_TEAM_ID, {
+    name: 'bench backfill',
+    interval: 'hour',
+    paused: true,
+    destination: destination(),
+  });
+  try {
+    const loadBefore = loadAverage();
+    const started = performance.now();
+    const backfill = await createBackfill(deps, {
+      teamId: BACKFILL_TEAM_ID,
+      batchExportId: batchExport.id,
+      body: { start_at: range.start.toISOString(), end_at: range.end.toISOString() },
+    });
+    let status = backfill.status;
+    while (!TERMINAL_STATUSES.includes(status)) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const { rows } = await pool.query<{ status: typeof status }>(
+        'SELECT status FROM batch_export_backfills WHERE id = $1',
+        [backfill.id],
+      );
+      status = rows[0]!.status;
+    }
+    const elapsedMs = performance.now() - started;
+    const loadAfter = loadAverage();
+
+    const { rows } = await pool.query<RunFigures>(
+      `SELECT count(*) FILTER (WHERE r.status = 'Completed')::int AS completed,
+              coalesce(sum(r.records_completed), 0)::int AS records,
+              extract(epoch FROM min(r.created_at) - b.created_at)::float AS first_run_after,
+              avg(extract(epoch FROM r.finished_at - r.created_at))::float AS mean_run,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM r.finished_at - r.created_at))::float
+                AS p95_run,
+              sum(extract(epoch FROM r.finished_at - r.created_at))::float AS run_seconds
+       FROM batch_export_backfills b JOIN batch_export_runs r ON r.backfill_id = b.id
+       WHERE b.id = $1 GROUP BY b.created_at`,
+      [backfill.id],
+    );
+    const figures = rows[0] ?? { completed: 0, records: 0, first_run_after: 0, mean_run: 0, p95_run: 0, run_seconds: 0 };
+    if (status !== 'Completed' || figures.completed !== intervals || figures.records !== events) {
+      throw new Error(
+        `Backfill ${backfill.id} ended ${status} with ${figures.completed} of ${intervals} runs Completed and ${figures.records} of ${events} records exported`,
+      );
+    }
+    const intervalsPerSecond = Number((intervals / (elapsedMs / 1000)).toFixed(1));
+    const row = {
+      name: `${intervals} hourly intervals, S3 JSONLines+gzip`,
+      intervals,
+      events,
+      parallelRuns: parallel,
+      seconds: seconds(elapsedMs),
+      intervalsPerSecond,
+      target: TARGET_INTERVALS_PER_SECOND,
+      runsCompleted: figures.completed,
+      recordsExported: figures.records,
+      // Where the time goes: the first run's delay, how long one run takes (its row from Starting to Completed),
+      // and how busy the parallel slots were (run time over wall time x parallelism).
+      firstRunAfterSeconds: Number(figures.first_run_after.toFixed(2)),
+      meanRunSeconds: Number(figures.mean_run.toFixed(2)),
+      p95RunSeconds: Number(figures.p95_run.toFixed(2)),
+      slotsBusy: Number((figures.run_seconds / ((elapsedMs / 1000) * parallel)).toFixed(2)),
+      loadAverage: `${loadBefore} -> ${loadAfter}`,
+    };
+    return {
+      rows: [row],
+      table: [
+        {
+          backfill: row.name,
+          parallel: row.parallelRuns,
+          s: row.seconds,
+          'intervals/s': row.intervalsPerSecond,
+          target: verdict(row.intervalsPerSecond, row.target, '/s'),
+          'runs Completed': row.runsCompleted,
+          records: row.recordsExported,
+          'mean run s': row.meanRunSeconds,
+          'p95 run s': row.p95RunSeconds,
+          'slots busy': row.slotsBusy,
+          load: row.loadAverage,
+        },
+      ],
+    };
+  } finally {
+    await deleteBatchExport(deps, [BACKFILL_TEAM_ID], batchExport.id, 'bench');
+  }
+}
+
+interface RunFigures {
+  completed: number;
+  records: number;
+  first_run_after: number;
+  mean_run: number;
+  p95_run: number;
+  run_seconds: number;
+}
