@@ -1,11 +1,12 @@
-# The worker and API image. Workflows are bundled at build time (WORKFLOW_BUNDLE_PATH) so workers start fast.
+# The worker and API image: compiled at build time (npm run build) so that processes start fast and run no
+# TypeScript loader; dist/worker.js loads the workflow bundle built beside it.
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx tsx scripts/build-workflows.ts dist/workflow-bundle.js
-ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
+# Compiled worker and API (no TypeScript loader at run time) and the workflow bundle, in dist/.
+RUN npm run build
 USER node
-CMD ["npx", "tsx", "worker.ts"]
+CMD ["node", "--enable-source-maps", "dist/worker.js"]

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from './src/config';
 import { createPool } from './src/db/pool';
@@ -20,7 +22,11 @@ async function main(): Promise<void> {
       : createPool(config.sourceDatabaseUrl, { applicationName: 'batch-exports-worker-source' });
   const connection = await connectWorker(config.temporal);
   try {
-    const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool, config } });
+    // The compiled worker (npm run build) finds the workflow bundle built beside it.
+    const beside = path.join(__dirname, 'workflow-bundle.js');
+    const workflowBundlePath = config.temporal.workflowBundlePath ?? (existsSync(beside) ? beside : undefined);
+    const dependencies = { pool, sourcePool, config };
+    const worker = await createWorker({ connection, config, dependencies, workflowBundlePath });
     logger.info(
       { address: config.temporal.address, namespace: config.temporal.namespace, task_queue: config.temporal.taskQueue },
       'Worker started',

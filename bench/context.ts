@@ -1,11 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { loadConfig, type Config } from '../src/config';
 import { ensureDatabase } from '../src/db/ensure-database';
@@ -13,7 +12,7 @@ import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { startMotoServer } from '../src/dev/moto';
 import { startLocalTemporal } from '../src/dev/temporal-server';
-import { WORKFLOWS_PATH } from '../src/temporal/workflows-path';
+import { buildDist, DIST } from '../src/dev/build';
 import { startWorkerProcess } from './processes';
 
 export const BENCH_TEAM_ID = 900_001;
@@ -38,16 +37,8 @@ export interface BenchContext {
 
 export async function startBenchContext(): Promise<BenchContext & { stop(): Promise<void> }> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'batch-exports-bench-'));
-  const [temporal, moto, bundle] = await Promise.all([
-    startLocalTemporal(),
-    startMotoServer(),
-    bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-    }),
-  ]);
-  const bundlePath = path.join(directory, 'workflow-bundle.js');
-  await writeFile(bundlePath, bundle.code);
+  // The worker runs as built for production: compiled, with its workflow bundle (dist/).
+  const [temporal, moto] = await Promise.all([startLocalTemporal(), startMotoServer(), buildDist()]);
   await ensureDatabase(BENCH_DATABASE_URL);
   const pool = createPool(BENCH_DATABASE_URL, { max: 4, applicationName: 'batch-exports-bench' });
   await migrate(pool);
@@ -57,7 +48,7 @@ export async function startBenchContext(): Promise<BenchContext & { stop(): Prom
     TEMPORAL_ADDRESS: temporal.address,
     TASK_QUEUE: `bench-${randomUUID()}`,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    WORKFLOW_BUNDLE_PATH: bundlePath,
+    WORKFLOW_BUNDLE_PATH: DIST.workflowBundle,
     // Node flags for the worker alone, to try memory settings (e.g. --max-old-space-size=160).
     NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
   };

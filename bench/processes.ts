@@ -1,12 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DIST } from '../src/dev/build';
 
 const ROOT = path.resolve(__dirname, '..');
 
-/** The real worker (worker.ts) as a process of its own, so that its memory is measured alone. */
+/**
+ * The real worker as a process of its own, so that its memory is measured alone: the compiled one production runs
+ * (dist/worker.js, see `npm run build`), or worker.ts through tsx with BENCH_WORKER=tsx. BENCH_WORKER_NODE_ARGS adds
+ * Node flags NODE_OPTIONS does not take, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+ */
 export async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
+  const flags = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const entry = process.env.BENCH_WORKER === 'tsx' ? ['--import', 'tsx', 'worker.ts'] : [DIST.worker];
+  const child = spawn(process.execPath, [...flags, ...entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -28,7 +28,7 @@ const EnvSchema = z.object({
   TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional(),
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().optional(),
   TASK_QUEUE: z.string().min(1).default('batch-exports'),
-  /** A prebuilt workflow bundle (npm run build:workflows); workers bundle from source when unset. */
+  /** A prebuilt workflow bundle (npm run build; the compiled worker finds it beside itself); workers bundle from source when unset. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
   /** 32 bytes, base64: encrypts destination secrets at rest (AES-256-GCM). */
   ENCRYPTION_KEY: z

@@ -20,7 +20,7 @@ const CODECS: Record<NonNullable<ParquetCompression>, ParquetCodec> = {
  * Rows per row group by default. A reader's unit of work and the writer's unit of memory: the thread holds one
  * group's encoded pages until it is full. 100k event rows are ~10-30 MB encoded.
  */
-export const DEFAULT_ROW_GROUP_ROWS = 100_000;
+export const DEFAULT_ROW_GROUP_ROWS = 25_000;
 
 /**
  * One Parquet file. Rows become an Arrow record batch here (JSON columns as JSON text, timestamps as UTC

@@ -6,7 +6,7 @@ import { WORKFLOWS_PATH } from './workflows-path';
 
 /**
  * A worker that runs every export workflow and activity. Production passes a prebuilt bundle
- * (npm run build:workflows); without one the workflows are bundled from source at start-up.
+ * (npm run build); without one the workflows are bundled from source at start-up.
  */
 export async function createWorker(options: {
   connection: NativeConnection;
