@@ -2,17 +2,20 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { Client } from 'pg';
+import { ensureDatabase } from '../src/db/ensure-database';
 import { createBatchExport } from '../src/service/batch-exports';
 import type { BatchExportWorkflowResult } from '../workflows/types';
 import { numberArgument, stringArgument, verdict, type SuiteResult } from './args';
-import { BENCH_DATABASE_URL, BENCH_TEAM_ID, type BenchContext } from './context';
+import { BENCH_DATABASE_URL, BENCH_TEAM_ID, ensureTeam, type BenchContext } from './context';
 import { peakRssMb, resetPeakRss, timeShell } from './processes';
 import { BENCH_INTERVAL, seedEvents } from './seed';
 
 /**
  * Export throughput of the s3-export workflow against the shell pipeline a user would write instead, and the
  * worker's peak memory. Options: `--events N` (default 1,000,000), `--memory-events M` (a second JSONLines+gzip
- * export of M rows, for the memory comparison), `--only "S3 JSONLines+gzip,S3 Parquet+zstd"`.
+ * export of M rows, for the memory comparison), `--only "S3 JSONLines+gzip,Postgres destination"`. The Postgres
+ * destination row writes into the database named like the bench's with `_destination` appended.
  */
 const SCENARIOS = [
   { name: 'S3 JSONLines+gzip', config: { file_format: 'JSONLines', compression: 'gzip' }, target: 1.0 },
@@ -39,32 +42,42 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
   const only = stringArgument('only')?.split(',') ?? null;
   const rows: Row[] = [];
 
-  const exportOnce = async (name: string, exportConfig: Record<string, unknown>, count: number) => {
+  const s3Destination = async (exportConfig: Record<string, unknown>) => {
     const bucket = `bench-${randomBytes(4).toString('hex')}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const batchExport = await createBatchExport({ pool, temporal: client, config }, BENCH_TEAM_ID, {
+    return {
+      type: 'S3',
+      config: {
+        bucket_name: bucket,
+        endpoint_url: context.s3Endpoint,
+        aws_access_key_id: 'bench',
+        aws_secret_access_key: 'bench',
+        ...exportConfig,
+      },
+    };
+  };
+
+  const exportOnce = async (
+    name: string,
+    workflow: 's3-export' | 'postgres-export',
+    destination: Record<string, unknown>,
+    count: number,
+    teamId = BENCH_TEAM_ID,
+  ) => {
+    const batchExport = await createBatchExport({ pool, temporal: client, config }, teamId, {
       name,
       paused: true,
-      destination: {
-        type: 'S3',
-        config: {
-          bucket_name: bucket,
-          endpoint_url: context.s3Endpoint,
-          aws_access_key_id: 'bench',
-          aws_secret_access_key: 'bench',
-          ...exportConfig,
-        },
-      },
+      destination,
     });
     await resetPeakRss(context.worker.pid!);
     const started = performance.now();
-    const result: BatchExportWorkflowResult = await client.workflow.execute('s3-export', {
+    const result: BatchExportWorkflowResult = await client.workflow.execute(workflow, {
       taskQueue: env.TASK_QUEUE!,
       workflowId: `bench-${randomUUID()}`,
       args: [
         {
           batchExportId: batchExport.id,
-          teamId: BENCH_TEAM_ID,
+          teamId,
           interval: 'hour',
           timezone: 'UTC',
           dataIntervalEnd: BENCH_INTERVAL.end,
@@ -86,16 +99,18 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
   const referenceBytes = (await stat(referenceFile)).size;
   rows.push(row('psql COPY | gzip -1 (reference)', events, reference, referenceBytes, null, null, null));
   for (const scenario of SCENARIOS.filter((candidate) => !only || only.includes(candidate.name))) {
-    const measured = await exportOnce(scenario.name, scenario.config, events);
+    const measured = await exportOnce(scenario.name, 's3-export', await s3Destination(scenario.config), events);
     const target = 'target' in scenario ? scenario.target : null;
     rows.push(row(scenario.name, events, measured.seconds, measured.bytes, reference, target, measured.peak));
   }
+  if (!only || only.includes(POSTGRES)) rows.push(...(await postgresRows(events, exportOnce)));
   if (memoryEvents) {
-    await seedEvents(pool, BENCH_TEAM_ID, memoryEvents);
-    const measured = await exportOnce('memory', { compression: 'gzip' }, memoryEvents);
-    rows.push(
-      row('S3 JSONLines+gzip (memory run)', memoryEvents, measured.seconds, measured.bytes, null, null, measured.peak),
-    );
+    // Its own team, so that both seeds stay between runs.
+    await ensureTeam(pool, MEMORY_TEAM_ID);
+    await seedEvents(pool, MEMORY_TEAM_ID, memoryEvents);
+    const destination = await s3Destination({ compression: 'gzip' });
+    const measured = await exportOnce('memory', 's3-export', destination, memoryEvents, MEMORY_TEAM_ID);
+    rows.push(row(MEMORY_RUN, memoryEvents, measured.seconds, measured.bytes, null, null, measured.peak));
   }
   return {
     rows,
@@ -108,6 +123,7 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
       'x reference': r.ratio ?? '',
       target: verdict(r.ratio, r.target),
       'peak RSS MB': r.peakRssMb ?? '',
+      'memory target': memoryVerdict(r, rows),
     })),
   };
 }
@@ -132,6 +148,104 @@ function row(
     target,
     peakRssMb: peak,
   };
+}
+
+const POSTGRES = 'Postgres destination';
+const MEMORY_RUN = 'S3 JSONLines+gzip (memory run)';
+const MEMORY_TEAM_ID = BENCH_TEAM_ID + 1;
+const MEMORY_TARGET_MB = 300;
+
+/**
+ * The memory target, on JSONLines+gzip: a peak of at most 300 MB, and the memory run's peak within 15% of the
+ * main run's (memory does not grow with the interval).
+ */
+function memoryVerdict(r: Row, rows: Row[]): string {
+  if (r.name !== 'S3 JSONLines+gzip' && r.name !== MEMORY_RUN) return '';
+  const main = rows.find((candidate) => candidate.name === 'S3 JSONLines+gzip')?.peakRssMb ?? null;
+  const peak = r.peakRssMb!;
+  const parts = [`<= ${MEMORY_TARGET_MB} MB ${peak <= MEMORY_TARGET_MB ? 'met' : 'MISSED'}`];
+  if (r.name === MEMORY_RUN && main !== null) {
+    const growth = (peak - main) / main;
+    parts.push(`${(growth * 100).toFixed(0)}% vs ${main} MB: ${Math.abs(growth) <= 0.15 ? 'met' : 'MISSED'}`);
+  }
+  return parts.join('; ');
+}
+const DESTINATION_DATABASE_URL = `${BENCH_DATABASE_URL}_destination`;
+
+/**
+ * The postgres-export workflow into another database of the same server, against the pipeline a user would script:
+ * `psql source -c "COPY (SELECT <the same columns> ...) TO STDOUT" | psql destination -c "COPY <table> FROM STDIN"`
+ * into a table defined like the export's (LIKE ... INCLUDING ALL: same columns, same unique index).
+ */
+async function postgresRows(
+  events: number,
+  exportOnce: (
+    name: string,
+    workflow: 'postgres-export',
+    destination: Record<string, unknown>,
+    count: number,
+  ) => Promise<{ seconds: number; bytes: number; peak: number }>,
+): Promise<Row[]> {
+  await ensureDatabase(DESTINATION_DATABASE_URL);
+  const destination = new Client({ connectionString: DESTINATION_DATABASE_URL });
+  await destination.connect();
+  try {
+    const table = `events_${randomBytes(4).toString('hex')}`;
+    const url = new URL(DESTINATION_DATABASE_URL);
+    const measured = await exportOnce(
+      POSTGRES,
+      'postgres-export',
+      {
+        type: 'Postgres',
+        config: {
+          host: url.hostname,
+          port: Number(url.port || 5432),
+          user: decodeURIComponent(url.username),
+          password: decodeURIComponent(url.password),
+          database: url.pathname.slice(1),
+          schema: 'public',
+          table_name: table,
+        },
+      },
+      events,
+    );
+    const { rows: columns } = await destination.query<{ name: string }>(
+      `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
+       ORDER BY attnum`,
+      [table],
+    );
+    await destination.query(`CREATE TABLE ${table}_reference (LIKE ${table} INCLUDING ALL)`);
+    const select = `SELECT ${columns.map((column) => sourceColumn(column.name)).join(', ')} FROM events WHERE team_id = ${BENCH_TEAM_ID} AND inserted_at >= '${BENCH_INTERVAL.start}' AND inserted_at < '${BENCH_INTERVAL.end}' ORDER BY inserted_at`;
+    const reference = await timeShell(
+      `psql "$SOURCE" -c "COPY (${select}) TO STDOUT" | psql "$DESTINATION" -c "COPY ${table}_reference FROM STDIN"`,
+      { SOURCE: BENCH_DATABASE_URL, DESTINATION: DESTINATION_DATABASE_URL },
+    );
+    const { rows: counts } = await destination.query<{ exported: number; copied: number }>(
+      `SELECT (SELECT count(*) FROM ${table})::int AS exported, (SELECT count(*) FROM ${table}_reference)::int AS copied`,
+    );
+    if (counts[0]!.exported !== events || counts[0]!.copied !== events) {
+      throw new Error(`Postgres destination: ${JSON.stringify(counts[0])} rows, expected ${events} in each table`);
+    }
+    await destination.query(`DROP TABLE ${table}, ${table}_reference`);
+    return [
+      row('psql COPY | psql COPY (reference)', events, reference, measured.bytes, null, null, null),
+      row(POSTGRES, events, measured.seconds, measured.bytes, reference, 0.5, measured.peak),
+    ];
+  } finally {
+    await destination.end();
+  }
+}
+
+/** The source expression of a column of the export's events table (src/destinations/postgres/table.ts). */
+function sourceColumn(name: string): string {
+  const derived: Record<string, string> = {
+    elements: 'to_jsonb(elements_chain)',
+    set: `properties -> '\\$set'`,
+    set_once: `properties -> '\\$set_once'`,
+    ip: `properties ->> '\\$ip'`,
+    site_url: `properties ->> '\\$current_url'`,
+  };
+  return derived[name] ?? name;
 }
 
 /** The user's script: the exported event fields, in insertion order, as JSON text. */

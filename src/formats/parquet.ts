@@ -18,7 +18,8 @@ const CODECS: Record<NonNullable<ParquetCompression>, ParquetCodec> = {
 
 /**
  * Rows per row group by default. A reader's unit of work and the writer's unit of memory: the thread holds one
- * group's encoded pages until it is full. 100k event rows are ~10-30 MB encoded.
+ * group's pages until it is full. 25k event rows are ~30 MB before compression; 100k rows per group took the
+ * worker's peak memory ~100 MB higher on a million-event export (docs/notes/issue-6-bench.md).
  */
 export const DEFAULT_ROW_GROUP_ROWS = 25_000;
 
