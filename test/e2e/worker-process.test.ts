@@ -1,49 +1,29 @@
-import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDist, distFiles } from '../../src/dev/build';
+import { createBatchExport } from '../../src/service/batch-exports';
+import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
+import { intervalInput, runInterval } from '../helpers/s3-exports';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
-const ROOT = path.resolve(__dirname, '../..');
-
-describe('worker.ts', () => {
+describe('the worker process', () => {
   let stack: TestStack;
+  let running: WorkerProcess | null = null;
 
   beforeAll(async () => {
     stack = await startTestStack({ worker: false });
   });
 
   afterAll(async () => {
+    running?.child.kill('SIGKILL');
     await stack?.stop();
   });
 
-  function startWorkerProcess(env: Record<string, string>) {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'worker.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (output += data.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const waitFor = async (text: string) => {
-      for (let i = 0; i < 600 && !output.includes(text); i++) {
-        if (child.exitCode !== null) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      return output;
-    };
-    return { child, exited, waitFor, output: () => output };
-  }
-
   it('starts with the prebuilt bundle and stops cleanly on SIGTERM', async () => {
-    const worker = startWorkerProcess({
-      DATABASE_URL: stack.db.url,
-      TEMPORAL_ADDRESS: stack.config.temporal.address,
-      TASK_QUEUE: stack.config.temporal.taskQueue,
-      ENCRYPTION_KEY: stack.config.encryptionKey.toString('base64'),
-      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
-    });
+    const worker = spawnWorkerProcess(stack);
 
     expect(await worker.waitFor('Worker started')).toContain('Worker started');
     worker.child.kill('SIGTERM');
@@ -53,9 +33,50 @@ describe('worker.ts', () => {
   });
 
   it('refuses to start without its configuration, naming what is missing', async () => {
-    const worker = startWorkerProcess({ DATABASE_URL: stack.db.url });
+    const worker = spawnWorkerProcess(null, { DATABASE_URL: stack.db.url });
 
     expect(await worker.exited).toBe(1);
     expect(worker.output()).toContain('ENCRYPTION_KEY is required');
   });
+
+  // What the Dockerfile runs: `npm run build`, then `node dist/worker.js` with no WORKFLOW_BUNDLE_PATH.
+  it('runs exports compiled, finding the workflow bundle built beside it', async () => {
+    // Inside dist/ (git-ignored) but not dist/ itself, which a benchmark may be running from.
+    const directory = path.resolve(__dirname, `../../dist/test-${randomBytes(4).toString('hex')}`);
+    try {
+      await buildDist(directory);
+      const worker = (running = spawnWorkerProcess(
+        stack,
+        { WORKFLOW_BUNDLE_PATH: undefined },
+        distFiles(directory).worker,
+      ));
+      expect(await worker.waitFor('Worker started')).toContain('Worker started');
+      // Loaded, not bundled from source at start-up.
+      expect(worker.output()).not.toContain('Workflow bundle created');
+
+      const { teamId } = await createTeam(stack.db.pool);
+      await insertEvents(stack.db.pool, [
+        makeEvent(teamId, '2024-09-01T10:10:00Z'),
+        makeEvent(teamId, '2024-09-01T10:20:00Z'),
+      ]);
+      const noop = await createBatchExport(stack.services, teamId, {
+        name: 'compiled',
+        destination: { type: 'NoOp', config: {} },
+        paused: true,
+      });
+      const { result, run } = await runInterval(
+        stack,
+        'noop-export',
+        intervalInput(noop.id, teamId, '2024-09-01T11:00:00Z'),
+      );
+
+      expect(result).toMatchObject({ status: 'Completed', recordsCompleted: 2 });
+      expect(run).toMatchObject({ status: 'Completed', records_completed: 2 });
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      running = null;
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -14,26 +14,37 @@ export interface WorkerProcess {
   output(): string;
 }
 
+/** The stack's worker settings, as the environment of a worker process. */
+export function workerEnv(stack: TestStack): Record<string, string> {
+  return {
+    DATABASE_URL: stack.db.url,
+    TEMPORAL_ADDRESS: stack.config.temporal.address,
+    TASK_QUEUE: stack.config.temporal.taskQueue,
+    ENCRYPTION_KEY: stack.config.encryptionKey.toString('base64'),
+    WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+    S3_PART_SIZE_MB: String(stack.config.s3.partSizeBytes / 1024 / 1024),
+    SOURCE_BATCH_SIZE: String(stack.config.source.batchSize),
+  };
+}
+
 /**
  * The real worker (worker.ts) as a separate process, serving the stack's task queue and database with the prebuilt
  * workflow bundle: a test can SIGKILL it like a crashed machine, which an in-process worker cannot simulate.
+ * `env` replaces the stack's settings (a key set to undefined is left out); `script` runs another entry point, e.g.
+ * a compiled dist/worker.js.
  */
-export function spawnWorkerProcess(stack: TestStack, env: Record<string, string> = {}): WorkerProcess {
+export function spawnWorkerProcess(
+  stack: TestStack | null,
+  env: Record<string, string | undefined> = {},
+  script?: string,
+): WorkerProcess {
+  const merged: Record<string, string | undefined> = { ...(stack ? workerEnv(stack) : {}), ...env };
+  const defined = Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
   // tsx as a loader of this node process, not its CLI: the CLI runs the script in a child process, which a kill of
   // the CLI would leave running.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
+  const child = spawn(process.execPath, script ? [script] : ['--import', 'tsx', 'worker.ts'], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: stack.db.url,
-      TEMPORAL_ADDRESS: stack.config.temporal.address,
-      TASK_QUEUE: stack.config.temporal.taskQueue,
-      ENCRYPTION_KEY: stack.config.encryptionKey.toString('base64'),
-      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
-      S3_PART_SIZE_MB: String(stack.config.s3.partSizeBytes / 1024 / 1024),
-      SOURCE_BATCH_SIZE: String(stack.config.source.batchSize),
-      ...env,
-    },
+    env: { PATH: process.env.PATH ?? '', ...(defined as Record<string, string>) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
