@@ -33,7 +33,14 @@ function open({ file, codec, rowGroupRows, plainColumns }) {
 async function write({ file, ipc }) {
   const session = files.get(file);
   const taken = new Promise((resolve) => { session.taken = resolve; });
-  for (const batch of parquet.Table.fromIPCStream(new Uint8Array(ipc)).recordBatches()) session.controller.enqueue(batch);
+  // The table's WebAssembly memory is released by free(), not by the JS garbage collector: without it every batch
+  // stayed in the WebAssembly heap for a while, and the heap only ever grows (+140 MB over a million events).
+  const table = parquet.Table.fromIPCStream(new Uint8Array(ipc));
+  try {
+    for (const batch of table.recordBatches()) session.controller.enqueue(batch);
+  } finally {
+    table.free();
+  }
   if (!session.pump) {
     session.pump = session.output.then(async (stream) => {
       const reader = stream.getReader();
