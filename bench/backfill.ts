@@ -4,6 +4,7 @@ import { deleteBatchExport } from '../src/service/batch-export-lifecycle';
 import { TERMINAL_STATUSES } from '../src/statuses';
 import { numberArgument, verdict, type SuiteResult } from './args';
 import { ensureTeam, type BenchContext } from './context';
+import { profileBackfillParent, profileWorkflows } from './history-profile';
 import { loadAverage, s3Destination, seconds, seedSpreadEvents } from './fixtures';
 
 /**
@@ -76,12 +77,39 @@ export async function backfillSuite(context: BenchContext): Promise<SuiteResult>
        WHERE b.id = $1 GROUP BY b.created_at`,
       [backfill.id],
     );
-    const figures = rows[0] ?? { completed: 0, records: 0, first_run_after: 0, mean_run: 0, p95_run: 0, run_seconds: 0 };
+    const figures = rows[0] ?? {
+      completed: 0,
+      records: 0,
+      first_run_after: 0,
+      mean_run: 0,
+      p95_run: 0,
+      run_seconds: 0,
+    };
     if (status !== 'Completed' || figures.completed !== intervals || figures.records !== events) {
       throw new Error(
         `Backfill ${backfill.id} ended ${status} with ${figures.completed} of ${intervals} runs Completed and ${figures.records} of ${events} records exported`,
       );
     }
+    // Where one interval's time goes, from Temporal histories: 20 runs spread over the backfill, and the backfill's
+    // latest workflow run.
+    const { rows: sample } = await pool.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM (SELECT workflow_id, row_number() OVER (ORDER BY data_interval_end) AS n
+                                FROM batch_export_runs WHERE backfill_id = $1) AS runs
+       WHERE n % greatest(1, $2::int / 20) = 0 LIMIT 20`,
+      [backfill.id, intervals],
+    );
+    const profile = {
+      ...(await profileBackfillParent(client, backfill.workflow_id!)),
+      ...prefixed(
+        'run: ',
+        await profileWorkflows(
+          client,
+          sample.map((run) => run.workflow_id),
+        ),
+      ),
+    };
+    console.log('backfill: mean milliseconds per interval, from Temporal histories');
+    console.table(profile);
     const intervalsPerSecond = Number((intervals / (elapsedMs / 1000)).toFixed(1));
     const row = {
       name: `${intervals} hourly intervals, S3 JSONLines+gzip`,
@@ -100,6 +128,7 @@ export async function backfillSuite(context: BenchContext): Promise<SuiteResult>
       p95RunSeconds: Number(figures.p95_run.toFixed(2)),
       slotsBusy: Number((figures.run_seconds / ((elapsedMs / 1000) * parallel)).toFixed(2)),
       loadAverage: `${loadBefore} -> ${loadAfter}`,
+      profileMs: profile,
     };
     return {
       rows: [row],
@@ -122,6 +151,10 @@ export async function backfillSuite(context: BenchContext): Promise<SuiteResult>
   } finally {
     await deleteBatchExport(deps, [BACKFILL_TEAM_ID], batchExport.id, 'bench');
   }
+}
+
+function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [prefix + key, value]));
 }
 
 interface RunFigures {

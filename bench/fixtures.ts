@@ -14,12 +14,20 @@ export async function seedSpreadEvents(
   count: number,
   range: { start: Date; end: Date },
 ): Promise<void> {
-  const { rows } = await pool.query<{ inside: number; total: number }>(
-    `SELECT count(*) FILTER (WHERE inserted_at >= $2 AND inserted_at < $3)::int AS inside, count(*)::int AS total
-     FROM events WHERE team_id = $1`,
-    [teamId, range.start, range.end],
+  const { rows } = await pool.query<{ total: number; first: Date | null; last: Date | null }>(
+    'SELECT count(*)::int AS total, min(inserted_at) AS first, max(inserted_at) AS last FROM events WHERE team_id = $1',
+    [teamId],
   );
-  if (rows[0]!.inside === count && rows[0]!.total === count) return;
+  const slice = (range.end.getTime() - range.start.getTime()) / count;
+  const near = (at: Date | null, expected: number) => at !== null && Math.abs(at.getTime() - expected) < 1;
+  const { total, first, last } = rows[0]!;
+  if (
+    total === count &&
+    near(first, range.start.getTime() + slice / 2) &&
+    near(last, range.end.getTime() - slice / 2)
+  ) {
+    return;
+  }
   await pool.query('DELETE FROM events WHERE team_id = $1', [teamId]);
   // Event i sits in the middle of the i-th of `count` equal slices of the range.
   await pool.query(
