@@ -64,6 +64,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
             query,
             sourcePool,
             batchSize: config.source.batchSize,
+            batchBytes: config.source.batchBytes,
             resumeFrom,
             signal: context.cancellationSignal,
             onCommit: (progress) => {

@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { encodeCopyBatch } from '../../src/destinations/postgres/copy';
 import { BatchExportError } from '../../src/errors';
 import { encodeLines } from '../../src/formats';
 import { arrowSchema, batchToArrowIpc } from '../../src/formats/arrow';
@@ -142,6 +146,29 @@ describe('reading an interval with binary COPY', () => {
       expect((error as Error).message).toContain('Cannot export the timestamp "infinity" of timestamp to Parquet');
     } finally {
       await db.pool.query('DELETE FROM events WHERE uuid = $1', [odd.uuid]);
+    }
+  });
+
+  it('re-encodes text fields for COPY FROM, so that a round trip through Postgres gives back the same values', async () => {
+    const values = ['tab\there', 'new\nline\r', 'back\\slash', null, '', '{"a":"\\u00e9 \\" 🎉"}', 'plain'];
+    const query = {
+      text: `SELECT v, v || '!' AS cursor FROM unnest($1::text[]) WITH ORDINALITY AS t(v, n) ORDER BY n`,
+      values: [values],
+    };
+    const batches = await collect(streamCopyBatches(db.pool, query, { batchBytes: 10, batchRows: 3, cursorWidth: 1 }));
+    const client = await db.pool.connect();
+    try {
+      await client.query('CREATE TEMPORARY TABLE round_trip (n serial, v text)');
+      for (const batch of batches) {
+        await pipeline(
+          Readable.from([encodeCopyBatch(batch, 1)]),
+          client.query(copyFrom('COPY round_trip (v) FROM STDIN')),
+        );
+      }
+      const { rows } = await client.query<{ v: string | null }>('SELECT v FROM round_trip ORDER BY n');
+      expect(rows.map((row) => row.v)).toEqual(values);
+    } finally {
+      client.release();
     }
   });
 

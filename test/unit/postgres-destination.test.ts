@@ -1,6 +1,5 @@
 import { DatabaseError } from 'pg';
 import { describe, expect, it } from 'vitest';
-import { encodeCopyRows } from '../../src/destinations/postgres/copy';
 import { classifyPostgresError } from '../../src/destinations/postgres/errors';
 import { isRetryable } from '../../src/errors';
 
@@ -18,25 +17,6 @@ function serverError(code: string, message: string): DatabaseError {
   error.code = code;
   return error;
 }
-
-describe('COPY text encoding', () => {
-  it('escapes the characters that delimit fields and rows, and writes NULL as \\N', () => {
-    const encoded = encodeCopyRows(
-      [
-        ['tab\there', 'new\nline\r', 'back\\slash', null, true, 42, '{"a":"\\u00e9"}'],
-        ['plain', '', 'x', undefined, false, 1.5, '[]'],
-      ],
-      7,
-    );
-    expect(encoded.toString('utf8')).toBe(
-      'tab\\there\tnew\\nline\\r\tback\\\\slash\t\\N\tt\t42\t{"a":"\\\\u00e9"}\n' + 'plain\t\tx\t\\N\tf\t1.5\t[]\n',
-    );
-  });
-
-  it('leaves out the columns after the width (the row cursor)', () => {
-    expect(encodeCopyRows([['a', 'b', 'cursor']], 2).toString('utf8')).toBe('a\tb\n');
-  });
-});
 
 describe('Postgres error classification', () => {
   it.each([

@@ -1,27 +1,57 @@
+import type { CopyBatch } from '../../models/copy-stream';
+
+const TAB = 9;
+const NEWLINE = 10;
+const RETURN = 13;
+const BACKSLASH = 92;
+const ESCAPED: Record<number, number> = { [TAB]: 116, [NEWLINE]: 110, [RETURN]: 114, [BACKSLASH]: BACKSLASH };
+
 /**
- * Rows in COPY's text format: tab-separated, `\N` for NULL, backslash escapes for the characters that would break
- * the format. Values arrive as the source's text (timestamps, bigints, JSON) or as JS scalars.
+ * The first `width` fields of a batch's rows (read as text, e.g. copyColumnsQuery over string fields) in COPY's text
+ * format: tab-separated, `\N` for NULL, backslash escapes for the characters that would break the format. Bytes are
+ * copied from the source's COPY data as they are; only fields holding a tab, newline, return or backslash are
+ * rewritten. Columns after `width` (the row cursor) are left out.
  */
-export function encodeCopyRows(rows: readonly unknown[][], width: number): Buffer {
-  const lines: string[] = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    const fields: string[] = new Array<string>(width);
-    for (let j = 0; j < width; j++) fields[j] = encodeValue(row[j]);
-    lines[i] = fields.join('\t');
+export function encodeCopyBatch(batch: CopyBatch, width: number): Buffer {
+  const { data, rows, starts, lengths } = batch;
+  // Upper bound: every byte of a field escaped, `\N` for a NULL, a separator after each field.
+  let bound = 0;
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < width; column++) bound += 2 * Math.max(1, lengths[row * batch.width + column]!) + 1;
   }
-  return Buffer.from(lines.join('\n') + (rows.length ? '\n' : ''), 'utf8');
+  const out = Buffer.allocUnsafe(bound);
+  let at = 0;
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < width; column++) {
+      const index = row * batch.width + column;
+      const length = lengths[index]!;
+      if (length < 0) {
+        out[at++] = BACKSLASH;
+        out[at++] = 78; // N
+      } else {
+        const start = starts[index]!;
+        const field = data.subarray(start, start + length);
+        if (needsEscaping(field)) {
+          for (let i = 0; i < length; i++) {
+            const byte = field[i]!;
+            const escaped = ESCAPED[byte];
+            if (escaped === undefined) {
+              out[at++] = byte;
+            } else {
+              out[at++] = BACKSLASH;
+              out[at++] = escaped;
+            }
+          }
+        } else {
+          at += field.copy(out, at);
+        }
+      }
+      out[at++] = column === width - 1 ? NEWLINE : TAB;
+    }
+  }
+  return out.subarray(0, at);
 }
 
-const SPECIAL = /[\\\n\r\t]/;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-function encodeValue(value: unknown): string {
-  if (value === null || value === undefined) return '\\N';
-  if (typeof value === 'string')
-    return SPECIAL.test(value) ? value.replace(/[\\\n\r\t]/g, (char) => ESCAPES[char]!) : value;
-  if (typeof value === 'boolean') return value ? 't' : 'f';
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (value instanceof Date) return value.toISOString();
-  return encodeValue(JSON.stringify(value));
+function needsEscaping(field: Buffer): boolean {
+  return field.includes(BACKSLASH) || field.includes(TAB) || field.includes(NEWLINE) || field.includes(RETURN);
 }

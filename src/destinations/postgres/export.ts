@@ -5,12 +5,11 @@ import { escapeIdentifier } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { z } from 'zod';
 import { BatchExportError } from '../../errors';
-import { classifySourceError } from '../../models/errors';
-import { streamRows } from '../../models/stream';
-import { columnsQuery, type ModelQuery } from '../../models/types';
+import { streamCopyBatches } from '../../models/copy-stream';
+import { copyColumnsQuery, type ModelQuery } from '../../models/types';
 import type { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
-import { encodeCopyRows } from './copy';
+import { encodeCopyBatch } from './copy';
 import { classifyPostgresError, errorContext } from './errors';
 import { createTableStatement, insertStatement, qualifiedName, tableSpec, type TableSpec } from './table';
 
@@ -27,8 +26,10 @@ export interface PostgresExportOptions {
   config: PostgresDestinationConfig;
   query: ModelQuery;
   sourcePool: Pool;
-  /** Rows per source round trip, and per destination transaction. */
+  /** Rows per destination transaction, at most... */
   batchSize: number;
+  /** ...and megabytes of source rows read before they are cut into batches (see streamCopyBatches). */
+  batchBytes: number;
   resumeFrom?: PostgresExportProgress | null;
   signal?: AbortSignal;
   /** Called after each committed batch. */
@@ -69,26 +70,28 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       type: 'string' as const,
       expression: `(${column.expression})::text`,
     }));
-    const source = columnsQuery(
+    const source = copyColumnsQuery(
       { ...options.query, fields: asText },
       { withCursor: true, after: options.resumeFrom?.cursor ?? null },
     );
 
     let records = options.resumeFrom?.records ?? 0;
     let bytes = options.resumeFrom?.bytes ?? 0;
-    const batches = streamRows(options.sourcePool, source, {
-      batchSize: options.batchSize,
+    // Read with binary COPY, whose text fields go into the destination's COPY as they are (classified as source
+    // errors there); destination errors are classified where they happen.
+    const batches = streamCopyBatches(options.sourcePool, source, {
+      batchBytes: options.batchBytes,
+      batchRows: options.batchSize,
       cursorWidth: options.query.orderBy.length,
     });
-    // Destination errors are classified where they happen; what is left came from the source query.
     await forEachPrefetched(batches, async (batch) => {
       options.signal?.throwIfAborted();
-      const data = encodeCopyRows(batch.rows, columns.length);
+      const data = encodeCopyBatch(batch, columns.length);
       await destination(() => commitBatch(client, copy, insert, data));
-      records += batch.rows.length;
+      records += batch.rows;
       bytes += data.length;
       options.onCommit?.({ cursor: batch.cursor, records, bytes });
-    }).catch((error: unknown) => Promise.reject(classifySourceError(error)));
+    });
     return { records, bytes };
   } finally {
     await client.end().catch(() => undefined);
