@@ -5,7 +5,9 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   type ActivityOptions,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -21,11 +23,23 @@ import type {
 
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
-const { startBatchExportRun, finishBatchExportRun } = proxyActivities<Activities>({
+const BOOKKEEPING_OPTIONS = {
   startToCloseTimeout: '1 minute',
   // Bookkeeping must survive a metadata database restart; these activities are idempotent.
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+} as const;
+
+/**
+ * Recording the run's start and outcome runs as local activities: inside the workflow task that needs it, on the
+ * worker that runs the workflow, instead of as activity tasks dispatched by Temporal. A run then costs two workflow
+ * tasks and one activity task instead of four and three: less Temporal server CPU and less latency per run, which
+ * is what bounds backfills and many schedules of small intervals (docs/notes/issue-6-bench-backfill-schedules.md).
+ * Runs started before this change replay their recorded (normal) activities: the patch marker tells which kind a
+ * history holds.
+ */
+const LOCAL_BOOKKEEPING_PATCH = 'run-bookkeeping-as-local-activities';
+const localBookkeeping = proxyLocalActivities<Activities>(BOOKKEEPING_OPTIONS);
+const remoteBookkeeping = proxyActivities<Activities>(BOOKKEEPING_OPTIONS);
 
 /** Retries of the insert activity, for transient errors only: the activity marks the others non-retryable. */
 export const INSERT_RETRY_POLICY = {
@@ -95,6 +109,9 @@ export async function runExport(
 ): Promise<BatchExportWorkflowResult> {
   const { start, end } = resolveDataInterval(input);
   const info = workflowInfo();
+  const { startBatchExportRun, finishBatchExportRun } = patched(LOCAL_BOOKKEEPING_PATCH)
+    ? localBookkeeping
+    : remoteBookkeeping;
   const run = await startBatchExportRun({
     batchExportId: input.batchExportId,
     teamId: input.teamId,
