@@ -69,6 +69,9 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
       paused: true,
       destination,
     });
+    // A fresh worker for each export: its peak is this export's alone, not what earlier ones left (a WebAssembly
+    // heap never shrinks, and the garbage collector frees when it likes).
+    await context.restartWorker();
     await resetPeakRss(context.worker.pid!);
     const started = performance.now();
     const result: BatchExportWorkflowResult = await client.workflow.execute(workflow, {

@@ -96,11 +96,20 @@ export type ParquetThreadRequest =
   | { kind: 'finish'; file: number }
   | { kind: 'discard'; file: number };
 
-const thread = new ScriptThread('Parquet encoding', THREAD_SOURCE);
+/** Files opened on the thread and not yet finished or discarded: the thread holds their writers. */
+let openFiles = 0;
+/** After this long without a request and with no file open, the thread exits and its WebAssembly heap is freed. */
+const IDLE_EXIT_MS = 10_000;
+const thread = new ScriptThread('Parquet encoding', THREAD_SOURCE, {
+  idleExitMs: IDLE_EXIT_MS,
+  canExit: () => openFiles === 0,
+});
 let nextFile = 0;
 
 /** Sends one request to the Parquet thread; resolves to the file bytes it produced meanwhile (maybe none). */
 export function requestParquetThread(request: ParquetThreadRequest): Promise<Buffer> {
+  if (request.kind === 'open') openFiles++;
+  if (request.kind === 'finish' || request.kind === 'discard') openFiles--;
   return thread.request(request, request.kind === 'write' ? [request.ipc] : []);
 }
 

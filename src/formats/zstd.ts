@@ -22,7 +22,7 @@ parentPort.on('message', async ({ id, chunk, level }) => {
 });
 `;
 
-const thread = new ScriptThread('zstd compression', THREAD_SOURCE);
+const thread = new ScriptThread('zstd compression', THREAD_SOURCE, { idleExitMs: 10_000 });
 
 /** One zstd frame holding `chunk`. The thread handles one request at a time, so results come in call order. */
 export function compressZstd(chunk: Buffer, level: number): Promise<Buffer> {
