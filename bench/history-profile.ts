@@ -8,11 +8,18 @@ type HistoryEvent = NonNullable<
  * Where a workflow's time goes, from its Temporal history: per phase (workflow task waiting for / running on a worker,
  * each activity type waiting for / running on a worker), mean milliseconds over the workflows given.
  */
-export async function profileWorkflows(client: Client, workflowIds: string[]): Promise<Record<string, number>> {
+export async function profileWorkflows(
+  client: Client,
+  workflowIds: string[],
+  /** With a time (a schedule's tick), also how long after it each workflow started. */
+  since?: Date,
+): Promise<Record<string, number>> {
   const totals: Record<string, number> = {};
   for (const workflowId of workflowIds) {
     const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
-    for (const [phase, ms] of Object.entries(phases(events ?? []))) totals[phase] = (totals[phase] ?? 0) + ms;
+    const found = phases(events ?? []);
+    if (since && events?.length) found['started after the tick'] = eventMs(events[0]!) - since.getTime();
+    for (const [phase, ms] of Object.entries(found)) totals[phase] = (totals[phase] ?? 0) + ms;
   }
   return Object.fromEntries(
     Object.entries(totals).map(([phase, ms]) => [phase, Math.round(ms / Math.max(1, workflowIds.length))]),

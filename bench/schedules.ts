@@ -2,6 +2,7 @@ import { createBatchExport } from '../src/service/batch-exports';
 import { deleteBatchExport } from '../src/service/batch-export-lifecycle';
 import { numberArgument, verdict, type SuiteResult } from './args';
 import { ensureTeam, type BenchContext } from './context';
+import { profileWorkflows } from './history-profile';
 import { loadAverage, mapConcurrently, s3Destination, seconds, seedSpreadEvents } from './fixtures';
 
 /**
@@ -14,6 +15,9 @@ import { loadAverage, mapConcurrently, s3Destination, seconds, seedSpreadEvents 
  * for all of them to exist by then, so that every schedule's first firing is that tick; when creating them takes
  * longer than planned, the next tick is measured instead. Waits up to one interval plus the creation time. The
  * exports (and their schedules) are deleted at the end.
+ *
+ * Also prints where the last 20 runs to start spent their time, from their Temporal histories (how long after the
+ * tick each workflow started, its workflow tasks, its activities).
  *
  * Options: `--schedule-exports N` (default 500), `--schedule-events N` (events in the measured interval, exported by
  * every export; default 5), `--schedule-minutes M` (the interval, "every M minutes"; default 5).
@@ -75,6 +79,19 @@ export async function schedulesSuite(context: BenchContext): Promise<SuiteResult
         `The tick at ${tick.toISOString()}: ${figures.completed} of ${count} runs Completed (${figures.runs} started), ${figures.records} of ${count * events} records exported`,
       );
     }
+    // Where a run's time goes, from the Temporal histories of 20 runs (the last 20 to start: the slowest).
+    const { rows: sample } = await pool.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM batch_export_runs WHERE batch_export_id = ANY($1::uuid[]) AND data_interval_end = $2
+       ORDER BY created_at DESC LIMIT 20`,
+      [ids, tick],
+    );
+    const profile = await profileWorkflows(
+      client,
+      sample.map((run) => run.workflow_id),
+      tick,
+    );
+    console.log('schedules: mean milliseconds per run of the last 20 to start, from Temporal histories');
+    console.table(profile);
     const row = {
       name: `${count} exports every ${minutes} minutes, S3 JSONLines+gzip, ${events} events each`,
       exports: count,
@@ -92,6 +109,7 @@ export async function schedulesSuite(context: BenchContext): Promise<SuiteResult
       runsCompleted: figures.completed,
       recordsExported: figures.records,
       loadAverage: `${loadAtTick} -> ${loadAfter}`,
+      profileMs: profile,
     };
     return {
       rows: [row],
