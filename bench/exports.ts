@@ -8,6 +8,7 @@ import { createBatchExport } from '../src/service/batch-exports';
 import type { BatchExportWorkflowResult } from '../workflows/types';
 import { numberArgument, stringArgument, verdict, type SuiteResult } from './args';
 import { BENCH_DATABASE_URL, BENCH_TEAM_ID, ensureTeam, type BenchContext } from './context';
+import { profileWorkflows } from './history-profile';
 import { peakRssMb, resetPeakRss, timeShell } from './processes';
 import { BENCH_INTERVAL, seedEvents } from './seed';
 
@@ -74,9 +75,10 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
     await context.restartWorker();
     await resetPeakRss(context.worker.pid!);
     const started = performance.now();
+    const workflowId = `bench-${randomUUID()}`;
     const result: BatchExportWorkflowResult = await client.workflow.execute(workflow, {
       taskQueue: env.TASK_QUEUE!,
-      workflowId: `bench-${randomUUID()}`,
+      workflowId,
       args: [
         {
           batchExportId: batchExport.id,
@@ -91,6 +93,8 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
     if (result.status !== 'Completed' || result.recordsCompleted !== count) {
       throw new Error(`${name}: ${result.status}, ${result.recordsCompleted} of ${count} rows: ${result.latestError}`);
     }
+    // Where the time went (workflow tasks, each activity waiting and running), from the workflow's history.
+    console.log(`${name}: ${JSON.stringify(await profileWorkflows(client, [workflowId]))}`);
     return { seconds, bytes: result.bytesExported, peak: await peakRssMb(context.worker.pid!) };
   };
 
