@@ -34,8 +34,11 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY: z
     .string()
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded as base64'),
-  /** S3 multipart part size. S3 rejects parts under 5 MiB (except the last). */
-  S3_PART_SIZE_MB: positiveInt.min(5).max(5000).default(16),
+  /**
+   * S3 multipart part size. S3 rejects parts under 5 MiB (except the last) and more than 10,000 parts: 8 MiB (the
+   * AWS CLI's default) allows 80 GB of compressed output per file, and holds half the memory of 16 MiB parts.
+   */
+  S3_PART_SIZE_MB: positiveInt.min(5).max(5000).default(8),
   /** Rows per batch read from the source (at most: the S3 destination also cuts batches by SOURCE_BATCH_MB). */
   SOURCE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),
   /**
@@ -45,8 +48,11 @@ const EnvSchema = z.object({
   SOURCE_BATCH_MB: z.coerce.number().positive().max(256).default(4),
   /** How far back a schedule catches up on missed intervals after the worker or server was down. */
   SCHEDULE_CATCHUP_WINDOW_SECONDS: positiveInt.default(24 * 3600),
-  /** Intervals a backfill exports at the same time. */
-  BACKFILL_MAX_PARALLEL_RUNS: positiveInt.max(100).default(4),
+  /**
+   * Intervals a backfill exports at the same time. Each holds about 100 MB of worker memory at most (a million-event
+   * hour; docs/notes/issue-6-bench.md); 10 reaches the 10 intervals/s a month of small hourly intervals needs.
+   */
+  BACKFILL_MAX_PARALLEL_RUNS: positiveInt.max(100).default(10),
   /** Intervals one backfill workflow run starts before it continues as new, keeping each history small. */
   BACKFILL_INTERVALS_PER_WORKFLOW_RUN: positiveInt.max(2000).default(250),
   /** Backfills a team may have starting or running at once; more are refused (HTTP 429). */

@@ -14,7 +14,7 @@ describe('loadConfig', () => {
       namespace: 'default',
       taskQueue: 'batch-exports',
     });
-    expect(config.s3.partSizeBytes).toBe(16 * 1024 * 1024);
+    expect(config.s3.partSizeBytes).toBe(8 * 1024 * 1024);
     expect(config.encryptionKey).toHaveLength(32);
   });
 
