@@ -13,7 +13,7 @@ import {
   insertBackfill,
   type BackfillRecord,
 } from '../db/backfills';
-import { getBatchExport, type BatchExportRecord } from '../db/batch-exports';
+import { getBatchExport, type BatchExportRecord, type Queryable } from '../db/batch-exports';
 import { writeLog } from '../db/logs';
 import { getRun } from '../db/runs';
 import { errorMessage, NotFoundError, ValidationError } from '../errors';
@@ -191,9 +191,16 @@ export async function cancelBackfill(
   return (await getBackfill(deps.pool, backfill.id))!;
 }
 
-/** Cancels every active backfill of an export (it was paused by its failures, or deleted), saying why. */
+/** Where a cancellation is recorded: the pool, or the connection of a transaction in progress. */
+type CancelDependencies = { pool: Queryable } & Pick<BackfillDependencies, 'temporal'>;
+
+/**
+ * Cancels every active backfill of an export (it was paused by its failures, or deleted), saying why. Inside a
+ * transaction, pass its connection as `pool`: asking the pool for a second connection while holding one deadlocks
+ * once as many callers as the pool has connections do the same.
+ */
 export async function cancelActiveBackfills(
-  deps: Pick<BackfillDependencies, 'pool' | 'temporal'>,
+  deps: CancelDependencies,
   batchExportId: string,
   reason: string,
 ): Promise<number> {
@@ -203,7 +210,7 @@ export async function cancelActiveBackfills(
 }
 
 async function cancelOne(
-  deps: Pick<BackfillDependencies, 'pool' | 'temporal'>,
+  deps: CancelDependencies,
   backfill: BackfillRecord,
   reason: string,
 ): Promise<void> {

@@ -71,9 +71,10 @@ export async function deleteBatchExport(
       await temporal.cancelWorkflow(run.workflow_id);
       await finishRun(tx, { runId: run.id, status: 'Cancelled', latestError: reason });
     }
-    // Outside the transaction (the backfill service records each cancellation itself): a cancelled backfill stays
-    // cancelled even if the delete then fails, which is true and harmless.
-    await cancelActiveBackfills(deps, id, reason);
+    // On the transaction's connection: a second one from the pool, while holding this one, deadlocked once as many
+    // deletes ran at once as the pool has connections. Last, so that only the commit can fail after a backfill was
+    // cancelled in Temporal (its workflow then records Cancelled itself).
+    await cancelActiveBackfills({ pool: tx, temporal: deps.temporal }, id, reason);
   });
 }
 

@@ -17,6 +17,19 @@ describe('batch exports API: pause, unpause, update and delete keep the schedule
 
   const create = (body: Record<string, unknown> = {}) => api.createExport(body);
 
+  it('deletes more exports at once than the pool has connections, without waiting on itself', async () => {
+    // The test database's pool has 10 connections; each delete holds one for its transaction.
+    const created = await Promise.all(Array.from({ length: 12 }, () => create()));
+    const responses = await Promise.all(created.map((body) => api.call('DELETE', `${base}/${body.id}`)));
+
+    expect(responses.map((response) => response.status)).toEqual(created.map(() => 204));
+    const { rows } = await api.stack.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM batch_exports WHERE id = ANY($1::uuid[]) AND deleted',
+      [created.map((body) => body.id)],
+    );
+    expect(rows[0]!.n).toBe(12);
+  }, 60_000);
+
   it('pauses: the export and its schedule are paused, with who paused and when', async () => {
     const created = await create();
     const before = Date.now();
