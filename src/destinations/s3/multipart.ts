@@ -2,6 +2,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -82,9 +83,31 @@ export class MultipartUpload<M> {
     if (this.bufferedBytes >= this.options.partSize) await this.flushPart();
   }
 
-  /** Uploads what is left and completes the object. */
+  /**
+   * Uploads what is left and completes the object. An object smaller than a part, with no upload started, is put
+   * in one request instead of three: most intervals of a frequent export are small files.
+   */
   async complete(): Promise<void> {
-    // S3 needs at least one part, so an empty object is one empty part.
+    if (!this.uploadId && this.nextPartNumber === 1) {
+      const body = Buffer.concat(this.buffered);
+      this.buffered = [];
+      this.bufferedBytes = 0;
+      await this.call(() =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.target.bucket,
+            Key: this.target.key,
+            Body: body,
+            ContentLength: body.length,
+            ContentType: this.target.contentType,
+            ServerSideEncryption: this.target.encryption ?? undefined,
+            SSEKMSKeyId: this.target.kmsKeyId ?? undefined,
+          }),
+        ),
+      );
+      return;
+    }
+    // S3 needs at least one part, so an empty (resumed) upload gets one empty part.
     if (this.bufferedBytes > 0 || this.nextPartNumber === 1) await this.flushPart();
     await Promise.all(this.inFlight);
     this.throwIfFailed();
