@@ -38,7 +38,11 @@ export interface BenchContext {
 export async function startBenchContext(): Promise<BenchContext & { stop(): Promise<void> }> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'batch-exports-bench-'));
   // The worker runs as built for production: compiled, with its workflow bundle (dist/).
-  const [temporal, moto] = await Promise.all([startLocalTemporal(), startMotoServer(), buildDist()]);
+  const [temporal, moto] = await Promise.all([
+    startLocalTemporal({ dynamicConfig: dynamicConfigFromEnv() }),
+    startMotoServer(),
+    buildDist(),
+  ]);
   await ensureDatabase(BENCH_DATABASE_URL);
   const pool = createPool(BENCH_DATABASE_URL, { max: 4, applicationName: 'batch-exports-bench' });
   await migrate(pool);
@@ -97,4 +101,23 @@ export async function ensureTeam(pool: Pool, teamId: number): Promise<void> {
   if (rowCount) return;
   const { rows } = await pool.query<{ id: string }>(`INSERT INTO organizations (name) VALUES ('bench') RETURNING id`);
   await pool.query(`INSERT INTO projects (id, organization_id, name) VALUES ($1, $2, 'bench')`, [teamId, rows[0]!.id]);
+}
+
+/**
+ * BENCH_TEMPORAL_DYNAMIC_CONFIG="key=value,key=value": settings for the bench's Temporal dev server (values are
+ * JSON: numbers and booleans as they are), to compare server configurations.
+ */
+function dynamicConfigFromEnv(): Record<string, string | number | boolean> {
+  const entries = (process.env.BENCH_TEMPORAL_DYNAMIC_CONFIG ?? '').split(',').filter(Boolean);
+  return Object.fromEntries(
+    entries.map((entry) => {
+      const [key, value = ''] = entry.split('=');
+      const parsed = /^-?[\d.]+$/.test(value)
+        ? Number(value)
+        : value === 'true' || value === 'false'
+          ? value === 'true'
+          : value;
+      return [key!.trim(), parsed];
+    }),
+  );
 }

@@ -13,7 +13,13 @@ export interface LocalTemporal {
  * one, which needs internet access.
  */
 export async function startLocalTemporal(
-  options: { port?: number; uiPort?: number; dbFilename?: string } = {},
+  options: {
+    port?: number;
+    uiPort?: number;
+    dbFilename?: string;
+    /** Server settings (`--dynamic-config-value KEY=VALUE`), e.g. for a benchmark at scale. */
+    dynamicConfig?: Record<string, string | number | boolean>;
+  } = {},
 ): Promise<LocalTemporal> {
   const executable = findExecutable('temporal', 'TEMPORAL_CLI_PATH');
   const port = options.port ?? (await freePort());
@@ -25,7 +31,15 @@ export async function startLocalTemporal(
       dbFilename: options.dbFilename,
       ui: options.uiPort !== undefined,
       uiPort: options.uiPort,
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: [
+        '--log-level',
+        'error',
+        ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
+          '--dynamic-config-value',
+          // The value is JSON: strings quoted, numbers and booleans as they are.
+          `${key}=${JSON.stringify(value)}`,
+        ]),
+      ],
     },
   });
   return { address: `127.0.0.1:${port}`, env };
