@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { NoOpDestinationConfig } from '../src/destinations/noop/config';
 import { discardRows } from '../src/destinations/noop/export';
 import { buildModelQuery } from '../src/models';
-import { streamRows } from '../src/models/stream';
+import { streamCopyBatches } from '../src/models/copy-stream';
 import { jsonLinesQuery } from '../src/models/types';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
@@ -36,7 +36,11 @@ export function createNoOpActivities({ pool, sourcePool, config }: ActivityDepen
         // Nothing is written, so there is nothing to resume: a retried attempt reads the interval again.
         const stopHeartbeating = keepHeartbeating(context, () => progress);
         const result = await discardRows(
-          streamRows(sourcePool, jsonLinesQuery(model), { batchSize: config.source.batchSize, cursorWidth: 0 }),
+          streamCopyBatches(sourcePool, jsonLinesQuery(model), {
+            batchBytes: config.source.batchBytes,
+            batchRows: config.source.batchSize,
+            cursorWidth: 0,
+          }),
           { signal: context.cancellationSignal, onBatch: (current) => (progress = { ...current }) },
         ).finally(stopHeartbeating);
         log.info('Read and discarded interval', { ...fields, records: result.records });

@@ -62,14 +62,6 @@ export function jsonLinesQuery(query: ModelQuery, options: RenderOptions = {}): 
   return renderSelect(query, `json_build_object(${object})::text AS line`, options);
 }
 
-/** One column per field, named after it, for typed writers. JSON fields come as JSON text. */
-export function columnsQuery(query: ModelQuery, options: RenderOptions = {}): SqlQuery {
-  const columns = query.fields
-    .map((field) => `${field.type === 'json' ? `(${field.expression})::text` : field.expression} AS "${field.name}"`)
-    .join(', ');
-  return renderSelect(query, columns, options);
-}
-
 /** The Postgres type each field type is read as by binary readers (see `copyColumnsQuery`). */
 const COPY_TYPES: Record<FieldType, string> = {
   string: 'text',

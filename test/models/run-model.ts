@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { buildModelQuery, type ModelQueryInput } from '../../src/models';
 import { beginModelRead, resolveQuery } from '../../src/models/read-transaction';
-import { jsonLinesQuery } from '../../src/models/types';
+import { jsonLinesQuery, type SqlQuery } from '../../src/models/types';
 
 export type ExportedRow = Record<string, unknown>;
 
@@ -20,12 +20,18 @@ export async function exportedRows(
       ...destination,
     }),
   );
+  const rows = await queryRows<{ line: string }>(pool, query);
+  return rows.map((row) => JSON.parse(row.line) as ExportedRow);
+}
+
+/** A rendered model query's rows, read in one plain query (no cursor, no COPY) in an export's read transaction. */
+export async function queryRows<R extends Record<string, unknown>>(pool: Pool, query: SqlQuery): Promise<R[]> {
   const client = await pool.connect();
   try {
     await beginModelRead(client);
-    const { rows } = await client.query<{ line: string }>(await resolveQuery(client, query));
+    const { rows } = await client.query<R>(await resolveQuery(client, query));
     await client.query('COMMIT');
-    return rows.map((row) => JSON.parse(row.line) as ExportedRow);
+    return rows;
   } finally {
     client.release();
   }

@@ -1,4 +1,4 @@
-import type { RowBatch } from '../../models/stream';
+import type { CopyBatch } from '../../models/copy-stream';
 
 export interface DiscardResult {
   records: number;
@@ -6,16 +6,16 @@ export interface DiscardResult {
   bytes: number;
 }
 
-/** Reads JSON-line rows (jsonLinesQuery) to the end and counts them. */
+/** Reads JSON-line rows (jsonLinesQuery, read with streamCopyBatches) to the end and counts them. */
 export async function discardRows(
-  rows: AsyncIterable<RowBatch>,
+  rows: AsyncIterable<CopyBatch>,
   options: { signal?: AbortSignal; onBatch?: (progress: DiscardResult) => void } = {},
 ): Promise<DiscardResult> {
   const result = { records: 0, bytes: 0 };
   for await (const batch of rows) {
     options.signal?.throwIfAborted();
-    for (const row of batch.rows) result.bytes += Buffer.byteLength(row[0] as string, 'utf8') + 1;
-    result.records += batch.rows.length;
+    for (let row = 0; row < batch.rows; row++) result.bytes += batch.lengths[row * batch.width]! + 1;
+    result.records += batch.rows;
     options.onBatch?.(result);
   }
   return result;
