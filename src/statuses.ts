@@ -1,4 +1,4 @@
-/** Statuses shared by runs and backfills, spelled as the API returns them (SPEC.md section 2). */
+/** Statuses shared by runs and backfills, spelled as the API returns them (docs/design.md §2). */
 export const STATUSES = [
   'Starting',
   'Running',

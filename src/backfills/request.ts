@@ -22,7 +22,7 @@ const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frid
 const TIMESTAMP_WITH_OFFSET = z.iso.datetime({ offset: true });
 
 /**
- * Checks a backfill request against the export (SPEC.md section 7) and returns the range as instants: dates for day
+ * Checks a backfill request against the export (docs/design.md §7) and returns the range as instants: dates for day
  * and week exports (the boundary at offset_hour in the export's timezone, on offset_day for weeks), date-times with a
  * timezone otherwise; start before end; end not in the future; at least one whole interval in the range.
  */

@@ -44,7 +44,7 @@ export function backfillWorkflowId(batchExportId: string, range: { startAt: Date
   return `${batchExportId}-Backfill-${start}-${end}`;
 }
 
-/** Validates a backfill request (SPEC.md section 7) and starts it. */
+/** Validates a backfill request (docs/design.md §7) and starts it. */
 export async function createBackfill(
   deps: BackfillDependencies,
   input: { teamId: number; batchExportId: string; body: unknown; now?: Date },

@@ -1,4 +1,4 @@
--- Metadata: who may export what, where to, and what happened. SPEC.md section 2.
+-- Metadata: who may export what, where to, and what happened. docs/design.md §2.
 
 CREATE TABLE organizations (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),

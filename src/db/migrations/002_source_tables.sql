@@ -1,4 +1,4 @@
--- The source models (SPEC.md section 5), as the analytics platform writes them. `inserted_at` is when a row
+-- The source models (docs/design.md §5), as the analytics platform writes them. `inserted_at` is when a row
 -- reached this database: exports select by it, so every index leads with (team_id, inserted_at).
 -- JSON columns are `json`, not `jsonb`: they keep the text as ingested, including \u0000 escapes jsonb rejects.
 

@@ -1,4 +1,4 @@
--- Backfill progress and outcome (SPEC.md section 7), kept on the one backfill row across continue-as-new.
+-- Backfill progress and outcome (docs/design.md §7), kept on the one backfill row across continue-as-new.
 
 ALTER TABLE batch_export_backfills
     -- Intervals from adjusted_start_at to end_at; NULL until the backfill has estimated them.

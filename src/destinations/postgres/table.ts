@@ -42,7 +42,7 @@ function toColumn(field: ModelField): DestinationColumn {
   return { ...field, expression, sqlType: SQL_TYPES[field.type] };
 }
 
-/** The events table of SPEC.md section 6, then the other event fields, written when the user's table has them. */
+/** The events table of docs/design.md §6, then the other event fields, written when the user's table has them. */
 function eventColumns(): DestinationColumn[] {
   const field = (name: string) => toColumn(EVENT_FIELDS.find((candidate) => candidate.name === name)!);
   const spec: DestinationColumn[] = [
@@ -65,7 +65,7 @@ function eventColumns(): DestinationColumn[] {
 
 /** What the export writes for a model query, and how. */
 export function tableSpec(query: ModelQuery): TableSpec {
-  // The events model proper (not a hogql_query, whose fields are its aliases) has the table of SPEC.md section 6.
+  // The events model proper (not a hogql_query, whose fields are its aliases) has the table of docs/design.md §6.
   if (query.fields === EVENT_FIELDS) {
     const columns = eventColumns();
     return {
