@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listKeys } from '../helpers/s3';
+import { listKeys, TEST_CREDENTIALS } from '../helpers/s3';
 import { startApiTest, type ApiTest } from './helpers';
 
 describe('destination test steps API', () => {
@@ -80,7 +80,7 @@ describe('destination test steps API', () => {
     expect(stored.status).toBe(200);
     expect(stored.body.result.status).toBe('Passed');
     const overridden = await api.call('POST', url, {
-      body: { step: 1, destination: { config: { bucket_name: 'not-the-saved-one' } } },
+      body: { step: 1, destination: { config: { bucket_name: 'not-the-saved-one', ...TEST_CREDENTIALS } } },
     });
     expect(overridden.body.result.status).toBe('Failed');
     expect(overridden.body.result.message).toMatch(/not-the-saved-one/);
