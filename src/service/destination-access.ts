@@ -7,7 +7,7 @@ import { DestinationRefusedError, ValidationError } from '../errors';
  * included: omitted secrets keep their stored values, null removes one. `replace` keeps only the stored secrets.
  *
  * Stored secrets only go where they were given for: when a field saying where they are sent (host, endpoint_url,
- * ...) changes, every stored secret must be sent again, or this is a 400 naming the first one missing.
+ * ...) changes, every stored secret must be sent again, or this is a 400 naming them.
  */
 export function mergeDestinationConfig(
   type: DestinationType,
@@ -26,11 +26,13 @@ export function mergeDestinationConfig(
   const moved = endpointFields.find((field) => !sameValue(type, stored, merged, field));
   if (!moved) return merged;
   // An empty secret (a password-less login) tells nobody anything.
-  const missing = secretFields.find((field) => stored[field] !== undefined && stored[field] !== '' && !(field in sent));
-  if (missing) {
+  const missing = secretFields.filter(
+    (field) => stored[field] !== undefined && stored[field] !== '' && !(field in sent),
+  );
+  if (missing.length) {
     throw new ValidationError(
-      `${missing} must be sent again when ${moved} changes: stored secrets are only sent where they were given for`,
-      `destination.config.${missing}`,
+      `${missing.join(' and ')} must be sent again when ${moved} changes: stored secrets are only sent where they were given for`,
+      `destination.config.${missing[0]}`,
       'secret_required',
     );
   }
