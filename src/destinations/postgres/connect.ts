@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Client, type ClientConfig } from 'pg';
 import type { DestinationAccess } from '../../config';
+import { isTransientNetworkError } from '../../errors';
 import { checkHostOnSave, resolveAllowed, type NetworkPolicy } from '../../net/policy';
 import type { PostgresDestinationConfig } from './config';
 
@@ -27,10 +28,25 @@ export async function checkPostgresAccess(config: PostgresDestinationConfig, acc
  * dials the address that was checked; TLS still names and verifies the host name.
  */
 export async function connectToDestination(config: PostgresDestinationConfig, policy: NetworkPolicy): Promise<Client> {
-  const [checked] = await resolveAllowed(config.host, policy, { field: 'host', value: config.host });
+  const addresses = await resolveAllowed(config.host, policy, { field: 'host', value: config.host });
+  // Like node:net with a name: each address in turn while the network says no (an IPv6 address without a route).
+  let unreachable: unknown;
+  for (const { address } of addresses) {
+    try {
+      return await connectToAddress(address, config);
+    } catch (error) {
+      if (!isTransientNetworkError(error)) throw error;
+      unreachable = error;
+    }
+  }
+  throw unreachable;
+}
+
+async function connectToAddress(address: string, config: PostgresDestinationConfig): Promise<Client> {
+  // SNI and certificate verification use the host name; an IP literal is verified as itself.
   const servername = isIP(config.host) ? undefined : config.host;
   const base: ClientConfig = {
-    host: checked!.address,
+    host: address,
     port: config.port,
     user: config.user,
     password: config.password,
