@@ -39,8 +39,8 @@ export class BatchExportError extends Error {
 }
 
 /**
- * A destination the service will not connect to: a host on its own network, stored secrets aimed elsewhere, worker
- * credentials not lent. Never retried; the API answers 400 naming `destination.config.<field>`.
+ * A destination the service will not connect to: a host on the service's own network, or S3 without keys when the
+ * worker's credentials are not lent. Never retried; the API answers 400 naming `destination.config.<field>`.
  */
 export class DestinationRefusedError extends BatchExportError {
   override name = 'DestinationRefusedError';

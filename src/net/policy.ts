@@ -5,7 +5,7 @@
  *
  * Entry points: `resolveAllowed` for clients that take an address (pg: host = the address, TLS name = the host
  * name), `policyLookup` for clients that take a `lookup` function (node:http agents, hence the AWS SDK), and
- * `refusalOf` for an address already in hand (IP literals, which node:net dials without a lookup).
+ * `checkAddress` for an address already in hand (IP literals, which node:net dials without a lookup).
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
@@ -60,17 +60,18 @@ export function refusalOf(address: string, policy: NetworkPolicy): string | null
 const REFUSAL_ADVICE =
   'destinations may only be on public addresses (the operator can allow more networks with DESTINATION_ALLOWED_NETWORKS)';
 
-/** Which config field a refusal is about, and its value as the user wrote it. */
+/** Which config field a refusal is about, and its value as the user wrote it (the host dialled when absent). */
 export interface DialTarget {
   field: string;
-  value: string;
+  value?: string;
 }
 
 /** Throws DestinationRefusedError, in the words the API and the run's error use, unless the address is allowed. */
-export function checkAddress(address: string, policy: NetworkPolicy, target: DialTarget, resolved = false): void {
+export function checkAddress(address: string, policy: NetworkPolicy, target: DialTarget, resolvedFrom?: string): void {
   const reason = refusalOf(address, policy);
   if (!reason) return;
-  const what = `${target.field} "${target.value}" ${resolved ? 'resolves to' : 'is'} ${reason}`;
+  const named = target.value === undefined ? `"${resolvedFrom ?? address}"` : `${target.field} "${target.value}"`;
+  const what = `${named} ${resolvedFrom ? 'resolves to' : 'is'} ${reason}`;
   throw new DestinationRefusedError(`${what}: ${REFUSAL_ADVICE}`, target.field);
 }
 
@@ -91,7 +92,7 @@ export async function resolveAllowed(
     return [{ address: literal, family: isIP(literal) }];
   }
   const addresses = await dnsLookup(host, { all: true, family: options.family ?? 0 });
-  for (const { address } of addresses) checkAddress(address, policy, target, true);
+  for (const { address } of addresses) checkAddress(address, policy, target, host);
   return addresses;
 }
 
@@ -118,7 +119,7 @@ type LookupCallback = (error: Error | null, address: string | LookupAddress[], f
 
 /**
  * A `lookup` for node:net and node:http agents that only yields allowed addresses: the socket connects to what it
- * returns. Node skips `lookup` for IP literals, so those must be checked with `refusalOf` before connecting.
+ * returns. Node skips `lookup` for IP literals, so those must be checked with `checkAddress` before connecting.
  */
 export function policyLookup(policy: NetworkPolicy, target: DialTarget) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {

@@ -40,6 +40,16 @@ describe('destination test steps API', () => {
     expect(await listKeys(api.s3, destination.config.bucket_name as string)).toEqual([]);
   });
 
+  it('reaches an endpoint named by a host name the network policy allows (resolved once, through the policy)', async () => {
+    const endpoint = new URL(api.stack.s3Endpoint);
+    endpoint.hostname = 'localhost';
+    const destination = await api.s3Destination({ endpoint_url: endpoint.toString() });
+    for (const step of [0, 2]) {
+      const response = await runStep(step, destination);
+      expect(response.body.result, `step ${step}`).toEqual({ status: 'Passed', message: null });
+    }
+  });
+
   it('fails the bucket steps for a missing bucket, saying so', async () => {
     const destination = await api.s3Destination();
     destination.config.bucket_name = 'no-such-bucket-here';

@@ -19,9 +19,8 @@ const MAX_SOCKETS = 50;
 export function createS3Client(config: S3DestinationConfig, access: DestinationAccess): S3Client {
   checkS3Access(config, access);
   const custom = Boolean(config.endpoint_url);
-  const target: DialTarget = custom
-    ? { field: 'endpoint_url', value: config.endpoint_url! }
-    : { field: 'region', value: config.region };
+  // Without endpoint_url, a refusal names the AWS host resolved (an S3 interface endpoint on private addresses).
+  const target: DialTarget = custom ? { field: 'endpoint_url', value: config.endpoint_url! } : { field: 'region' };
   const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, lookup: policyLookup(access, target) };
   return new S3Client({
     region: config.region,
