@@ -92,7 +92,7 @@ describe('destination secrets are bound to their endpoint', () => {
     expect(received).not.toContain(STORED_PASSWORD);
   });
 
-  it('refuses an S3 endpoint_url, bucket or region change without the keys, on PATCH and test step', async () => {
+  it('refuses an S3 endpoint_url, bucket, region or addressing change without the keys, on PATCH and test step', async () => {
     const listener = await startRecordingServer();
     try {
       const created = await api.createExport();
@@ -101,6 +101,7 @@ describe('destination secrets are bound to their endpoint', () => {
         { endpoint_url: `http://127.0.0.1:${listener.port}` },
         { bucket_name: 'another-bucket' },
         { region: 'eu-west-1' },
+        { use_virtual_style_addressing: true },
       ]) {
         const patched = await patch(created.id, change);
         const step = await api.call('POST', `${url}/run_test_step`, {
