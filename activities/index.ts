@@ -11,7 +11,7 @@ export interface ActivityDependencies {
   pool: Pool;
   /** Where events, persons and sessions are read from. */
   sourcePool: Pool;
-  config: Pick<Config, 'encryptionKey' | 's3' | 'source' | 'autoPause'>;
+  config: Pick<Config, 'encryptionKey' | 's3' | 'source' | 'autoPause' | 'destinationAccess'>;
 }
 
 /** Every activity the worker registers, bound to real dependencies. */

@@ -61,6 +61,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
         try {
           result = await exportToPostgres({
             config: destinationConfig,
+            network: config.destinationAccess,
             query,
             sourcePool,
             batchSize: config.source.batchSize,

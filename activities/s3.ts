@@ -48,7 +48,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
           excludeEvents: s3Config.exclude_events,
         });
         const render = s3Config.file_format === 'Parquet' ? copyColumnsQuery : jsonLinesQuery;
-        const client = createS3Client(s3Config);
+        const client = createS3Client(s3Config, config.destinationAccess);
         try {
           const keyInput = { prefix: s3Config.prefix, table: batchExport.model, dataIntervalStart, dataIntervalEnd };
           const resumeFrom = await resumableProgress(context, client, s3Config, intervalKeyPrefix(keyInput));
@@ -109,7 +109,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
         dataIntervalStart: new Date(input.dataIntervalStart),
         dataIntervalEnd: new Date(input.dataIntervalEnd),
       };
-      const client = createS3Client(s3Config);
+      const client = createS3Client(s3Config, config.destinationAccess);
       try {
         const aborted = await abortUploadsUnder(client, s3Config.bucket_name, intervalKeyPrefix(keyInput));
         if (aborted)

@@ -53,6 +53,8 @@ export async function startBenchContext(): Promise<BenchContext & { stop(): Prom
     TASK_QUEUE: `bench-${randomUUID()}`,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     WORKFLOW_BUNDLE_PATH: DIST.workflowBundle,
+    // moto and the Postgres destination are on loopback, which the default network policy refuses.
+    DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     // Node flags for the worker alone, to try memory settings (e.g. --max-old-space-size=160).
     NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
   };

@@ -24,10 +24,13 @@ import { createWorker } from '../src/temporal/worker';
 const DATA_DIR = path.resolve(__dirname, '../.data');
 const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
+const DEV_ALLOWED_NETWORKS = '127.0.0.0/8,::1/128';
 
 async function main(): Promise<void> {
   await mkdir(DATA_DIR, { recursive: true });
   process.env.ENCRYPTION_KEY ??= await devEncryptionKey();
+  // A local setup exports to local databases and MinIO: loopback is allowed here, and only here, by default.
+  process.env.DESTINATION_ALLOWED_NETWORKS ??= DEV_ALLOWED_NETWORKS;
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 
@@ -62,6 +65,7 @@ Batch exports is running.
   Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
   API:             http://${config.api.host}:${config.api.port}/api/ (docs at /api/docs, OpenAPI at /api/schema/)
   Database:        ${redactPassword(config.databaseUrl)}
+  Destinations:    public addresses${config.destinationAccess.allowedNetworks.length ? ` and ${config.destinationAccess.allowedNetworks.join(', ')}` : ''} (DESTINATION_ALLOWED_NETWORKS)
   Dev API key:     ${devAccess.key} (project ${devAccess.projectId}; kept in .data/dev-api-key)
 Try: curl -H "Authorization: Bearer ${devAccess.key}" http://${config.api.host}:${config.api.port}/api/projects/${devAccess.projectId}/batch_exports
 Press Ctrl-C to stop.`);

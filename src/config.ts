@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseNetwork, type NetworkPolicy } from './net/policy';
 
 /** Raised at start-up when the environment is missing or has a bad variable; the message names it. */
 export class ConfigError extends Error {
@@ -59,6 +60,29 @@ const EnvSchema = z.object({
   BACKFILL_MAX_ACTIVE_PER_TEAM: positiveInt.default(10),
   /** An export pauses itself after this many failed runs in a row; 0 never pauses. */
   AUTO_PAUSE_AFTER_FAILED_RUNS: z.coerce.number().int().min(0).default(3),
+  /**
+   * Networks destinations may reach besides public addresses, comma-separated CIDRs (`127.0.0.0/8,10.1.0.0/16`).
+   * Loopback, private, link-local (cloud metadata), CGNAT and other non-public addresses are refused otherwise.
+   */
+  DESTINATION_ALLOWED_NETWORKS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const networks = value
+        .split(',')
+        .map((network) => network.trim())
+        .filter(Boolean);
+      for (const network of networks) {
+        try {
+          parseNetwork(network);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `has "${network}", which is not a CIDR network (e.g. 10.1.0.0/16)` });
+        }
+      }
+      return networks;
+    }),
+  /** S3 destinations without keys use the worker's own AWS credentials; refused unless set. */
+  S3_ALLOW_WORKER_CREDENTIALS: booleanFlag.default(false),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -78,12 +102,19 @@ export interface Config {
   };
   encryptionKey: Buffer;
   s3: { partSizeBytes: number };
+  /** What tenants' destinations may reach. */
+  destinationAccess: DestinationAccess;
   source: { batchSize: number; batchBytes: number };
   schedule: { catchupWindowSeconds: number };
   backfills: { maxParallelRuns: number; intervalsPerWorkflowRun: number; maxActivePerTeam: number };
   autoPause: { consecutiveFailedRuns: number };
   api: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
+}
+
+export interface DestinationAccess extends NetworkPolicy {
+  /** An S3 destination without keys may use the worker's own AWS credentials (S3_ALLOW_WORKER_CREDENTIALS). */
+  s3WorkerCredentials: boolean;
 }
 
 /** Parses the environment once; throws ConfigError naming each bad variable. */
@@ -116,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     encryptionKey: Buffer.from(e.ENCRYPTION_KEY, 'base64'),
     s3: { partSizeBytes: e.S3_PART_SIZE_MB * 1024 * 1024 },
+    destinationAccess: {
+      allowedNetworks: e.DESTINATION_ALLOWED_NETWORKS,
+      s3WorkerCredentials: e.S3_ALLOW_WORKER_CREDENTIALS,
+    },
     source: { batchSize: e.SOURCE_BATCH_SIZE, batchBytes: Math.round(e.SOURCE_BATCH_MB * 1024 * 1024) },
     schedule: { catchupWindowSeconds: e.SCHEDULE_CATCHUP_WINDOW_SECONDS },
     backfills: {

@@ -38,6 +38,21 @@ export class BatchExportError extends Error {
   }
 }
 
+/**
+ * A destination the service will not connect to: a host on the service's own network, or S3 without keys when the
+ * worker's credentials are not lent. Never retried; the API answers 400 naming `destination.config.<field>`.
+ */
+export class DestinationRefusedError extends BatchExportError {
+  override name = 'DestinationRefusedError';
+  constructor(
+    message: string,
+    /** The destination config field at fault. */
+    readonly field: string,
+  ) {
+    super(message, { kind: 'configuration', context: { field } });
+  }
+}
+
 /** A stored batch export (or run, backfill, ...) that does not exist, or belongs to another team. */
 export class NotFoundError extends Error {
   override name = 'NotFoundError';

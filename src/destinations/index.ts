@@ -1,7 +1,10 @@
 import type { z } from 'zod';
-import { S3DestinationConfig, S3_SECRET_FIELDS } from './s3/config';
+import type { DestinationAccess } from '../config';
+import { checkS3AccessOnSave } from './s3/client';
+import { S3_ENDPOINT_FIELDS, S3DestinationConfig, S3_SECRET_FIELDS } from './s3/config';
 import { S3_TEST_STEPS } from './s3/test-steps';
-import { POSTGRES_SECRET_FIELDS, PostgresDestinationConfig } from './postgres/config';
+import { checkPostgresAccess } from './postgres/connect';
+import { POSTGRES_ENDPOINT_FIELDS, POSTGRES_SECRET_FIELDS, PostgresDestinationConfig } from './postgres/config';
 import { POSTGRES_TEST_STEPS } from './postgres/test-steps';
 import { NOOP_SECRET_FIELDS, NoOpDestinationConfig } from './noop/config';
 
@@ -10,7 +13,14 @@ export interface DestinationTestStep {
   name: string;
   description: string;
   /** Gets the config validated by the type's schema, secrets included; throws an error telling what to fix. */
-  run(config: Record<string, unknown>, signal: AbortSignal): Promise<void>;
+  run(config: Record<string, unknown>, context: TestStepContext): Promise<void>;
+}
+
+export interface TestStepContext {
+  /** Aborted when the step has run too long. */
+  signal: AbortSignal;
+  /** What the destination may reach: every connection a step makes goes through it. */
+  access: DestinationAccess;
 }
 
 /** What the rest of the system needs to know of a destination type. Adding one = one entry here + a folder. */
@@ -18,6 +28,13 @@ export interface DestinationDefinition {
   configSchema: z.ZodType<Record<string, unknown>>;
   /** Write-only config fields: encrypted at rest, never returned or logged. */
   secretFields: readonly string[];
+  /** Fields that say where the secrets are sent: changing one requires sending the secrets again. */
+  endpointFields: readonly string[];
+  /**
+   * Throws DestinationRefusedError for a validated config the service will not connect to (network policy, keyless
+   * access), checked on save and before a test step; connections check again.
+   */
+  checkAccess(config: Record<string, unknown>, access: DestinationAccess): Promise<void>;
   /** The export workflow the schedule starts. */
   workflowType: string;
   /** Checks run_test_step offers, in order. */
@@ -28,18 +45,24 @@ export const DESTINATIONS = {
   S3: {
     configSchema: S3DestinationConfig,
     secretFields: S3_SECRET_FIELDS,
+    endpointFields: S3_ENDPOINT_FIELDS,
+    checkAccess: (config, access) => checkS3AccessOnSave(S3DestinationConfig.parse(config), access),
     workflowType: 's3-export',
     testSteps: S3_TEST_STEPS,
   },
   Postgres: {
     configSchema: PostgresDestinationConfig,
     secretFields: POSTGRES_SECRET_FIELDS,
+    endpointFields: POSTGRES_ENDPOINT_FIELDS,
+    checkAccess: (config, access) => checkPostgresAccess(PostgresDestinationConfig.parse(config), access),
     workflowType: 'postgres-export',
     testSteps: POSTGRES_TEST_STEPS,
   },
   NoOp: {
     configSchema: NoOpDestinationConfig,
     secretFields: NOOP_SECRET_FIELDS,
+    endpointFields: [],
+    checkAccess: async () => undefined,
     workflowType: 'noop-export',
     testSteps: [],
   },

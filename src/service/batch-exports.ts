@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config';
 import { encryptJson } from '../crypto';
 import {
@@ -12,6 +13,7 @@ import {
 } from '../db/batch-exports';
 import { DESTINATIONS, splitSecrets, type DestinationType } from '../destinations';
 import { NotFoundError, ValidationError } from '../errors';
+import { checkDestinationAccess, mergeDestinationConfig } from './destination-access';
 import { BatchExportInput } from './schemas';
 import { changeConsistently, type SyncDependencies } from './temporal-sync';
 import { parseOrThrow } from './validation';
@@ -19,7 +21,7 @@ import { parseOrThrow } from './validation';
 export { TemporalUnavailableError, withTemporalDeadline } from './temporal-sync';
 
 export interface ServiceDependencies extends SyncDependencies {
-  config: Pick<Config, 'encryptionKey' | 'temporal' | 'schedule' | 'backfills'>;
+  config: Pick<Config, 'encryptionKey' | 'temporal' | 'schedule' | 'backfills' | 'destinationAccess'>;
 }
 
 /**
@@ -34,6 +36,8 @@ export async function createBatchExport(
   options: { actor?: string } = {},
 ): Promise<BatchExportRecord> {
   const input = parseOrThrow(BatchExportInput, rawInput);
+  const { type, config } = input.destination;
+  await checkDestinationAccess(type as DestinationType, config, deps.config.destinationAccess);
   return changeConsistently(deps, async (tx, temporal) => {
     let created = await insertBatchExport(tx, { teamId, paused: input.paused, ...toChanges(deps, input) });
     if (input.paused && options.actor) {
@@ -76,7 +80,13 @@ export async function updateBatchExport(
 ): Promise<BatchExportRecord> {
   return changeConsistently(deps, async (tx, temporal) => {
     const current = await requireBatchExport(tx, id, teamIds, { lock: true });
-    const input = parseOrThrow(BatchExportInput, await mergeUpdate(deps, tx, current, body, options.replace));
+    const type = current.destination.type as DestinationType;
+    const stored = (await getDestinationConfigWithSecrets(tx, deps.config.encryptionKey, id))?.config ?? {};
+    const input = parseOrThrow(BatchExportInput, mergeUpdate(current, stored, body, options.replace));
+    // An update that leaves the destination as it is (a pause, a rename) is not refused for it.
+    if (destinationChanged(type, stored, input.destination.config)) {
+      await checkDestinationAccess(type, input.destination.config, deps.config.destinationAccess);
+    }
     await updateBatchExportRow(tx, id, toChanges(deps, input));
     const pausedChanged = input.paused !== current.paused;
     if (pausedChanged) {
@@ -106,13 +116,12 @@ export async function requireBatchExport(
 }
 
 /** The body of an update merged onto the stored export, as one whole BatchExportInput to validate. */
-async function mergeUpdate(
-  deps: ServiceDependencies,
-  db: Queryable,
+function mergeUpdate(
   current: BatchExportRecord,
+  stored: Record<string, unknown>,
   body: unknown,
   replace: boolean,
-): Promise<unknown> {
+): unknown {
   if (!isObject(body)) throw new ValidationError('The body must be a JSON object', null, 'invalid_input');
   const fields = Object.fromEntries(Object.entries(body).filter(([field]) => !READ_ONLY_FIELDS.includes(field)));
   const destination = fields.destination ?? {};
@@ -127,16 +136,15 @@ async function mergeUpdate(
     );
   }
   if (!isObject(config)) throw new ValidationError('destination.config must be an object', 'destination.config');
-  const stored = (await getDestinationConfigWithSecrets(db, deps.config.encryptionKey, current.id))?.config ?? {};
-  const secretFields: readonly string[] = DESTINATIONS[type as DestinationType]?.secretFields ?? [];
-  const kept = replace
-    ? Object.fromEntries(Object.entries(stored).filter(([field]) => secretFields.includes(field)))
-    : stored;
+  const merged = mergeDestinationConfig(current.destination.type as DestinationType, stored, config, { replace });
   const base = replace ? { paused: current.paused } : storedInput(current);
-  const merged: Record<string, unknown> = { ...kept, ...config };
-  // A secret cannot be read back, so null is how a client removes one (say, to use the default AWS credentials).
-  for (const field of secretFields) if (merged[field] === null) delete merged[field];
   return { ...base, ...fields, destination: { ...rest, type, config: merged } };
+}
+
+/** Whether an update's validated destination config differs from the stored one, defaults applied to both. */
+function destinationChanged(type: DestinationType, stored: Record<string, unknown>, updated: unknown): boolean {
+  const parsed = DESTINATIONS[type].configSchema.safeParse(stored);
+  return !parsed.success || !isDeepStrictEqual(parsed.data, updated);
 }
 
 /** The stored export in the shape a client would send it. */

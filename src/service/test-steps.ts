@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { getDestinationConfigWithSecrets } from '../db/batch-exports';
-import { DESTINATIONS, isSupportedDestination, type DestinationTestStep } from '../destinations';
+import type { DestinationAccess } from '../config';
+import { DESTINATIONS, isSupportedDestination, type DestinationTestStep, type DestinationType } from '../destinations';
 import { errorMessage, ValidationError } from '../errors';
 import { requireBatchExport, type ServiceDependencies } from './batch-exports';
+import { checkDestinationAccess, mergeDestinationConfig } from './destination-access';
 import { DestinationInput } from './schemas';
 import { parseOrThrow } from './validation';
 
@@ -32,13 +34,22 @@ export function listTestSteps(type: string): Array<Pick<DestinationTestStep, 'na
   return stepsOf(type, 'destination').map(({ name, description }) => ({ name, description }));
 }
 
-/** Runs one step against a config given whole (secrets included). A failing check is a result, not an error. */
-export async function runTestStep(body: unknown): Promise<TestStepResult> {
+/**
+ * Runs one step against a config given whole (secrets included). A failing check is a result, not an error; a
+ * destination the service will not connect to is a 400, and nothing is dialled.
+ */
+export async function runTestStep(
+  deps: { config: Pick<ServiceDependencies['config'], 'destinationAccess'> },
+  body: unknown,
+): Promise<TestStepResult> {
   const input = parseOrThrow(TestStepInput, body);
-  return runStep(input.destination.type, input.destination.config, input.step);
+  return runStep(deps.config.destinationAccess, input.destination.type, input.destination.config, input.step);
 }
 
-/** Runs one step against a saved export's destination, with the body's config fields laid over the stored ones. */
+/**
+ * Runs one step against a saved export's destination, with the body's config fields laid over the stored ones. The
+ * stored secrets are used only where they were given for (see mergeDestinationConfig).
+ */
 export async function runSavedTestStep(
   deps: ServiceDependencies,
   teamIds: number[],
@@ -48,21 +59,29 @@ export async function runSavedTestStep(
   const input = parseOrThrow(SavedTestStepInput, body);
   await requireBatchExport(deps.pool, id, teamIds);
   const stored = (await getDestinationConfigWithSecrets(deps.pool, deps.config.encryptionKey, id))!;
-  return runStep(stored.type, { ...stored.config, ...input.destination?.config }, input.step);
+  const type = stored.type as DestinationType; // validated when it was saved
+  const config = mergeDestinationConfig(type, stored.config, input.destination?.config ?? {}, { replace: false });
+  return runStep(deps.config.destinationAccess, type, config, input.step);
 }
 
-async function runStep(type: string, rawConfig: Record<string, unknown>, index: number): Promise<TestStepResult> {
+async function runStep(
+  access: DestinationAccess,
+  type: string,
+  rawConfig: Record<string, unknown>,
+  index: number,
+): Promise<TestStepResult> {
   const steps = stepsOf(type, 'destination.type');
   const step = steps[index];
   if (!step) throw new ValidationError(`There are ${steps.length} steps: step must be below ${steps.length}`, 'step');
   const { config } = parseOrThrow(
-    z.object({ destination: z.object({ config: DESTINATIONS[type as keyof typeof DESTINATIONS].configSchema }) }),
+    z.object({ destination: z.object({ config: DESTINATIONS[type as DestinationType].configSchema }) }),
     { destination: { config: rawConfig } },
   ).destination;
+  await checkDestinationAccess(type as DestinationType, config, access);
   const summary = { name: step.name, description: step.description };
   const signal = AbortSignal.timeout(STEP_TIMEOUT_MS);
   try {
-    await step.run(config, signal);
+    await step.run(config, { signal, access });
     return { ...summary, result: { status: 'Passed', message: null } };
   } catch (error) {
     const message = signal.aborted

@@ -129,15 +129,15 @@ describe('batch exports API: create, list, retrieve, update, delete', () => {
     expect(stored?.config.aws_secret_access_key).toBe('new-secret-value');
   });
 
-  it('PATCH removes secrets sent as null', async () => {
+  it('PATCH does not remove the S3 keys (null) when the worker lends no credentials of its own', async () => {
     const created = await create();
     const response = await api.call('PATCH', `${base}/${created.id}`, {
       body: { destination: { config: { aws_access_key_id: null, aws_secret_access_key: null } } },
     });
-    expect(response.status, response.text).toBe(200);
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.attr).toBe('destination.config.aws_access_key_id');
     const stored = await getDestinationConfigWithSecrets(api.stack.db.pool, api.stack.config.encryptionKey, created.id);
-    expect(stored?.config).not.toHaveProperty('aws_access_key_id');
-    expect(stored?.config).not.toHaveProperty('aws_secret_access_key');
+    expect(stored?.config.aws_access_key_id).toBe('testing');
   });
 
   it('PUT replaces the export: left-out fields take their defaults, secrets are kept', async () => {

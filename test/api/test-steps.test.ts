@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listKeys } from '../helpers/s3';
+import { listKeys, TEST_CREDENTIALS } from '../helpers/s3';
 import { startApiTest, type ApiTest } from './helpers';
 
 describe('destination test steps API', () => {
@@ -38,6 +38,16 @@ describe('destination test steps API', () => {
       expect(response.body.result, `step ${step}`).toEqual({ status: 'Passed', message: null });
     }
     expect(await listKeys(api.s3, destination.config.bucket_name as string)).toEqual([]);
+  });
+
+  it('reaches an endpoint named by a host name the network policy allows (resolved once, through the policy)', async () => {
+    const endpoint = new URL(api.stack.s3Endpoint);
+    endpoint.hostname = 'localhost';
+    const destination = await api.s3Destination({ endpoint_url: endpoint.toString() });
+    for (const step of [0, 2]) {
+      const response = await runStep(step, destination);
+      expect(response.body.result, `step ${step}`).toEqual({ status: 'Passed', message: null });
+    }
   });
 
   it('fails the bucket steps for a missing bucket, saying so', async () => {
@@ -80,7 +90,7 @@ describe('destination test steps API', () => {
     expect(stored.status).toBe(200);
     expect(stored.body.result.status).toBe('Passed');
     const overridden = await api.call('POST', url, {
-      body: { step: 1, destination: { config: { bucket_name: 'not-the-saved-one' } } },
+      body: { step: 1, destination: { config: { bucket_name: 'not-the-saved-one', ...TEST_CREDENTIALS } } },
     });
     expect(overridden.body.result.status).toBe('Failed');
     expect(overridden.body.result.message).toMatch(/not-the-saved-one/);

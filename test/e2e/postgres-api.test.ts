@@ -8,7 +8,8 @@ describe('Postgres exports through the HTTP API', () => {
   const destination = {
     type: 'Postgres',
     config: {
-      host: 'warehouse.example.com',
+      // A name that resolves without asking a DNS server: saving resolves the host.
+      host: 'localhost',
       user: 'exporter_user',
       password: 'correct horse battery staple',
       database: 'analytics',
@@ -34,7 +35,7 @@ describe('Postgres exports through the HTTP API', () => {
       destination: {
         type: 'Postgres',
         config: {
-          host: 'warehouse.example.com',
+          host: 'localhost',
           port: 5432,
           database: 'analytics',
           schema: 'public',

@@ -18,8 +18,10 @@ describe('Postgres destination test steps', () => {
     await destination?.drop();
   });
 
+  // The destination database is on loopback, which the default policy refuses.
+  const deps = { config: { destinationAccess: { allowedNetworks: ['127.0.0.0/8'], s3WorkerCredentials: false } } };
   const run = (step: number, config: Record<string, unknown> = {}) =>
-    runTestStep({
+    runTestStep(deps, {
       step,
       destination: { type: 'Postgres', config: { ...destination.connection, table_name: 'events_export', ...config } },
     });

@@ -37,6 +37,19 @@ describe('postgres-export over TLS', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('dials the address it checked but names the host to TLS (SNI), so certificates are verified for it', async () => {
+    const batchExport = await createPostgresExport(stack, teamId, destination, {
+      table_name: 'by_name',
+      config: { host: 'localhost', port: proxy.port, has_self_signed_cert: true },
+    });
+    const before = proxy.serverNames().length;
+
+    const { run } = await runPostgresInterval(stack, teamId, batchExport.id, '2024-08-01T11:00:00Z');
+
+    expect(run).toMatchObject({ status: 'Completed', records_completed: 1 });
+    expect(proxy.serverNames().slice(before)).toEqual(['localhost']);
+  });
+
   it('refuses the untrusted certificate otherwise, telling to set has_self_signed_cert', async () => {
     const batchExport = await createPostgresExport(stack, teamId, destination, {
       table_name: 'never_written',

@@ -18,6 +18,9 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
+/** Loopback, IPv4 and IPv6: what the tests' destinations may reach. */
+export const LOOPBACK_NETWORKS = '127.0.0.0/8,::1/128';
+
 /**
  * Everything one test file needs, real: its own migrated database, a Temporal client and a worker on a task queue of
  * its own (against the dev server global setup started), and the moto S3 endpoint.
@@ -37,6 +40,9 @@ export async function startTestStack(options: { worker?: boolean; env?: Record<s
     TASK_QUEUE: `test-${randomUUID()}`,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     S3_PART_SIZE_MB: '5',
+    // Postgres, moto and the fake servers of the tests are on loopback, which the default policy refuses; a test of
+    // the default passes DESTINATION_ALLOWED_NETWORKS: '' in `env`.
+    DESTINATION_ALLOWED_NETWORKS: LOOPBACK_NETWORKS,
     ...options.env,
   });
   const connection = await Connection.connect({ address: config.temporal.address });

@@ -43,8 +43,9 @@ export async function selfSignedCertificate(): Promise<{ key: Buffer; cert: Buff
 export async function startTlsPostgresProxy(
   target: { host: string; port: number },
   credentials: { key: Buffer; cert: Buffer },
-): Promise<{ port: number; close: () => Promise<void> }> {
+): Promise<{ port: number; serverNames: () => Array<string | false>; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  const serverNames: Array<string | false> = [];
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -56,6 +57,7 @@ export async function startTlsPostgresProxy(
       }
       socket.write('S');
       const secure = new tls.TLSSocket(socket, { isServer: true, ...credentials });
+      secure.once('secure', () => serverNames.push(secure.servername ?? false));
       const upstream = net.connect(target.port, target.host);
       sockets.add(upstream);
       const close = () => {
@@ -70,6 +72,8 @@ export async function startTlsPostgresProxy(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
+    /** The TLS server name (SNI) each client asked for; false when it sent none. */
+    serverNames: () => [...serverNames],
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));

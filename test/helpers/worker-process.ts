@@ -24,6 +24,7 @@ export function workerEnv(stack: TestStack): Record<string, string> {
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     S3_PART_SIZE_MB: String(stack.config.s3.partSizeBytes / 1024 / 1024),
     SOURCE_BATCH_SIZE: String(stack.config.source.batchSize),
+    DESTINATION_ALLOWED_NETWORKS: stack.config.destinationAccess.allowedNetworks.join(','),
   };
 }
 

@@ -112,7 +112,7 @@ export function batchExportActionRoutes({ deps, scopeParams, tag }: RouteContext
         body: validatedByService(TestStepInput),
         response: withErrors({ 200: TestStepResponse }),
       },
-      handler: async (request) => runTestStep(request.body),
+      handler: async (request) => runTestStep(deps, request.body),
     });
 
     app.post('/batch_exports/:id/run_test_step', {

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** Config fields that are write-only: encrypted at rest, never returned or logged. */
-export const POSTGRES_SECRET_FIELDS = ['user', 'password'] as const;
+/** Config fields that are write-only: encrypted at rest, never returned or logged (the first is named first). */
+export const POSTGRES_SECRET_FIELDS = ['password', 'user'] as const;
+
+/** Where the secrets are sent: changing one of these requires sending the secrets again. */
+export const POSTGRES_ENDPOINT_FIELDS = ['host', 'port', 'database', 'user'] as const;
 
 // Postgres identifiers are at most 63 bytes; longer names are silently truncated, which would write elsewhere.
 const Identifier = z

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BatchExportError } from '../../errors';
 import { streamCopyBatches } from '../../models/copy-stream';
 import { copyColumnsQuery, type ModelQuery } from '../../models/types';
+import type { NetworkPolicy } from '../../net/policy';
 import type { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
 import { encodeCopyBatch } from './copy';
@@ -24,6 +25,8 @@ export type PostgresExportProgress = z.infer<typeof PostgresExportProgress>;
 
 export interface PostgresExportOptions {
   config: PostgresDestinationConfig;
+  /** Where the destination may be: the host is resolved and checked once, and that address is dialled. */
+  network: NetworkPolicy;
   query: ModelQuery;
   sourcePool: Pool;
   /** Rows per destination transaction, at most... */
@@ -51,7 +54,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
   const destination = <T>(operation: () => Promise<T>) =>
     operation().catch((error: unknown) => Promise.reject(classifyPostgresError(error, context)));
 
-  const client = await destination(() => connectToDestination(config));
+  const client = await destination(() => connectToDestination(config, options.network));
   try {
     const spec = tableSpec(options.query);
     const { columns, uniqueKey } = await destination(() => prepareTable(client, spec, config));

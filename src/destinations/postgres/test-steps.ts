@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { DestinationTestStep } from '..';
+import type { DestinationTestStep, TestStepContext } from '..';
 import { BatchExportError } from '../../errors';
 import { EVENT_FIELDS } from '../../models/events';
 import { PostgresDestinationConfig } from './config';
@@ -10,7 +10,7 @@ import { createTableStatement, tableSpec } from './table';
 /** Runs `fn` connected with the config; errors come out as messages telling what to fix. */
 async function withDestination(
   rawConfig: Record<string, unknown>,
-  signal: AbortSignal,
+  { signal, access }: TestStepContext,
   fn: (client: Client, config: PostgresDestinationConfig) => Promise<void>,
 ): Promise<void> {
   const config = PostgresDestinationConfig.parse(rawConfig);
@@ -19,7 +19,7 @@ async function withDestination(
   const stop = () => void client?.end().catch(() => undefined);
   signal.addEventListener('abort', stop, { once: true });
   try {
-    client = await connectToDestination(config);
+    client = await connectToDestination(config, access);
     await fn(client, config);
   } catch (error) {
     throw classifyPostgresError(error, errorContext(config));
@@ -40,8 +40,8 @@ export const POSTGRES_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Connect to the database',
     description: 'Logs in to the database with the given host, port, user and password.',
-    async run(config, signal) {
-      await withDestination(config, signal, async (client) => {
+    async run(config, context) {
+      await withDestination(config, context, async (client) => {
         await client.query('SELECT 1');
       });
     },
@@ -49,8 +49,8 @@ export const POSTGRES_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Check the schema exists',
     description: 'Looks the schema up in the database.',
-    async run(rawConfig, signal) {
-      await withDestination(rawConfig, signal, async (client, config) => {
+    async run(rawConfig, context) {
+      await withDestination(rawConfig, context, async (client, config) => {
         const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [config.schema]);
         if (!rowCount) {
           throw new BatchExportError(`Schema "${config.schema}" does not exist: create it or check schema`, {
@@ -63,8 +63,8 @@ export const POSTGRES_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Check the table can be created',
     description: 'Creates the events table if it is missing, in a transaction that is rolled back: nothing is kept.',
-    async run(rawConfig, signal) {
-      await withDestination(rawConfig, signal, async (client, config) => {
+    async run(rawConfig, context) {
+      await withDestination(rawConfig, context, async (client, config) => {
         await client.query('BEGIN');
         try {
           await client.query(createTableStatement(EVENTS_TABLE, config.schema, config.table_name));

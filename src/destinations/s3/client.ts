@@ -1,9 +1,27 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { DestinationAccess } from '../../config';
+import { DestinationRefusedError } from '../../errors';
+import { checkAddress, checkHostOnSave, policyLookup, type DialTarget } from '../../net/policy';
 import type { S3DestinationConfig } from './config';
 
-/** An S3 client for one destination. Credentials come from the config, or the default AWS chain when absent. */
-export function createS3Client(config: S3DestinationConfig): S3Client {
+/** The SDK's own default: requests of one export share up to this many sockets. */
+const MAX_SOCKETS = 50;
+
+/**
+ * An S3 client for one destination, whose every connection goes through the network policy (the official AWS
+ * endpoints included: public addresses pass). Credentials come from the config; without them, the worker's own
+ * AWS credentials only when the operator allows it.
+ */
+export function createS3Client(config: S3DestinationConfig, access: DestinationAccess): S3Client {
+  checkS3Access(config, access);
   const custom = Boolean(config.endpoint_url);
+  // Without endpoint_url, a refusal names the AWS host resolved (an S3 interface endpoint on private addresses).
+  const target: DialTarget = custom ? { field: 'endpoint_url', value: config.endpoint_url! } : { field: 'region' };
+  const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, lookup: policyLookup(access, target) };
   return new S3Client({
     region: config.region,
     endpoint: config.endpoint_url ?? undefined,
@@ -13,10 +31,41 @@ export function createS3Client(config: S3DestinationConfig): S3Client {
       config.aws_access_key_id && config.aws_secret_access_key
         ? { accessKeyId: config.aws_access_key_id, secretAccessKey: config.aws_secret_access_key }
         : undefined,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent(agentOptions),
+    }),
     // Several S3-compatible stores reject the CRC32 checksum headers the SDK sends by default.
     requestChecksumCalculation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     responseChecksumValidation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     // Retries belong to the activity, which resumes from its heartbeat; the SDK's own are kept short.
     maxAttempts: 3,
   });
+}
+
+/**
+ * What can be refused without a lookup: keyless access the operator does not lend, and an endpoint_url that is an
+ * IP literal (node:net dials those without calling `lookup`). Host names are checked as each connection resolves them.
+ */
+export function checkS3Access(config: S3DestinationConfig, access: DestinationAccess): void {
+  if (!config.aws_access_key_id && !access.s3WorkerCredentials) {
+    throw new DestinationRefusedError(
+      'aws_access_key_id and aws_secret_access_key are required: this service does not lend its own AWS credentials',
+      'aws_access_key_id',
+    );
+  }
+  const host = endpointHost(config);
+  if (host && isIP(host)) checkAddress(host, access, { field: 'endpoint_url', value: config.endpoint_url! });
+}
+
+/** checkS3Access, and an endpoint_url host name checked as on save (see checkHostOnSave). */
+export async function checkS3AccessOnSave(config: S3DestinationConfig, access: DestinationAccess): Promise<void> {
+  checkS3Access(config, access);
+  const host = endpointHost(config);
+  if (host && !isIP(host)) await checkHostOnSave(host, access, { field: 'endpoint_url', value: config.endpoint_url! });
+}
+
+/** The host of endpoint_url, without the brackets of an IPv6 literal; null without endpoint_url. */
+export function endpointHost(config: S3DestinationConfig): string | null {
+  return config.endpoint_url ? new URL(config.endpoint_url).hostname.replace(/^\[(.*)\]$/, '$1') : null;
 }

@@ -17,6 +17,12 @@ export const COMPRESSIONS_BY_FORMAT = {
 /** Config fields that are write-only: encrypted at rest, never returned or logged. */
 export const S3_SECRET_FIELDS = ['aws_access_key_id', 'aws_secret_access_key'] as const;
 
+/**
+ * Where the secrets are sent: changing one of these requires sending the secrets again. Virtual-style addressing
+ * sends requests to `<bucket>.<endpoint host>`, another host.
+ */
+export const S3_ENDPOINT_FIELDS = ['endpoint_url', 'bucket_name', 'region', 'use_virtual_style_addressing'] as const;
+
 export const S3DestinationConfig = z
   .strictObject({
     bucket_name: z.string().min(3).max(63),

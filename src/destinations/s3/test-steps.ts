@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
-import type { DestinationTestStep } from '..';
-import { errorMessage } from '../../errors';
+import type { DestinationTestStep, TestStepContext } from '..';
+import { DestinationRefusedError, errorMessage } from '../../errors';
 import { createS3Client } from './client';
 import { S3DestinationConfig } from './config';
 import { classifyS3Error } from './errors';
@@ -10,10 +10,11 @@ import { renderPrefix } from './keys';
 /** Runs `fn` with a client for the config; the client is closed afterwards. */
 async function withClient<T>(
   rawConfig: Record<string, unknown>,
+  context: TestStepContext,
   fn: (client: ReturnType<typeof createS3Client>, config: S3DestinationConfig) => Promise<T>,
 ): Promise<T> {
   const config = S3DestinationConfig.parse(rawConfig);
-  const client = createS3Client(config);
+  const client = createS3Client(config, context.access);
   try {
     return await fn(client, config);
   } finally {
@@ -25,12 +26,13 @@ async function withClient<T>(
  * HEAD on the bucket answers both "do the credentials work?" and "does the bucket exist?": 403 is the first
  * question's no, 404 the second's. HEAD responses carry no error body, so the status code is all there is.
  */
-async function headBucket(rawConfig: Record<string, unknown>, signal: AbortSignal): Promise<number> {
-  return withClient(rawConfig, async (client, config) => {
+async function headBucket(rawConfig: Record<string, unknown>, context: TestStepContext): Promise<number> {
+  return withClient(rawConfig, context, async (client, config) => {
     try {
-      await client.send(new HeadBucketCommand({ Bucket: config.bucket_name }), { abortSignal: signal });
+      await client.send(new HeadBucketCommand({ Bucket: config.bucket_name }), { abortSignal: context.signal });
       return 200;
     } catch (error) {
+      if (error instanceof DestinationRefusedError) throw error;
       if (error instanceof S3ServiceException && error.$metadata.httpStatusCode) return error.$metadata.httpStatusCode;
       const where = config.endpoint_url ?? `S3 in region ${config.region}`;
       throw new Error(`Could not reach ${where}: ${errorMessage(error)}`, { cause: error });
@@ -42,8 +44,8 @@ export const S3_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Connect with the credentials',
     description: 'Sends a request to S3 with the given endpoint, region and credentials.',
-    async run(config, signal) {
-      const status = await headBucket(config, signal);
+    async run(config, context) {
+      const status = await headBucket(config, context);
       if (status === 401 || status === 403) {
         throw new Error(
           'S3 rejected the credentials, or they may not access this bucket: check aws_access_key_id, ' +
@@ -55,8 +57,8 @@ export const S3_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Check the bucket exists',
     description: 'Looks the bucket up in the given region.',
-    async run(config, signal) {
-      const status = await headBucket(config, signal);
+    async run(config, context) {
+      const status = await headBucket(config, context);
       if (status === 404) throw new Error(`Bucket "${String(config.bucket_name)}" does not exist: check bucket_name`);
       if (status === 301 || status === 400) throw new Error('The bucket is in another region: check region');
       if (status >= 300) throw new Error(`S3 answered HTTP ${status} when looking up the bucket`);
@@ -65,8 +67,8 @@ export const S3_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Write and delete a test object',
     description: 'Uploads a small object under the prefix, with the configured encryption, then deletes it.',
-    async run(rawConfig, signal) {
-      await withClient(rawConfig, async (client, config) => {
+    async run(rawConfig, context) {
+      await withClient(rawConfig, context, async (client, config) => {
         const now = new Date();
         const prefix = renderPrefix(config.prefix, { table: 'events', dataIntervalStart: now, dataIntervalEnd: now });
         const key = `${prefix.replace(/\/+$/, '')}${prefix ? '/' : ''}batch-export-test-${randomUUID()}.txt`;
@@ -80,9 +82,9 @@ export const S3_TEST_STEPS: readonly DestinationTestStep[] = [
               ServerSideEncryption: config.encryption ?? undefined,
               SSEKMSKeyId: config.kms_key_id ?? undefined,
             }),
-            { abortSignal: signal },
+            { abortSignal: context.signal },
           );
-          await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+          await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: context.signal });
         } catch (error) {
           throw classifyS3Error(error, { bucket, key });
         }
