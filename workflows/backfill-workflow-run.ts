@@ -51,7 +51,8 @@ export async function recordWorkflowRun(
       ...tally,
       runId: info.runId,
       status,
-      startedAt: info.runStartTime.toISOString(),
+      // This run's WorkflowExecutionStarted time, as Temporal describes the run (runStartTime is its first task's).
+      startedAt: info.startTime.toISOString(),
       // The workflow's clock: the time of the current workflow task, which a replay gets back unchanged.
       finishedAt: status === 'Running' ? null : new Date().toISOString(),
       latestError,

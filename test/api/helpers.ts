@@ -43,8 +43,9 @@ export interface ApiResponse {
   text: string;
 }
 
-export async function startApiTest(options: { worker?: boolean } = {}): Promise<ApiTest> {
-  const stack = await startTestStack({ worker: options.worker ?? false });
+/** `env`: configuration variables for this file's stack (e.g. backfill settings), as the environment gives them. */
+export async function startApiTest(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<ApiTest> {
+  const stack = await startTestStack({ worker: options.worker ?? false, env: options.env });
   const app = await buildServer({ deps: stack.services });
   const s3 = testS3Client(stack.s3Endpoint);
   const organization = await createOrganization(stack.db.pool, 'Test organization');
