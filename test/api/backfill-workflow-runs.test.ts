@@ -209,4 +209,21 @@ describe("a backfill's workflow runs, through the API", () => {
       ],
     ]);
   });
+
+  it('documents the workflow runs in the OpenAPI document', async () => {
+    const response = await api.call('GET', '/api/schema/', { key: null });
+    const paths = response.body.paths;
+    for (const scope of ['/api/organizations/{organization_id}', '/api/projects/{project_id}']) {
+      const list = paths[`${scope}/batch_exports/{batch_export_id}/backfills/{id}/workflow_runs`]?.get;
+      const retrieve = paths[`${scope}/batch_exports/{batch_export_id}/backfills/{id}`]?.get;
+      const listed = list?.responses[200].content['application/json'].schema.properties.results.items.properties;
+      const backfill = retrieve?.responses[200].content['application/json'].schema.properties;
+
+      expect(Object.keys(listed ?? {})).toEqual(expect.arrayContaining(['workflow_run_id', 'status', 'runs_failed']));
+      expect(list.parameters.map((parameter: { name: string }) => parameter.name)).toContain('cursor');
+      expect(Object.keys(backfill ?? {})).toEqual(
+        expect.arrayContaining(['workflow_runs_count', 'current_workflow_run_id']),
+      );
+    }
+  });
 });
