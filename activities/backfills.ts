@@ -8,6 +8,7 @@ import {
   type ScheduleShape,
 } from '../src/backfills/intervals';
 import { getBatchExport } from '../src/db/batch-exports';
+import { recordWorkflowRun, type WorkflowRunStatus } from '../src/db/backfill-workflow-runs';
 import { finishBackfill, markBackfill, recordSkippedRuns, type BackfillFinalStatus } from '../src/db/backfills';
 import { writeLog } from '../src/db/logs';
 import { completedIntervalEnds } from '../src/db/runs';
@@ -47,6 +48,11 @@ export interface PlanBackfillResult {
   alreadyExported: number;
   /** The end of the last interval this page covered; null when the page reached the backfill's end. */
   next: string | null;
+  /**
+   * The end of the last interval this page covered, also when it reached the backfill's end; null for none. Absent
+   * from results that histories recorded before it existed hold.
+   */
+  last?: string | null;
 }
 
 export interface RecordBackfillProgressInput extends BackfillRef {
@@ -55,6 +61,23 @@ export interface RecordBackfillProgressInput extends BackfillRef {
   inProgressElsewhere: string[];
   /** How many intervals of the page just planned earlier runs had already exported. */
   alreadyExported?: number;
+}
+
+/** One workflow run of a backfill, as far as it got: written when it starts and when it ends. */
+export interface RecordWorkflowRunInput extends BackfillRef {
+  /** Temporal's run id: the row's key. */
+  runId: string;
+  status: WorkflowRunStatus;
+  /** ISO 8601, from Temporal (the run's start, the workflow task's time). */
+  startedAt: string;
+  finishedAt: string | null;
+  /** The start of the first interval the run took on and the end of its last (ISO 8601); null before it has any. */
+  dataIntervalStart: string | null;
+  dataIntervalEnd: string | null;
+  runsCompleted: number;
+  runsFailed: number;
+  runsSkipped: number;
+  latestError: string | null;
 }
 
 export interface FinishBackfillInput extends BackfillRef {
@@ -147,11 +170,8 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
         ? new Set<number>()
         : await completedIntervalEnds(pool, input.batchExportId, page);
       const intervals = page.filter((end) => !done.has(end.getTime())).map((end) => end.toISOString());
-      return {
-        intervals,
-        alreadyExported: page.length - intervals.length,
-        next: exhausted ? null : page[page.length - 1]!.toISOString(),
-      };
+      const last = page.at(-1)?.toISOString() ?? null;
+      return { intervals, alreadyExported: page.length - intervals.length, next: exhausted ? null : last, last };
     },
 
     /** Records the skipped intervals (an absolute count: a retry writes the same) and says why in the logs. */
@@ -173,6 +193,30 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
           message: `The interval ending ${end} is being (or was) exported by another run; the backfill did not start it again`,
         });
       }
+    },
+
+    /** Upserts the workflow run's row by its run id: a retry, or a replayed workflow, writes the same. */
+    async recordBackfillWorkflowRun(input: RecordWorkflowRunInput): Promise<void> {
+      const date = (value: string | null) => (value === null ? null : new Date(value));
+      await recordWorkflowRun(pool, {
+        backfillId: input.backfillId,
+        runId: input.runId,
+        status: input.status,
+        startedAt: new Date(input.startedAt),
+        finishedAt: date(input.finishedAt),
+        dataIntervalStart: date(input.dataIntervalStart),
+        dataIntervalEnd: date(input.dataIntervalEnd),
+        runsCompleted: input.runsCompleted,
+        runsFailed: input.runsFailed,
+        runsSkipped: input.runsSkipped,
+        latestError: input.latestError,
+      });
+      log.info('Backfill workflow run recorded', {
+        batch_export_id: input.batchExportId,
+        backfill_id: input.backfillId,
+        workflow_run_id: input.runId,
+        status: input.status,
+      });
     },
 
     async batchExportExists(input: BackfillRef): Promise<boolean> {

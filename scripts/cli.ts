@@ -2,6 +2,9 @@ import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
 import { loadDatabaseUrl } from '../src/config';
 import { API_KEY_SCOPES, createApiKey, type ApiKeyScope } from '../src/db/api-keys';
+import { listWorkflowRunsPage, type BackfillWorkflowRunRecord } from '../src/db/backfill-workflow-runs';
+import { getBackfill } from '../src/db/backfills';
+import type { KeysetPosition } from '../src/db/keyset';
 import { createOrganization, createProject, getOrganization } from '../src/db/organizations';
 import { createPool } from '../src/db/pool';
 
@@ -15,6 +18,9 @@ Commands:
   create-api-key --organization-id <uuid> --email <email> [--label <text>]
                  [--scopes batch_export:read,batch_export:write] [--projects <id,id,...>]
       Without --projects the key reaches every project of the organization.
+  backfill --id <uuid>
+      A backfill's status and progress, and each of its Temporal workflow runs (it continues as new every
+      BACKFILL_INTERVALS_PER_WORKFLOW_RUN intervals): intervals taken on, runs completed / failed / skipped.
 
 API keys are printed once and stored only as a hash: keep them somewhere safe.`;
 
@@ -27,6 +33,7 @@ const OPTIONS = {
   label: { type: 'string' },
   scopes: { type: 'string' },
   projects: { type: 'string' },
+  id: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,6 +69,57 @@ function parseProjects(raw: string | undefined): number[] | null {
   const ids = raw.split(',').map((id) => Number(id.trim()));
   if (ids.some((id) => !Number.isInteger(id) || id <= 0)) throw new UsageError('--projects takes project ids: 1,2,3');
   return ids;
+}
+
+/** What `backfill --id` prints: the backfill, then a table of its workflow runs, oldest first. */
+async function showBackfill(pool: Pool, values: Record<string, unknown>): Promise<string> {
+  const id = required(values, 'id');
+  const backfill = UUID.test(id) ? await getBackfill(pool, id) : null;
+  if (!backfill) throw new UsageError(`No backfill ${id}`);
+  const runs: BackfillWorkflowRunRecord[] = [];
+  let position: KeysetPosition | undefined;
+  for (;;) {
+    const page = await listWorkflowRunsPage(pool, {
+      backfillId: backfill.id,
+      ordering: 'started_at',
+      direction: 'next',
+      position,
+      limit: 500,
+    });
+    runs.push(...page.rows);
+    const last = page.rows.at(-1);
+    if (!page.more || !last) break;
+    position = { value: last.cursor_value, id: last.id };
+  }
+  const time = (date: Date | null) => date?.toISOString() ?? '-';
+  const table = [
+    ['workflow run id', 'status', 'started at', 'finished at', 'intervals', 'completed', 'failed', 'skipped'],
+    ...runs.map((run) => [
+      run.workflow_run_id,
+      run.status,
+      time(run.started_at),
+      time(run.finished_at),
+      `${time(run.data_interval_start)} to ${time(run.data_interval_end)}`,
+      String(run.runs_completed),
+      String(run.runs_failed),
+      String(run.runs_skipped),
+    ]),
+  ];
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  return [
+    `Backfill:      ${backfill.id} (export ${backfill.batch_export_id})`,
+    `Status:        ${backfill.status}${backfill.latest_error ? `: ${backfill.latest_error}` : ''}`,
+    `Range:         ${time(backfill.start_at)} to ${time(backfill.end_at)}`,
+    `Progress:      ${backfill.finished_runs} of ${backfill.total_runs ?? '?'} intervals finished`,
+    `Workflow id:   ${backfill.workflow_id ?? '-'} (${backfill.workflow_runs_count} workflow runs)`,
+    '',
+    ...table.map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    ),
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -114,6 +172,9 @@ async function main(): Promise<void> {
         console.log(key);
         break;
       }
+      case 'backfill':
+        console.log(await showBackfill(pool, values));
+        break;
       default:
         throw new UsageError(`Unknown command "${command}"`);
     }

@@ -12,6 +12,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import { isoSeconds } from '../src/intervals';
 import type { Activities } from '../activities';
 import type { BackfillRef } from '../activities/backfills';
+import { emptyTally, recordHandOver, recordWorkflowRun, type WorkflowRunTally } from './backfill-workflow-run';
 import type {
   BackfillProgress,
   BackfillWorkflowInput,
@@ -33,19 +34,32 @@ const PAGE_SIZE = 100;
  * Backfills an export: runs its export workflow once per past interval, oldest first, a bounded number at a time.
  * Each run has the workflow id the schedule gives that interval, so a backfilled and a scheduled run of one interval
  * never both export it. Long ranges continue as new every `intervalsPerWorkflowRun` intervals; the backfill row in
- * Postgres stays one row whose status tells the truth throughout. Registered as `backfill-batch-export`.
+ * Postgres stays one row whose status tells the truth throughout, and each workflow run records itself beside it
+ * (Running, then ContinuedAsNew or the backfill's final status). Registered as `backfill-batch-export`.
  */
 export async function backfillBatchExportWorkflow(input: BackfillWorkflowInput): Promise<BackfillWorkflowResult> {
   const ref: BackfillRef = { backfillId: input.backfillId, batchExportId: input.batchExportId, teamId: input.teamId };
+  const tally = emptyTally();
   let ran: { done: boolean; progress: BackfillProgress };
   try {
     const progress = input.progress ?? (await begin(input, ref));
-    ran = progress ? await runIntervals(input, ref, progress) : { done: true, progress: NOTHING_TO_DO };
-    if (ran.done) await recordOutcome(ref, ran.progress);
+    if (progress) {
+      tally.dataIntervalStart = progress.after;
+      await recordWorkflowRun(ref, tally, 'Running');
+    }
+    ran = progress ? await runIntervals(input, ref, progress, tally) : { done: true, progress: NOTHING_TO_DO };
+    if (ran.done) {
+      await recordOutcome(ref, ran.progress);
+      const failed = ran.progress.failedRuns > 0;
+      await recordWorkflowRun(ref, tally, failed ? 'Failed' : 'Completed', failed ? failedMessage(ran.progress) : null);
+    } else {
+      await recordHandOver(ref, tally);
+    }
   } catch (error) {
     const status = isCancellation(error) ? 'Cancelled' : 'Failed';
     const message = status === 'Cancelled' ? 'Cancelled by request' : (rootCause(error) ?? 'The backfill failed');
     await CancellationScope.nonCancellable(() => activities.finishBackfill({ ...ref, status, latestError: message }));
+    await recordWorkflowRun(ref, tally, status, message);
     throw error;
   }
   if (!ran.done) return continueAsNew<typeof backfillBatchExportWorkflow>({ ...input, progress: ran.progress });
@@ -92,6 +106,7 @@ async function runIntervals(
   input: BackfillWorkflowInput,
   ref: BackfillRef,
   start: BackfillProgress,
+  tally: WorkflowRunTally,
 ): Promise<{ done: boolean; progress: BackfillProgress }> {
   const progress = { ...start };
   const queue: string[] = [];
@@ -102,12 +117,15 @@ async function runIntervals(
 
   const runOne = async (end: string): Promise<void> => {
     const outcome = await exportInterval(input, end);
+    if (outcome === 'completed') tally.runsCompleted++;
     if (outcome === 'failed') {
       progress.failedRuns++;
+      tally.runsFailed++;
       // A run fails at once when its export was deleted: stop rather than fail every remaining interval.
       if (!exportDeleted && !(await activities.batchExportExists(ref))) exportDeleted = true;
     } else if (outcome === 'elsewhere') {
       progress.skippedRuns++;
+      tally.runsSkipped++;
       await activities.recordBackfillProgress({
         ...ref,
         skippedRuns: progress.skippedRuns,
@@ -131,8 +149,10 @@ async function runIntervals(
         budget -= page.intervals.length + page.alreadyExported;
         exhausted = page.next === null;
         if (page.next) progress.after = page.next;
+        tally.dataIntervalEnd = page.last ?? page.next ?? page.intervals.at(-1) ?? tally.dataIntervalEnd;
         if (page.alreadyExported > 0) {
           progress.skippedRuns += page.alreadyExported;
+          tally.runsSkipped += page.alreadyExported;
           await activities.recordBackfillProgress({
             ...ref,
             skippedRuns: progress.skippedRuns,

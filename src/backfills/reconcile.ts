@@ -1,5 +1,6 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { closeWorkflowRun } from '../db/backfill-workflow-runs';
 import { finishBackfill, type BackfillFinalStatus, type BackfillRecord } from '../db/backfills';
 import { withTemporalDeadline } from '../service/temporal-sync';
 
@@ -30,14 +31,14 @@ export async function stillRunning(
       running.push(backfill);
       continue;
     }
-    let status: string;
+    let description: WorkflowExecutionDescription | null = null;
     try {
       const handle = deps.temporal.workflow.getHandle(backfill.workflow_id ?? '');
-      status = (await withTemporalDeadline(deps.temporal, () => handle.describe())).status.name;
+      description = await withTemporalDeadline(deps.temporal, () => handle.describe());
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
-      status = 'NOT_FOUND';
     }
+    const status = description?.status.name ?? 'NOT_FOUND';
     const final = status === 'NOT_FOUND' ? 'Failed' : CLOSED_WORKFLOW_STATUSES[status];
     if (!final) {
       running.push(backfill);
@@ -47,6 +48,11 @@ export async function stillRunning(
       status: final,
       latestError: `The backfill's workflow ${status === 'NOT_FOUND' ? 'no longer exists' : `is ${status.toLowerCase().replace('_', ' ')}`} in Temporal`,
     });
+    // Its last workflow run could not record how it ended either.
+    if (description) {
+      const { runId, startTime: startedAt, closeTime: finishedAt = null } = description;
+      await closeWorkflowRun(deps.pool, { backfillId: backfill.id, runId, status: final, startedAt, finishedAt });
+    }
   }
   return running;
 }

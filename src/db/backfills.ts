@@ -27,6 +27,10 @@ export interface BackfillRecord {
   latest_error: string | null;
   /** skipped_runs plus the backfill's own runs that reached a final status. */
   finished_runs: number;
+  /** Temporal workflow runs so far (it continues as new every so many intervals); see backfill-workflow-runs.ts. */
+  workflow_runs_count: number;
+  /** Temporal's run id of the latest of them. */
+  current_workflow_run_id: string | null;
 }
 
 // finished_runs is computed, not stored: runs finish in their own workflows, and counting them here keeps progress

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { countScheduledIntervals } from '../backfills/intervals';
 import { parseBackfillRange, type BackfillRange } from '../backfills/request';
 import type { Config } from '../config';
+import { listWorkflowRunsPage, type WorkflowRunsPageQuery } from '../db/backfill-workflow-runs';
 import {
   activeBackfills,
   activeBackfillsOfTeam,
@@ -172,6 +173,15 @@ export async function getBackfillOf(
   if (!backfill) throw new NotFoundError('Backfill not found');
   if (!ACTIVE_STATUSES.includes(backfill.status) || (await stillRunning(deps, [backfill])).length > 0) return backfill;
   return (await getBackfill(deps.pool, backfill.id))!;
+}
+
+/** A page of a backfill's Temporal workflow runs, read after the backfill's own status is checked (getBackfillOf). */
+export async function listBackfillWorkflowRuns(
+  deps: Pick<BackfillDependencies, 'pool' | 'temporal'>,
+  input: { teamId: number; batchExportId: string } & WorkflowRunsPageQuery,
+) {
+  const backfill = await getBackfillOf(deps, input);
+  return { backfill, page: await listWorkflowRunsPage(deps.pool, { ...input, backfillId: backfill.id }) };
 }
 
 /** Cancels a backfill and, through its workflow, the runs it started: their status becomes Cancelled. */

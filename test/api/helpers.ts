@@ -43,9 +43,8 @@ export interface ApiResponse {
   text: string;
 }
 
-export async function startApiTest(
-  options: { worker?: boolean; env?: Record<string, string> } = {},
-): Promise<ApiTest> {
+/** `env`: configuration variables for this file's stack (e.g. backfill settings), as the environment gives them. */
+export async function startApiTest(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<ApiTest> {
   const stack = await startTestStack({ worker: options.worker ?? false, env: options.env });
   const app = await buildServer({ deps: stack.services });
   const s3 = testS3Client(stack.s3Endpoint);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTO_PAUSE_ACTOR } from '../../src/backfills/auto-pause';
+import { listWorkflowRunsPage } from '../../src/db/backfill-workflow-runs';
 import { getBatchExport } from '../../src/db/batch-exports';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport } from '../../src/service/batch-exports';
@@ -97,6 +98,10 @@ describe('an export that keeps failing', () => {
       '2024-09-01T05:00:00',
     ]);
     expect(last.failed_intervals[0]!.error).toContain('no-such-bucket-either');
+    const page = { backfillId: last.id, ordering: 'started_at', direction: 'next', limit: 10 } as const;
+    expect((await listWorkflowRunsPage(stack.db.pool, page)).rows).toMatchObject([
+      { status: 'Failed', runs_completed: 0, runs_failed: 2, runs_skipped: 0, latest_error: last.latest_error },
+    ]);
     expect((await listRuns(stack.db.pool, batchExport.id)).filter((run) => run.status === 'Failed')).toHaveLength(4);
     expect((await getBatchExport(stack.db.pool, batchExport.id))!.paused).toBe(false);
   });

@@ -1,5 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listWorkflowRunsPage } from '../../src/db/backfill-workflow-runs';
 import { createBatchExport } from '../../src/service/batch-exports';
 import { createBackfill } from '../../src/service/backfills';
 import { backfillDeps, waitForBackfill } from '../helpers/backfills';
@@ -52,12 +53,12 @@ describe('a long backfill', () => {
     expect(rows).toEqual([{ status: 'Completed', n: 1000 }]);
 
     // Walk the chain of workflow runs back from the last one.
-    const histories: Array<{ status: string; events: number }> = [];
+    const histories: Array<{ runId: string; status: string; events: number }> = [];
     let runId: string | undefined = (await stack.temporal.workflow.getHandle(created.workflow_id!).describe()).runId;
     while (runId) {
       const handle: WorkflowHandle = stack.temporal.workflow.getHandle(created.workflow_id!, runId);
       const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
-      histories.unshift({ status: description.status.name, events: history.events?.length ?? 0 });
+      histories.unshift({ runId, status: description.status.name, events: history.events?.length ?? 0 });
       const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
       runId = started?.continuedExecutionRunId || undefined;
     }
@@ -69,5 +70,20 @@ describe('a long backfill', () => {
     ]);
     // About ten events per interval; one history holding all 1,000 would be over 10,000.
     for (const run of histories) expect(run.events).toBeLessThan(3_000);
+
+    // Each of them recorded itself: 250 intervals each, end to end.
+    const page = { backfillId: backfill.id, ordering: 'started_at', direction: 'next', limit: 100 } as const;
+    const recorded = (await listWorkflowRunsPage(stack.db.pool, page)).rows;
+    const hour = (n: number) => new Date(Date.parse('2023-01-01T00:00:00Z') + n * 3_600_000);
+    expect(
+      recorded.map((run) => [run.workflow_run_id, run.status, run.data_interval_start, run.data_interval_end]),
+    ).toEqual([
+      [histories[0]!.runId, 'ContinuedAsNew', hour(0), hour(250)],
+      [histories[1]!.runId, 'ContinuedAsNew', hour(250), hour(500)],
+      [histories[2]!.runId, 'ContinuedAsNew', hour(500), hour(750)],
+      [histories[3]!.runId, 'Completed', hour(750), hour(1000)],
+    ]);
+    expect(recorded.map((run) => run.runs_completed)).toEqual([250, 250, 250, 250]);
+    expect(backfill).toMatchObject({ workflow_runs_count: 4, current_workflow_run_id: histories[3]!.runId });
   }, 600_000);
 });

@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { listWorkflowRunsPage } from '../../src/db/backfill-workflow-runs';
 import { getBackfill } from '../../src/db/backfills';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport } from '../../src/service/batch-exports';
@@ -34,6 +35,11 @@ describe('backfills', () => {
       paused: true,
     });
     return { bucket, batchExport };
+  }
+
+  async function workflowRuns(backfillId: string) {
+    const page = { backfillId, ordering: 'started_at', direction: 'next', limit: 100 } as const;
+    return (await listWorkflowRunsPage(stack.db.pool, page)).rows;
   }
 
   /** `perHour` events in each hour from `start`, at minutes spread over the hour. */
@@ -285,6 +291,7 @@ describe('backfills', () => {
     const orphan = await createBackfill(idle, { teamId, batchExportId: batchExport.id, body });
     // An operator terminates it from the Temporal UI a while later: its row is never told.
     await stack.temporal.workflow.getHandle(orphan.workflow_id!).terminate('by hand');
+    const terminated = await stack.temporal.workflow.getHandle(orphan.workflow_id!).describe();
     await stack.db.pool.query(
       `UPDATE batch_export_backfills SET created_at = now() - interval '5 minutes' WHERE id = $1`,
       [orphan.id],
@@ -299,7 +306,18 @@ describe('backfills', () => {
       status: 'Terminated',
       latest_error: "The backfill's workflow is terminated in Temporal",
       finished_at: expect.any(Date),
+      workflow_runs_count: 1,
+      current_workflow_run_id: terminated.runId,
     });
+    // It never ran, so never recorded its workflow run: reconciliation did, as Temporal describes it.
+    expect(await workflowRuns(orphan.id)).toMatchObject([
+      {
+        workflow_run_id: terminated.runId,
+        status: 'Terminated',
+        started_at: terminated.startTime,
+        finished_at: terminated.closeTime,
+      },
+    ]);
     await cancelBackfill(idle, { teamId, batchExportId: batchExport.id, backfillId: next.id });
     await stack.temporal.workflow.getHandle(next.workflow_id!).terminate('test cleanup');
   });
@@ -386,5 +404,8 @@ describe('backfills', () => {
     expect(backfill.latest_error).toContain(`The batch export ${batchExport.id} was deleted while the backfill ran`);
     expect((await listRuns(stack.db.pool, batchExport.id)).length).toBeLessThan(120);
     expect(await getBackfill(stack.db.pool, backfill.id)).toMatchObject({ finished_at: expect.any(Date) });
+    expect(await workflowRuns(backfill.id)).toMatchObject([
+      { status: 'Failed', latest_error: expect.stringContaining('was deleted while the backfill ran') },
+    ]);
   });
 });

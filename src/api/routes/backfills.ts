@@ -17,6 +17,7 @@ import { ApiError } from '../errors';
 import { cursorLinks, decodeCursor } from '../pagination';
 import { ApiErrorResponse, ExportParams, IdParams, RunParams } from '../schemas';
 import { validatedByService } from '../validation';
+import { backfillWorkflowRunRoutes } from './backfill-workflow-runs';
 import { scopedParams, withErrors, zodApp, type RouteContext } from './common';
 
 /**
@@ -53,6 +54,11 @@ const BackfillResponse = z.object({
   total_records_count: z.number().int().nullable().describe('Estimated while running; exported when finished.'),
   adjusted_start_at: Timestamp.nullable().describe('The start of the first interval that has data.'),
   workflow_id: z.string().nullable(),
+  workflow_runs_count: z
+    .number()
+    .int()
+    .describe('Temporal workflow runs so far: it continues as new every so many intervals (see workflow_runs).'),
+  current_workflow_run_id: z.string().nullable().describe("Temporal's run id of the latest workflow run."),
   latest_error: z.string().nullable(),
   failed_intervals: z.array(
     z.object({
@@ -99,6 +105,8 @@ export function presentBackfill(backfill: BackfillRecord): z.output<typeof Backf
     total_records_count: backfill.total_records_count,
     adjusted_start_at: isoOrNull(backfill.adjusted_start_at),
     workflow_id: backfill.workflow_id,
+    workflow_runs_count: backfill.workflow_runs_count,
+    current_workflow_run_id: backfill.current_workflow_run_id,
     latest_error: backfill.latest_error,
     // Stored as Postgres wrote them into JSON (+00:00); returned like every other timestamp of the API.
     failed_intervals: backfill.failed_intervals.map((interval) => ({
@@ -141,6 +149,7 @@ export async function backfillPausedPeriod(
 
 export function backfillRoutes({ deps, scopeParams, tag }: RouteContext) {
   return async (fastify: FastifyInstance) => {
+    await fastify.register(backfillWorkflowRunRoutes({ deps, scopeParams, tag }));
     const app = zodApp(fastify);
     const read = { scope: 'batch_export:read' } as const;
     const write = { scope: 'batch_export:write' } as const;
