@@ -43,9 +43,13 @@ export interface ApiResponse {
   text: string;
 }
 
+/** The API's public URL in tests: pagination links start with it. */
+export const PUBLIC_URL = 'http://api.test';
+
 export async function startApiTest(options: { worker?: boolean } = {}): Promise<ApiTest> {
   const stack = await startTestStack({ worker: options.worker ?? false });
-  const app = await buildServer({ deps: stack.services });
+  // Links under a public URL, as tests read them with new URL(); no rate limit (test/api/request-limits.test.ts has one).
+  const app = await buildServer({ deps: stack.services, http: { publicUrl: PUBLIC_URL } });
   const s3 = testS3Client(stack.s3Endpoint);
   const organization = await createOrganization(stack.db.pool, 'Test organization');
   const project = await createProject(stack.db.pool, organization.id, 'Test project');
