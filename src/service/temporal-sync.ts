@@ -32,7 +32,7 @@ export function temporalFailure(what: string, error: unknown): Error {
       `Could not ${what}: Temporal has no such ${error instanceof ScheduleNotFoundError ? 'schedule' : 'workflow'}`,
     );
   }
-  const status = grpcError(error);
+  const status = grpcError(error) ?? sdkArgumentError(error);
   if (status?.code === NOT_FOUND) return new NotFoundError(`Could not ${what}: ${status.details}`);
   if (status?.code === INVALID_ARGUMENT) {
     // Temporal names no field; a timezone is the one a client can get past our own checks into Temporal's.
@@ -40,6 +40,17 @@ export function temporalFailure(what: string, error: unknown): Error {
     return new ValidationError(`Temporal refused to ${what}: ${status.details}`, attr, 'invalid_input');
   }
   return new TemporalUnavailableError(`Could not ${what} in Temporal: ${errorMessage(error)}`, { cause: error });
+}
+
+/**
+ * The SDK rethrows Temporal's INVALID_ARGUMENT "Invalid schedule spec: ..." as a TypeError from its own code (not
+ * from ours: a TypeError of our making is a bug, and stays a 5xx).
+ */
+function sdkArgumentError(error: unknown): { code: number; details: string } | undefined {
+  const thrownBy = error instanceof TypeError ? error.stack?.split('\n')[1] : undefined;
+  return thrownBy && /@temporalio[\\/]client/.test(thrownBy)
+    ? { code: INVALID_ARGUMENT, details: error.message }
+    : undefined;
 }
 
 /** The gRPC error along the error's causes (the SDK wraps it), if Temporal answered at all. */
