@@ -40,17 +40,7 @@ export const PropertyFilter = z
     if ((filter.operator === 'gt' || filter.operator === 'lt') && !Number.isFinite(Number(filter.value))) {
       ctx.addIssue({ code: 'custom', path: ['value'], message: `Operator "${filter.operator}" compares numbers` });
     }
-    if ((filter.operator === 'regex' || filter.operator === 'not_regex') && typeof filter.value === 'string') {
-      try {
-        new RegExp(filter.value);
-      } catch {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['value'],
-          message: `"${filter.value}" is not a valid regular expression`,
-        });
-      }
-    }
+    // Regular expressions are checked by Postgres, which runs them, when an export is saved (src/service/validation.ts).
   });
 export type PropertyFilter = z.infer<typeof PropertyFilter>;
 

@@ -14,7 +14,7 @@ import { DESTINATIONS, splitSecrets, type DestinationType } from '../destination
 import { NotFoundError, ValidationError } from '../errors';
 import { BatchExportInput } from './schemas';
 import { changeConsistently, type SyncDependencies } from './temporal-sync';
-import { parseOrThrow } from './validation';
+import { checkRegexFilters, parseOrThrow } from './validation';
 
 export { TemporalUnavailableError, withTemporalDeadline } from './temporal-sync';
 
@@ -34,6 +34,7 @@ export async function createBatchExport(
   options: { actor?: string } = {},
 ): Promise<BatchExportRecord> {
   const input = parseOrThrow(BatchExportInput, rawInput);
+  await checkRegexFilters(deps.pool, input.filters);
   return changeConsistently(deps, async (tx, temporal) => {
     let created = await insertBatchExport(tx, { teamId, paused: input.paused, ...toChanges(deps, input) });
     if (input.paused && options.actor) {
@@ -77,6 +78,7 @@ export async function updateBatchExport(
   return changeConsistently(deps, async (tx, temporal) => {
     const current = await requireBatchExport(tx, id, teamIds, { lock: true });
     const input = parseOrThrow(BatchExportInput, await mergeUpdate(deps, tx, current, body, options.replace));
+    await checkRegexFilters(deps.pool, input.filters);
     await updateBatchExportRow(tx, id, toChanges(deps, input));
     const pausedChanged = input.paused !== current.paused;
     if (pausedChanged) {

@@ -47,10 +47,9 @@ export function temporalFailure(what: string, error: unknown): Error {
  * from ours: a TypeError of our making is a bug, and stays a 5xx).
  */
 function sdkArgumentError(error: unknown): { code: number; details: string } | undefined {
-  const thrownBy = error instanceof TypeError ? error.stack?.split('\n')[1] : undefined;
-  return thrownBy && /@temporalio[\\/]client/.test(thrownBy)
-    ? { code: INVALID_ARGUMENT, details: error.message }
-    : undefined;
+  if (!(error instanceof TypeError)) return undefined;
+  const thrownBy = error.stack?.split('\n')[1] ?? '';
+  return /@temporalio[\\/]client/.test(thrownBy) ? { code: INVALID_ARGUMENT, details: error.message } : undefined;
 }
 
 /** The gRPC error along the error's causes (the SDK wraps it), if Temporal answered at all. */

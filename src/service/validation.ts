@@ -1,5 +1,7 @@
+import { DatabaseError, type Pool } from 'pg';
 import type { z } from 'zod';
 import { ValidationError, type ValidationProblem } from '../errors';
+import type { PropertyFilter } from '../models/filters';
 
 /**
  * Parses with a zod schema. On failure, a ValidationError: its message, attr and code are the first problem (what
@@ -39,4 +41,33 @@ function valueAt(data: unknown, path: PropertyKey[]): unknown {
     value = (value as Record<PropertyKey, unknown>)[key];
   }
   return value;
+}
+
+/** Postgres' SQLSTATE for a malformed regular expression. */
+const INVALID_REGULAR_EXPRESSION = '2201B';
+
+/**
+ * Regex filters run in Postgres, whose regular expressions are not JavaScript's (no `(?<name>...)`, no `\p{L}`):
+ * each is compiled by Postgres itself at save, so one it rejects is a 400 naming the filter, not a failed run later.
+ */
+export async function checkRegexFilters(
+  pool: Pool,
+  filters: readonly PropertyFilter[] | null | undefined,
+): Promise<void> {
+  const problems: ValidationProblem[] = [];
+  for (const [index, filter] of (filters ?? []).entries()) {
+    if (filter.operator !== 'regex' && filter.operator !== 'not_regex') continue;
+    try {
+      await pool.query("SELECT '' ~ $1::text", [String(filter.value)]);
+    } catch (error) {
+      if (!(error instanceof DatabaseError && error.code === INVALID_REGULAR_EXPRESSION)) throw error;
+      problems.push({
+        attr: `filters.${index}.value`,
+        code: 'invalid_input',
+        detail: `"${String(filter.value)}" is not a regular expression Postgres accepts (${error.message}): see the Postgres manual, 9.7.3 POSIX Regular Expressions`,
+      });
+    }
+  }
+  const first = problems[0];
+  if (first) throw new ValidationError(first.detail, first.attr, first.code, problems);
 }

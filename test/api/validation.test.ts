@@ -109,6 +109,31 @@ describe('batch exports API: bad input is a 400 naming the field, never a 500', 
     }
   });
 
+  it('checks regex filters with Postgres itself, on create and update', async () => {
+    const filters = [
+      { key: 'name', operator: 'regex', value: '(?<n>a)' },
+      { key: '$browser', operator: 'not_regex', value: '\\p{L}' },
+      { key: 'x', operator: 'regex', value: '[[:alpha:]]+' },
+    ];
+    const response = await api.call('POST', base, { body: { ...(await validBody()), filters } });
+    expect(response.status, response.text).toBe(400);
+    expect(response.body).toMatchObject({
+      attr: 'filters.0.value',
+      detail: /not a regular expression Postgres accepts/,
+    });
+    expect(response.body.errors.map((problem: { attr: string }) => problem.attr)).toEqual([
+      'filters.0.value',
+      'filters.1.value',
+    ]);
+    // Valid for Postgres though not for JavaScript: an embedded option.
+    const postgresOnly = [{ key: 'name', operator: 'regex', value: '(?i)^chrome' }];
+    const created = await api.call('POST', base, { body: { ...(await validBody()), filters: postgresOnly } });
+    expect(created.status, created.text).toBe(201);
+    const patched = await api.call('PATCH', `${base}/${created.body.id}`, { body: { filters: filters.slice(1) } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.attr).toBe('filters.0.value');
+  });
+
   it('lists every problem, unknown fields always among them, the first one also as detail/attr', async () => {
     const body = await validBody();
     config(body).bucket_name = 'b';
