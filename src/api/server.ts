@@ -1,5 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { OpenAPIV3 } from 'openapi-types';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createJsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
@@ -8,6 +9,7 @@ import { authenticate, type Access } from './auth';
 import { handleError } from './errors';
 import { loggedRequest, noStoreWhenAuthenticated, registerRateLimit, registerSecurityHeaders } from './hardening';
 import { answerUnsupportedMethods } from './methods';
+import { correctDocument } from './openapi';
 import { OrganizationParams, ProjectParams } from './schemas';
 import { backfillRoutes } from './routes/backfills';
 import { batchExportActionRoutes } from './routes/batch-export-actions';
@@ -77,6 +79,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       security: [{ PersonalApiKey: [] }],
     },
     transform: createJsonSchemaTransform({ skipList: [] }),
+    // The document is OpenAPI 3 (the openapi option above), never Swagger 2.
+    transformObject: (document) => correctDocument((document as { openapiObject: OpenAPIV3.Document }).openapiObject),
   });
   await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
   app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger());
