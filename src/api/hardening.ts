@@ -49,6 +49,8 @@ export async function registerSecurityHeaders(app: FastifyInstance): Promise<voi
         styleSrc: ["'self'", "'unsafe-inline'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
+        // The API is often served over plain HTTP (development, behind a proxy): upgrading would break the docs page.
+        upgradeInsecureRequests: null,
       },
     },
   });
