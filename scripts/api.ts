@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel).child({ component: 'api' });
   const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-api' });
   const temporal = await connectClient(config.temporal);
-  const app = await buildServer({ deps: { pool, temporal, config, logger }, logger });
+  const app = await buildServer({ deps: { pool, temporal, config, logger }, logger, http: config.api });
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;

@@ -56,6 +56,11 @@ const EnvSchema = z.object({
   BACKFILL_MAX_PARALLEL_RUNS: positiveInt.max(100).default(10),
   /** Intervals one backfill workflow run starts before it continues as new, keeping each history small. */
   BACKFILL_INTERVALS_PER_WORKFLOW_RUN: positiveInt.max(2000).default(250),
+  /**
+   * The most intervals one backfill may cover; larger requests are refused (HTTP 400). 100,000 is a year of
+   * 5-minute intervals or eleven years of hourly ones, about three hours of work at 10 intervals/s.
+   */
+  BACKFILL_MAX_INTERVALS: positiveInt.default(100_000),
   /** Backfills a team may have starting or running at once; more are refused (HTTP 429). */
   BACKFILL_MAX_ACTIVE_PER_TEAM: positiveInt.default(10),
   /** An export pauses itself after this many failed runs in a row; 0 never pauses. */
@@ -85,6 +90,12 @@ const EnvSchema = z.object({
   S3_ALLOW_WORKER_CREDENTIALS: booleanFlag.default(false),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  /** The API's address as clients reach it (behind a proxy), for pagination links; relative links when unset. */
+  API_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Requests one API key (or, without a key, one address) may make per minute; more get a 429. 0 turns it off. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /** A request's headers and body must have arrived within this; a slower one gets a 408 and is closed. */
+  API_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
 
@@ -106,9 +117,22 @@ export interface Config {
   destinationAccess: DestinationAccess;
   source: { batchSize: number; batchBytes: number };
   schedule: { catchupWindowSeconds: number };
-  backfills: { maxParallelRuns: number; intervalsPerWorkflowRun: number; maxActivePerTeam: number };
+  backfills: {
+    maxParallelRuns: number;
+    intervalsPerWorkflowRun: number;
+    maxActivePerTeam: number;
+    /** The most intervals one backfill may cover. */
+    maxIntervals: number;
+  };
   autoPause: { consecutiveFailedRuns: number };
-  api: { host: string; port: number };
+  api: {
+    host: string;
+    port: number;
+    publicUrl: string | null;
+    /** 0: no rate limit. */
+    rateLimitPerMinute: number;
+    requestTimeoutMs: number;
+  };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -157,9 +181,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxParallelRuns: e.BACKFILL_MAX_PARALLEL_RUNS,
       intervalsPerWorkflowRun: e.BACKFILL_INTERVALS_PER_WORKFLOW_RUN,
       maxActivePerTeam: e.BACKFILL_MAX_ACTIVE_PER_TEAM,
+      maxIntervals: e.BACKFILL_MAX_INTERVALS,
     },
     autoPause: { consecutiveFailedRuns: e.AUTO_PAUSE_AFTER_FAILED_RUNS },
-    api: { host: e.API_HOST, port: e.API_PORT },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      publicUrl: e.API_PUBLIC_URL ?? null,
+      rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+      requestTimeoutMs: Math.round(e.API_REQUEST_TIMEOUT_SECONDS * 1000),
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -58,15 +58,25 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
-/** Input that fails validation; `attr` names the offending field. */
+/** One thing wrong with an input: the field (dotted path, null for the whole input), a code and what to fix. */
+export interface ValidationProblem {
+  attr: string | null;
+  code: string;
+  detail: string;
+}
+
+/** Input that fails validation; `attr` names the offending field, `problems` lists every one (this one first). */
 export class ValidationError extends Error {
   override name = 'ValidationError';
+  readonly problems: ValidationProblem[];
   constructor(
     message: string,
     readonly attr: string | null,
     readonly code = 'invalid_input',
+    problems?: ValidationProblem[],
   ) {
     super(message);
+    this.problems = problems ?? [{ attr, code, detail: message }];
   }
 }
 

@@ -75,7 +75,3 @@ export function localTimesOn(day: DateTime, at: { hour: number; minute?: number;
 export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
-
-export function isValidTimezone(timezone: string): boolean {
-  return DateTime.fromMillis(0).setZone(timezone).isValid;
-}

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError, ValidationError } from '../errors';
+import { NotFoundError, ValidationError, type ValidationProblem } from '../errors';
 import { TemporalUnavailableError } from '../service/batch-exports';
 
 /** An error that is the response: status and body as the client sees them. */
@@ -53,7 +53,8 @@ function toResponse(error: FastifyError | Error): { status: number; payload: Err
   if (error instanceof ValidationError) {
     // A path parameter that cannot be an id names nothing that exists.
     if ((error as { validationContext?: string }).validationContext === 'params') return toResponse(notFound());
-    return { status: 400, payload: payload('validation_error', error.code, error.message, error.attr) };
+    const body = payload('validation_error', error.code, error.message, error.attr);
+    return { status: 400, payload: { ...body, errors: error.problems } };
   }
   if (error instanceof NotFoundError) return toResponse(notFound());
   if (error instanceof TemporalUnavailableError) {
@@ -74,6 +75,8 @@ interface ErrorPayload {
   code: string;
   detail: string;
   attr: string | null;
+  /** Validation errors: every problem found, the one above first. */
+  errors?: ValidationProblem[];
 }
 
 function payload(type: string, code: string, detail: string, attr: string | null): ErrorPayload {

@@ -3,14 +3,19 @@ import { z } from 'zod';
 import type { KeysetPosition } from '../db/keyset';
 import { ValidationError } from '../errors';
 
-/** The URL of another page of the same listing: the request's own URL with some query parameters replaced. */
+/**
+ * The URL of another page of the same listing: the request's own path and query with some parameters replaced, under
+ * the configured public URL, or relative without one. Never built from the Host header, which the client chooses.
+ */
 export function pageUrl(request: FastifyRequest, changes: Record<string, string | number | undefined>): string {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const url = new URL(request.url, 'http://placeholder.invalid');
   for (const [name, value] of Object.entries(changes)) {
     if (value === undefined) url.searchParams.delete(name);
     else url.searchParams.set(name, String(value));
   }
-  return url.toString();
+  const pathAndQuery = `${url.pathname}${url.search}`;
+  const base = request.server.publicUrl;
+  return base ? `${base.replace(/\/+$/, '')}${pathAndQuery}` : pathAndQuery;
 }
 
 /** `next`/`previous` of a limit/offset listing. */
@@ -26,8 +31,11 @@ const Cursor = z.object({
   /** The ordering the cursor was made for: reusing it with another one would skip or repeat rows. */
   ordering: z.string(),
   direction: z.enum(['next', 'previous']),
-  /** Checked, since it ends up in SQL as a timestamptz: a forged cursor is a 400, not a database error. */
-  value: z.iso.datetime(),
+  /**
+   * Checked, since it ends up in SQL as a timestamptz: a forged cursor is a 400, not a database error. ISO 8601 has a
+   * year 0000 (1 BC) that Postgres does not read.
+   */
+  value: z.iso.datetime().refine((value) => !value.startsWith('0000')),
   id: z.guid(),
 });
 export type Cursor = z.infer<typeof Cursor>;

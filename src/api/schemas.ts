@@ -19,8 +19,12 @@ export const ExportParams = z.object({ batch_export_id: z.guid().describe('The B
 export const ApiErrorResponse = z.object({
   type: z.string(),
   code: z.string(),
-  detail: z.string(),
-  attr: z.string().nullable(),
+  detail: z.string().describe('The first problem, as a sentence saying what to fix.'),
+  attr: z.string().nullable().describe('The field of the first problem (dotted path), or null.'),
+  errors: z
+    .array(z.object({ attr: z.string().nullable(), code: z.string(), detail: z.string() }))
+    .optional()
+    .describe('Validation errors: every problem found, the first one included, unknown fields always among them.'),
 });
 
 export const RunResponse = z.object({

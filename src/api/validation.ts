@@ -29,28 +29,56 @@ export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> =
     }
   };
 
+/** No field of the API nests deeper than a few levels (filters, config): anything far deeper is a mistake or an attack. */
+export const MAX_JSON_DEPTH = 32;
+
 /**
- * preValidation hook: Postgres text and jsonb cannot hold the NUL character, so a body or query string carrying one
- * would fail deep in a query. It is refused up front, naming the field.
+ * preValidation hook, before anything walks the input recursively: refuses bodies nested deeper than
+ * MAX_JSON_DEPTH, and the NUL character, which Postgres text and jsonb cannot hold, so it would fail deep in a
+ * query. Each names the field.
  */
-export async function rejectNulCharacters(request: FastifyRequest): Promise<void> {
+export async function rejectUnstorableInput(request: FastifyRequest): Promise<void> {
   for (const part of [request.query, request.body]) {
-    const attr = findNul(part, []);
-    if (attr !== undefined) {
-      throw new ValidationError('Text cannot contain the NUL character (\\u0000)', attr || null, 'invalid_input');
-    }
+    const problem = findUnstorable(part);
+    if (problem) throw new ValidationError(problem.message, problem.attr || null, problem.code);
   }
 }
 
-/** The dotted path of the first string (or key) holding a NUL, or undefined. */
-function findNul(value: unknown, path: string[]): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const itemPath = [...path, key];
-    if (key.includes('\u0000')) return itemPath.join('.');
-    const found = findNul(item, itemPath);
-    if (found !== undefined) return found;
+interface Problem {
+  message: string;
+  attr: string;
+  code: string;
+}
+
+/**
+ * The first string (or key) holding a NUL, or value nested too deep, with its dotted path. Iterative: a value
+ * nested thousands of levels deep must not overflow the stack.
+ */
+function findUnstorable(root: unknown): Problem | undefined {
+  const pending: Array<{ value: unknown; path: string[] }> = [{ value: root, path: [] }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return nulProblem(path);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (path.length >= MAX_JSON_DEPTH) {
+      return {
+        message: `Nested too deeply: at most ${MAX_JSON_DEPTH} levels of objects and arrays`,
+        attr: path.slice(0, 3).join('.'),
+        code: 'too_deep',
+      };
+    }
+    // Reversed, so that the stack visits fields in order and the first problem found is the first in the input.
+    for (const [key, item] of Object.entries(value).reverse()) {
+      if (key.includes('\u0000')) return nulProblem([...path, key]);
+      pending.push({ value: item, path: [...path, key] });
+    }
   }
   return undefined;
+}
+
+function nulProblem(path: string[]): Problem {
+  return { message: 'Text cannot contain the NUL character (\\u0000)', attr: path.join('.'), code: 'invalid_input' };
 }

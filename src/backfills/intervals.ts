@@ -35,21 +35,62 @@ const WEEK_DAYS = 7;
  * ending after `until` is not).
  */
 export function* scheduledIntervals(shape: ScheduleShape, after: Date, until: Date): Generator<DataInterval> {
-  const last = shape.end_at && shape.end_at < until ? shape.end_at : until;
-  // The schedule fires at start_at itself, so search from just before it.
-  const from = shape.start_at ? Math.max(after.getTime(), shape.start_at.getTime() - 1) : after.getTime();
-  for (const end of fireTimes(shape, new Date(from))) {
+  const { from, last } = searchBounds(shape, after, until);
+  for (const end of fireTimes(shape, from)) {
     if (end > last) return;
     yield { start: dataIntervalStart(end, shape.interval, shape.timezone), end };
   }
 }
 
-/** How many intervals `scheduledIntervals` yields, without keeping them. */
+/**
+ * How many intervals `scheduledIntervals` yields, exactly. Arithmetic for hour and minute intervals; day and week
+ * intervals are walked a day at a time (DST changes decide), so the API bounds a range with
+ * `approximateIntervalCount` before anything walks it.
+ */
 export function countScheduledIntervals(shape: ScheduleShape, after: Date, until: Date): number {
+  const { from, last } = searchBounds(shape, after, until);
+  const definition = parseInterval(shape.interval);
+  if (definition.kind === 'fixed') return fixedFiringsBetween(definition.milliseconds, from, last);
   let count = 0;
   const intervals = scheduledIntervals(shape, after, until);
   while (!intervals.next().done) count++;
   return count;
+}
+
+/**
+ * `countScheduledIntervals` in constant time, for checking a request against a limit: exact for hour and minute
+ * intervals; for day and week intervals it counts calendar days, so each DST change in the range that skips or
+ * repeats the export's hour makes it one off.
+ */
+export function approximateIntervalCount(shape: ScheduleShape, after: Date, until: Date): number {
+  const { from, last } = searchBounds(shape, after, until);
+  const definition = parseInterval(shape.interval);
+  if (definition.kind === 'fixed') return fixedFiringsBetween(definition.milliseconds, from, last);
+  const first = fireTimes(shape, from).next().value as Date;
+  if (first > last) return 0;
+  // The last firing at or before `last` starts the interval that holds it.
+  const lastFiring = intervalContaining(shape, last).start;
+  const day = (date: Date) => DateTime.fromJSDate(date, { zone: shape.timezone }).startOf('day');
+  const days = Math.round(day(lastFiring).diff(day(first), 'days').days);
+  return 1 + Math.floor(days / (definition.unit === 'week' ? WEEK_DAYS : 1));
+}
+
+/** Whether the range holds at least one interval, without counting them. */
+export function hasScheduledInterval(shape: ScheduleShape, after: Date, until: Date): boolean {
+  return !scheduledIntervals(shape, after, until).next().done;
+}
+
+/** Firings are searched in (from, last]: the range narrowed to the export's own start_at and end_at. */
+function searchBounds(shape: ScheduleShape, after: Date, until: Date): { from: Date; last: Date } {
+  const last = shape.end_at && shape.end_at < until ? shape.end_at : until;
+  // The schedule fires at start_at itself, so search from just before it.
+  const from = shape.start_at ? Math.max(after.getTime(), shape.start_at.getTime() - 1) : after.getTime();
+  return { from: new Date(from), last };
+}
+
+/** Multiples of `step` since the epoch in (from, last]. */
+function fixedFiringsBetween(step: number, from: Date, last: Date): number {
+  return Math.max(0, Math.floor(last.getTime() / step) - Math.floor(from.getTime() / step));
 }
 
 /** The schedule's interval that holds `at` (start <= at < end, the first firing after `at`). */

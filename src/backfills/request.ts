@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { parseInterval } from '../intervals';
-import { countScheduledIntervals, type ScheduleShape } from './intervals';
+import { approximateIntervalCount, hasScheduledInterval, type ScheduleShape } from './intervals';
 
 /** A backfill as the API creates it. Read-only fields some clients send back (status, ...) are ignored. */
 export const BackfillRequest = z.object({
@@ -24,12 +24,14 @@ const TIMESTAMP_WITH_OFFSET = z.iso.datetime({ offset: true });
 /**
  * Checks a backfill request against the export (docs/design.md §7) and returns the range as instants: dates for day
  * and week exports (the boundary at offset_hour in the export's timezone, on offset_day for weeks), date-times with a
- * timezone otherwise; start before end; end not in the future; at least one whole interval in the range.
+ * timezone otherwise; start before end; end not in the future; at least one whole interval in the range, and at most
+ * `maxIntervals` (counted by arithmetic: a range from year 0 is refused at once, not walked).
  */
 export function parseBackfillRange(
   batchExport: ScheduleShape & { destination: { type: string } },
   body: unknown,
   now: Date,
+  maxIntervals: number,
 ): BackfillRange {
   const parsed = BackfillRequest.safeParse(body ?? {});
   if (!parsed.success) {
@@ -53,10 +55,20 @@ export function parseBackfillRange(
       'end_at',
     );
   }
-  if (startAt && countScheduledIntervals(batchExport, startAt, endAt) === 0) {
+  if (startAt && !hasScheduledInterval(batchExport, startAt, endAt)) {
     throw new ValidationError(
       `The range from ${startAt.toISOString()} to ${endAt.toISOString()} holds no complete interval of this export (${batchExport.interval})`,
       'end_at',
+    );
+  }
+  const count = startAt ? approximateIntervalCount(batchExport, startAt, endAt) : 0;
+  if (count > maxIntervals) {
+    throw new ValidationError(
+      `This backfill covers ${count.toLocaleString('en-US')} intervals of this export (${batchExport.interval}); ` +
+        `at most ${maxIntervals.toLocaleString('en-US')} are allowed (BACKFILL_MAX_INTERVALS): start_at later, ` +
+        'or split the range into several backfills',
+      'start_at',
+      'too_many_intervals',
     );
   }
   return { startAt, endAt };

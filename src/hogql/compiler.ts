@@ -1,6 +1,7 @@
 import { EVENT_FIELDS, EVENT_PROPERTIES, jsonWithoutNul } from '../models/events';
 import type { FieldType, ModelField } from '../models/types';
 import { compileCall, type ExpressionCompiler } from './functions';
+import { bigintOrNull, floatOrNull } from './numbers';
 import { parseHogQL, type Expr, type Literal, type SelectQuery } from './parser';
 import { HogQLError } from './tokenizer';
 import { describe, NUMERIC, type Compiled, type ExprType } from './types';
@@ -113,7 +114,11 @@ class Compiler implements ExpressionCompiler {
         };
       case 'negate': {
         const operand = this.expect(expr.operand, ['integer', 'float'], 'Only numbers can be negated');
-        return { sql: `(-${operand.sql})`, type: operand.type };
+        // The smallest bigint has no positive counterpart.
+        return {
+          sql: operand.type === 'integer' ? bigintOrNull(`-${operand.sql}::numeric`) : `(-${operand.sql})`,
+          type: operand.type,
+        };
       }
       case 'isNull':
         return { sql: `(${this.expr(expr.operand).sql} IS ${expr.negated ? 'NOT ' : ''}NULL)`, type: 'boolean' };
@@ -189,12 +194,16 @@ class Compiler implements ExpressionCompiler {
       expr.op === '%' ? '% needs whole numbers' : `${expr.op} needs numbers: convert text with toInt or toFloat`;
     const left = this.expect(expr.left, allowed, message);
     const right = this.expect(expr.right, allowed, message);
+    // Division or modulo by zero and overflow give NULL for that row instead of failing the whole export: the
+    // arithmetic is done in numeric, which does not overflow, and kept only if it fits the result type.
+    if (expr.op === '%') return { sql: `(${left.sql} % nullif(${right.sql}, 0))`, type: 'integer' };
     if (expr.op === '/') {
-      // Division by zero gives NULL instead of failing the whole export.
-      return { sql: `(${left.sql}::double precision / nullif(${right.sql}::double precision, 0))`, type: 'float' };
+      return { sql: floatOrNull(`${left.sql}::numeric / nullif(${right.sql}::numeric, 0)`), type: 'float' };
     }
-    const type = left.type === 'integer' && right.type === 'integer' ? 'integer' : 'float';
-    return { sql: `(${left.sql} ${expr.op} ${right.sql})`, type };
+    const result = `${left.sql}::numeric ${expr.op} ${right.sql}::numeric`;
+    return left.type === 'integer' && right.type === 'integer'
+      ? { sql: bigintOrNull(result), type: 'integer' }
+      : { sql: floatOrNull(result), type: 'float' };
   }
 
   expect(expr: Expr, types: ExprType[], message: string): Compiled {

@@ -1,6 +1,7 @@
 import { jsonWithoutNul } from '../models/events';
-import { NUMERIC_TEXT } from '../models/filters';
+import { numericOrNull } from '../models/filters';
 import type { Expr } from './parser';
+import { bigintOrNull, floatOrNull } from './numbers';
 import { HogQLError } from './tokenizer';
 import { describe, NUMERIC, type Compiled, type ExprType } from './types';
 
@@ -61,14 +62,13 @@ export function compileCall(expr: Extract<Expr, { kind: 'call' }>, compiler: Exp
         `${expr.name} converts text, numbers or true/false`,
       );
       const type = name === 'toint' ? 'integer' : 'float';
-      const convert = (value: string) =>
-        type === 'integer' ? `trunc(${value}::numeric)::bigint` : `${value}::double precision`;
       if (arg.type === 'boolean')
         return { sql: `(${arg.sql})::int::${type === 'integer' ? 'bigint' : 'double precision'}`, type };
-      // Text that is not a number becomes NULL instead of failing the export.
-      if (arg.type === 'string')
-        return { sql: `(CASE WHEN ${arg.sql} ~ ${NUMERIC_TEXT} THEN ${convert(arg.sql)} END)`, type };
-      return { sql: `(${convert(arg.sql)})`, type };
+      if (arg.type === type) return arg;
+      // Text that is not a number, and a number out of the type's range ("1e400"), become NULL instead of failing
+      // the export: one event's odd property must not stop a team's exports.
+      const numeric = arg.type === 'string' ? numericOrNull(arg.sql) : `${arg.sql}::numeric`;
+      return { sql: type === 'integer' ? bigintOrNull(numeric) : floatOrNull(numeric), type };
     }
     case 'todate': {
       arity(1, 1);

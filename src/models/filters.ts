@@ -40,25 +40,24 @@ export const PropertyFilter = z
     if ((filter.operator === 'gt' || filter.operator === 'lt') && !Number.isFinite(Number(filter.value))) {
       ctx.addIssue({ code: 'custom', path: ['value'], message: `Operator "${filter.operator}" compares numbers` });
     }
-    if ((filter.operator === 'regex' || filter.operator === 'not_regex') && typeof filter.value === 'string') {
-      try {
-        new RegExp(filter.value);
-      } catch {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['value'],
-          message: `"${filter.value}" is not a valid regular expression`,
-        });
-      }
-    }
+    // Regular expressions are checked by Postgres, which runs them, when an export is saved (src/service/validation.ts).
   });
 export type PropertyFilter = z.infer<typeof PropertyFilter>;
 
 export const PropertyFilters = z.array(PropertyFilter).max(100);
 export type PropertyFilters = z.infer<typeof PropertyFilters>;
 
-/** Matches a number as Postgres' numeric input accepts it, so the cast in gt/lt never fails on other text. */
-export const NUMERIC_TEXT = `'^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'`;
+/**
+ * Matches a number as Postgres' numeric input accepts it, so that a cast never fails on other text. Exponents have at
+ * most four digits and the text is bounded (MAX_NUMBER_TEXT): numeric holds at most 131,072 digits before the point.
+ */
+const NUMERIC_TEXT = `'^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]{1,4})?\\s*$'`;
+const MAX_NUMBER_TEXT = 1000;
+
+/** The SQL text expression `text` as numeric, or NULL when it is not a number numeric can hold. */
+export function numericOrNull(text: string): string {
+  return `(CASE WHEN char_length(${text}) <= ${MAX_NUMBER_TEXT} AND ${text} ~ ${NUMERIC_TEXT} THEN (${text})::numeric END)`;
+}
 
 /**
  * SQL conditions for property filters. `column(type)` gives the JSON expression holding the properties; keys and
@@ -81,7 +80,7 @@ export function filterConditions(
     const numbers = values.every((value) => typeof value === 'number');
     const equals = () =>
       numbers
-        ? `(CASE WHEN ${text} ~ ${NUMERIC_TEXT} THEN ${text}::numeric END) = ANY(${param(values, 'numeric[]')})`
+        ? `${numericOrNull(text)} = ANY(${param(values, 'numeric[]')})`
         : `${text} = ANY(${param(values.map(String), 'text[]')})`;
     const one = String(filter.value);
     switch (filter.operator) {
@@ -99,10 +98,7 @@ export function filterConditions(
         return `NOT coalesce(${text} ~ ${param(one, 'text')}, false)`;
       case 'gt':
       case 'lt':
-        return `(CASE WHEN ${text} ~ ${NUMERIC_TEXT} THEN ${text}::numeric ${filter.operator === 'gt' ? '>' : '<'} ${param(
-          Number(filter.value),
-          'numeric',
-        )} ELSE false END)`;
+        return `coalesce(${numericOrNull(text)} ${filter.operator === 'gt' ? '>' : '<'} ${param(Number(filter.value), 'numeric')}, false)`;
       case 'is_set':
         return `${text} IS NOT NULL`;
       case 'is_not_set':

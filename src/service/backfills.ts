@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { countScheduledIntervals } from '../backfills/intervals';
+import { hasScheduledInterval } from '../backfills/intervals';
 import { parseBackfillRange, type BackfillRange } from '../backfills/request';
 import type { Config } from '../config';
 import { listWorkflowRunsPage, type WorkflowRunsPageQuery } from '../db/backfill-workflow-runs';
@@ -17,13 +17,14 @@ import {
 import { getBatchExport, type BatchExportRecord, type Queryable } from '../db/batch-exports';
 import { writeLog } from '../db/logs';
 import { getRun } from '../db/runs';
-import { errorMessage, NotFoundError, ValidationError } from '../errors';
+import { NotFoundError, ValidationError } from '../errors';
 import { dataIntervalStart, isoSeconds } from '../intervals';
 import { ACTIVE_STATUSES } from '../statuses';
 import { workflowTypeFor } from '../temporal/schedules';
 import type { BackfillWorkflowInput } from '../../workflows/types';
 import { stillRunning } from '../backfills/reconcile';
-import { TemporalUnavailableError, withTemporalDeadline } from './batch-exports';
+import { withTemporalDeadline } from './batch-exports';
+import { temporalFailure } from './temporal-sync';
 
 export interface BackfillDependencies {
   pool: Pool;
@@ -51,7 +52,12 @@ export async function createBackfill(
   input: { teamId: number; batchExportId: string; body: unknown; now?: Date },
 ): Promise<BackfillRecord> {
   const batchExport = await exportOrNotFound(deps, input.teamId, input.batchExportId);
-  const range = parseBackfillRange(batchExport, input.body, input.now ?? new Date());
+  const range = parseBackfillRange(
+    batchExport,
+    input.body,
+    input.now ?? new Date(),
+    deps.config.backfills.maxIntervals,
+  );
   return startBackfill(deps, batchExport, range, { reexportCompleted: false });
 }
 
@@ -77,9 +83,7 @@ export async function startBackfill(
     );
   } catch (error) {
     await deleteBackfill(deps.pool, backfill.id);
-    throw new TemporalUnavailableError(`Could not start the backfill in Temporal: ${errorMessage(error)}`, {
-      cause: error,
-    });
+    throw temporalFailure('start the backfill', error);
   }
   return backfill;
 }
@@ -219,20 +223,14 @@ export async function cancelActiveBackfills(
   return backfills.length;
 }
 
-async function cancelOne(
-  deps: CancelDependencies,
-  backfill: BackfillRecord,
-  reason: string,
-): Promise<void> {
+async function cancelOne(deps: CancelDependencies, backfill: BackfillRecord, reason: string): Promise<void> {
   if (backfill.workflow_id) {
     try {
       await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(backfill.workflow_id!).cancel());
     } catch (error) {
       // Already finished in Temporal: recording the status below is all that is left to do.
       if (!(error instanceof WorkflowNotFoundError)) {
-        throw new TemporalUnavailableError(`Could not cancel the backfill in Temporal: ${errorMessage(error)}`, {
-          cause: error,
-        });
+        throw temporalFailure('cancel the backfill', error);
       }
     }
   }
@@ -275,7 +273,7 @@ export async function backfillPausedPeriod(
   batchExport: BatchExportRecord,
   period: { start: Date; end: Date },
 ): Promise<BackfillRecord | null> {
-  if (countScheduledIntervals(batchExport, period.start, period.end) === 0) return null;
+  if (!hasScheduledInterval(batchExport, period.start, period.end)) return null;
   return startBackfill(deps, batchExport, { startAt: period.start, endAt: period.end }, { reexportCompleted: false });
 }
 

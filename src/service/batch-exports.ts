@@ -16,7 +16,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { checkDestinationAccess, mergeDestinationConfig } from './destination-access';
 import { BatchExportInput } from './schemas';
 import { changeConsistently, type SyncDependencies } from './temporal-sync';
-import { parseOrThrow } from './validation';
+import { checkRegexFilters, parseOrThrow } from './validation';
 
 export { TemporalUnavailableError, withTemporalDeadline } from './temporal-sync';
 
@@ -38,6 +38,7 @@ export async function createBatchExport(
   const input = parseOrThrow(BatchExportInput, rawInput);
   const { type, config } = input.destination;
   await checkDestinationAccess(type as DestinationType, config, deps.config.destinationAccess);
+  await checkRegexFilters(deps.pool, input.filters);
   return changeConsistently(deps, async (tx, temporal) => {
     let created = await insertBatchExport(tx, { teamId, paused: input.paused, ...toChanges(deps, input) });
     if (input.paused && options.actor) {
@@ -87,6 +88,7 @@ export async function updateBatchExport(
     if (destinationChanged(type, stored, input.destination.config)) {
       await checkDestinationAccess(type, input.destination.config, deps.config.destinationAccess);
     }
+    await checkRegexFilters(deps.pool, input.filters);
     await updateBatchExportRow(tx, id, toChanges(deps, input));
     const pausedChanged = input.paused !== current.paused;
     if (pausedChanged) {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { DESTINATIONS, isSupportedDestination } from '../destinations';
 import { HogQLError, validateHogQL } from '../hogql';
-import { isValidInterval, isValidTimezone, parseInterval } from '../intervals';
+import { isValidInterval, parseInterval } from '../intervals';
+import { isValidTimezone } from '../timezones';
 import { PropertyFilters } from '../models/filters';
 
 export const Model = z.enum(['events', 'persons', 'sessions']);
@@ -16,12 +17,36 @@ export const DestinationInput = z.strictObject({
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
+/**
+ * The destination with its config checked by its type's schema (defaults filled in). A field of its own, so that its
+ * problems are reported whatever else is wrong with the export.
+ */
+const CheckedDestination = DestinationInput.transform((destination, ctx) => {
+  const { type } = destination;
+  if (!isSupportedDestination(type)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['type'],
+      message: `Destination type "${type}" is not supported: use one of ${Object.keys(DESTINATIONS).join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  const config = DESTINATIONS[type].configSchema.safeParse(destination.config);
+  if (!config.success) {
+    for (const issue of config.error.issues) {
+      ctx.addIssue({ ...issue, path: ['config', ...issue.path] } as z.core.$ZodRawIssue);
+    }
+    return z.NEVER;
+  }
+  return { type, config: config.data as Record<string, unknown> };
+});
+
 /** A batch export as the API and CLI create it. The destination config is validated by its type's schema. */
 export const BatchExportInput = z
   .strictObject({
     name: z.string().trim().min(1).max(255),
     model: Model.default('events'),
-    destination: DestinationInput,
+    destination: CheckedDestination,
     interval: z
       .string()
       .default('hour')
@@ -37,28 +62,14 @@ export const BatchExportInput = z
     timezone: z
       .string()
       .default('UTC')
-      .refine(isValidTimezone, { error: (issue) => `Unknown timezone "${String(issue.input)}": use an IANA name` }),
+      .refine(isValidTimezone, {
+        error: (issue) =>
+          `Unknown timezone "${String(issue.input)}": use an IANA name, spelled exactly (e.g. UTC, Europe/Berlin)`,
+      }),
     offset_day: z.number().int().min(0).max(6).nullish(),
     offset_hour: z.number().int().min(0).max(23).nullish(),
   })
   .superRefine((input, ctx) => {
-    const { type } = input.destination;
-    if (!isSupportedDestination(type)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['destination', 'type'],
-        message: `Destination type "${type}" is not supported: use one of ${Object.keys(DESTINATIONS).join(', ')}`,
-      });
-      return;
-    }
-    const config = DESTINATIONS[type].configSchema.safeParse(input.destination.config);
-    if (!config.success) {
-      for (const issue of config.error.issues) {
-        ctx.addIssue({ ...issue, path: ['destination', 'config', ...issue.path] } as z.core.$ZodRawIssue);
-      }
-      return;
-    }
-    input.destination.config = config.data;
     if (!SUPPORTED_MODELS.includes(input.model)) {
       ctx.addIssue({ code: 'custom', path: ['model'], message: `Model "${input.model}" is not supported yet` });
     }
@@ -68,7 +79,11 @@ export const BatchExportInput = z
     }
     const definition = isValidInterval(input.interval) ? parseInterval(input.interval) : null;
     if (input.offset_hour != null && definition?.kind !== 'calendar') {
-      ctx.addIssue({ code: 'custom', path: ['offset_hour'], message: 'offset_hour applies to day and week intervals only' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['offset_hour'],
+        message: 'offset_hour applies to day and week intervals only',
+      });
     }
     if (input.offset_day != null && !(definition?.kind === 'calendar' && definition.unit === 'week')) {
       ctx.addIssue({ code: 'custom', path: ['offset_day'], message: 'offset_day applies to week intervals only' });

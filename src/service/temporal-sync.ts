@@ -1,4 +1,5 @@
 import {
+  isGrpcServiceError,
   ScheduleNotFoundError,
   WorkflowNotFoundError,
   type Client,
@@ -8,12 +9,55 @@ import {
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { BatchExportRecord } from '../db/batch-exports';
-import { errorMessage } from '../errors';
+import { errorMessage, NotFoundError, ValidationError } from '../errors';
 import { scheduleOptions } from '../temporal/schedules';
 
-/** Temporal could not be reached or refused a change: the request failed as a whole and nothing was kept. */
+/** Temporal could not be reached or failed: the request failed as a whole and nothing was kept. */
 export class TemporalUnavailableError extends Error {
   override name = 'TemporalUnavailableError';
+}
+
+// gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html) that are the request's fault.
+const INVALID_ARGUMENT = 3;
+const NOT_FOUND = 5;
+
+/**
+ * The error a failed Temporal call becomes for the client: what Temporal refused as invalid is a ValidationError
+ * (400), what it does not have a NotFoundError (404), anything else (unreachable, deadline, internal) a
+ * TemporalUnavailableError (503). `what` says what could not be done.
+ */
+export function temporalFailure(what: string, error: unknown): Error {
+  if (error instanceof ScheduleNotFoundError || error instanceof WorkflowNotFoundError) {
+    return new NotFoundError(
+      `Could not ${what}: Temporal has no such ${error instanceof ScheduleNotFoundError ? 'schedule' : 'workflow'}`,
+    );
+  }
+  const status = grpcError(error) ?? sdkArgumentError(error);
+  if (status?.code === NOT_FOUND) return new NotFoundError(`Could not ${what}: ${status.details}`);
+  if (status?.code === INVALID_ARGUMENT) {
+    // Temporal names no field; a timezone is the one a client can get past our own checks into Temporal's.
+    const attr = /time ?zone/i.test(status.details) ? 'timezone' : null;
+    return new ValidationError(`Temporal refused to ${what}: ${status.details}`, attr, 'invalid_input');
+  }
+  return new TemporalUnavailableError(`Could not ${what} in Temporal: ${errorMessage(error)}`, { cause: error });
+}
+
+/**
+ * The SDK rethrows Temporal's INVALID_ARGUMENT "Invalid schedule spec: ..." as a TypeError from its own code (not
+ * from ours: a TypeError of our making is a bug, and stays a 5xx).
+ */
+function sdkArgumentError(error: unknown): { code: number; details: string } | undefined {
+  if (!(error instanceof TypeError)) return undefined;
+  const thrownBy = error.stack?.split('\n')[1] ?? '';
+  return /@temporalio[\\/]client/.test(thrownBy) ? { code: INVALID_ARGUMENT, details: error.message } : undefined;
+}
+
+/** The gRPC error along the error's causes (the SDK wraps it), if Temporal answered at all. */
+function grpcError(error: unknown): { code: number; details: string } | undefined {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (isGrpcServiceError(cause)) return { code: cause.code, details: cause.details || cause.message };
+  }
+  return undefined;
 }
 
 /** How long a request waits on Temporal before it fails with a clear error instead of hanging. */
@@ -49,14 +93,14 @@ export class TemporalChanges {
 
   constructor(private readonly deps: SyncDependencies) {}
 
-  /** Makes one change; a failure becomes TemporalUnavailableError saying what could not be done. */
+  /** Makes one change; a failure becomes the error `temporalFailure` chooses, saying what could not be done. */
   async apply<T>(what: string, change: () => Promise<T>, undo?: () => Promise<unknown>): Promise<T> {
     try {
       const result = await withTemporalDeadline(this.deps.temporal, change, this.deps.temporalDeadlineMs);
       if (undo) this.undos.push({ what, undo });
       return result;
     } catch (error) {
-      throw new TemporalUnavailableError(`Could not ${what} in Temporal: ${errorMessage(error)}`, { cause: error });
+      throw temporalFailure(what, error);
     }
   }
 

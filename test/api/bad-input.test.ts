@@ -85,6 +85,32 @@ describe('batch exports API: no odd input gets a 500', () => {
     expect(response.body).toMatchObject({ attr: 'name', detail: 'Text cannot contain the NUL character (\\u0000)' });
   });
 
+  it('refuses JSON nested thousands of levels deep with a 400 naming where, in any field', async () => {
+    const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    const config = JSON.stringify(destination.config).slice(0, -1);
+    for (const [payload, attr] of [
+      [nested(8000), '0.0.0'],
+      [`{"name": "deep", "filters": ${nested(8000)}}`, 'filters.0.0'],
+      [
+        `{"name": "deep", "destination": {"type": "S3", "config": ${config}, "x": ${nested(8000)}}}}`,
+        'destination.config.x',
+      ],
+    ] as const) {
+      const response = await api.call('POST', base, { payload, headers: { 'content-type': 'application/json' } });
+      expect(response.status, response.text).toBe(400);
+      expect(response.body).toMatchObject({
+        code: 'too_deep',
+        attr,
+        detail: expect.stringContaining('at most 32 levels'),
+      });
+    }
+    const patched = await api.call('PATCH', `${base}/${existingId}`, {
+      payload: `{"filters": ${nested(8000)}}`,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(patched.status, patched.text).toBe(400);
+  });
+
   it('answers odd query parameters with a 4xx or a success', async () => {
     const queries = [
       'limit',

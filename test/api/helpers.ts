@@ -6,6 +6,7 @@ import { buildServer } from '../../src/api/server';
 import { createApiKey, type ApiKeyScope } from '../../src/db/api-keys';
 import { createOrganization, createProject } from '../../src/db/organizations';
 import { createBucket, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
+import { checkResponsesAgainstSchema } from './conformance';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 /** The API on a real stack (its own database, Temporal, moto), an organization with one project and a key. */
@@ -43,10 +44,18 @@ export interface ApiResponse {
   text: string;
 }
 
+/** The API's public URL in tests: pagination links start with it. */
+export const PUBLIC_URL = 'http://api.test';
+
 /** `env`: configuration variables for this file's stack (e.g. backfill settings), as the environment gives them. */
 export async function startApiTest(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<ApiTest> {
   const stack = await startTestStack({ worker: options.worker ?? false, env: options.env });
-  const app = await buildServer({ deps: stack.services });
+  // Links under a public URL, as tests read them with new URL(); no rate limit (test/api/request-limits.test.ts has one).
+  const app = await buildServer({ deps: stack.services, http: { publicUrl: PUBLIC_URL } });
+  // Every response, through call() or app.inject, must match the served OpenAPI document.
+  const conformance = checkResponsesAgainstSchema(app);
+  const expectConformance = () =>
+    expect(conformance.takeMismatches(), 'responses not as the OpenAPI document says').toEqual([]);
   const s3 = testS3Client(stack.s3Endpoint);
   const organization = await createOrganization(stack.db.pool, 'Test organization');
   const project = await createProject(stack.db.pool, organization.id, 'Test project');
@@ -91,6 +100,7 @@ export async function startApiTest(options: { worker?: boolean; env?: Record<str
       } catch {
         body = null;
       }
+      expectConformance();
       return { status: response.statusCode, body, text };
     },
     async createExport(body = {}) {
@@ -114,6 +124,8 @@ export async function startApiTest(options: { worker?: boolean; env?: Record<str
       };
     },
     async stop() {
+      // Responses of app.inject calls made directly by the test.
+      expectConformance();
       await app.close();
       s3.destroy();
       await stack.stop();

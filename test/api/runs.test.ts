@@ -107,12 +107,15 @@ describe('runs API: list with cursors, filters and ordering, retrieve, cancel, l
     const mixed = await api.call('GET', `${base}/${exportId}/runs?ordering=data_interval_end&cursor=${cursor}`);
     expect(mixed.status).toBe(400);
     expect(mixed.body.code).toBe('invalid_cursor');
-    const forged = Buffer.from(
-      JSON.stringify({ ordering: '-created_at', direction: 'next', value: 'not a time', id: runIds[0] }),
-    ).toString('base64url');
-    const rejected = await api.call('GET', `${base}/${exportId}/runs?cursor=${forged}`);
-    expect(rejected.status).toBe(400);
-    expect(rejected.body.attr).toBe('cursor');
+    // Year 0000 is ISO 8601 (1 BC) but not a Postgres timestamp: it was a 500.
+    for (const value of ['not a time', '0000-01-01T00:00:00Z']) {
+      const forged = Buffer.from(
+        JSON.stringify({ ordering: '-created_at', direction: 'next', value, id: runIds[0] }),
+      ).toString('base64url');
+      const rejected = await api.call('GET', `${base}/${exportId}/runs?cursor=${forged}`);
+      expect(rejected.status, value).toBe(400);
+      expect(rejected.body).toMatchObject({ attr: 'cursor', code: 'invalid_cursor' });
+    }
   });
 
   it('retrieves a run, and 404s for a run of another export', async () => {

@@ -96,6 +96,67 @@ describe('batch exports API: bad input is a 400 naming the field, never a 500', 
     });
   });
 
+  it('rejects timezones Temporal refuses (offsets, other spellings) with a 400 on create and update', async () => {
+    const created = await api.call('POST', base, { body: { ...(await validBody()), interval: 'day' } });
+    for (const timezone of ['UTC+25', 'UTC+2', 'utc', 'europe/berlin', 'Europe/berlin', '+02:00', 'Local']) {
+      await expectCreateRejected((body) => Object.assign(body, { interval: 'day', timezone }), {
+        attr: 'timezone',
+        detail: /Unknown timezone .*use an IANA name, spelled exactly/,
+      });
+      const patched = await api.call('PATCH', `${base}/${created.body.id}`, { body: { timezone } });
+      expect(patched.status, `${timezone}: ${patched.text}`).toBe(400);
+      expect(patched.body.attr).toBe('timezone');
+    }
+  });
+
+  it('checks regex filters with Postgres itself, on create and update', async () => {
+    const filters = [
+      { key: 'name', operator: 'regex', value: '(?<n>a)' },
+      { key: '$browser', operator: 'not_regex', value: '\\p{L}' },
+      { key: 'x', operator: 'regex', value: '[[:alpha:]]+' },
+    ];
+    const response = await api.call('POST', base, { body: { ...(await validBody()), filters } });
+    expect(response.status, response.text).toBe(400);
+    expect(response.body).toMatchObject({
+      attr: 'filters.0.value',
+      detail: /not a regular expression Postgres accepts/,
+    });
+    expect(response.body.errors.map((problem: { attr: string }) => problem.attr)).toEqual([
+      'filters.0.value',
+      'filters.1.value',
+    ]);
+    // Valid for Postgres though not for JavaScript: an embedded option.
+    const postgresOnly = [{ key: 'name', operator: 'regex', value: '(?i)^chrome' }];
+    const created = await api.call('POST', base, { body: { ...(await validBody()), filters: postgresOnly } });
+    expect(created.status, created.text).toBe(201);
+    const patched = await api.call('PATCH', `${base}/${created.body.id}`, { body: { filters: filters.slice(1) } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.attr).toBe('filters.0.value');
+  });
+
+  it('lists every problem, unknown fields always among them, the first one also as detail/attr', async () => {
+    const body = await validBody();
+    config(body).bucket_name = 'b';
+    config(body).bogus = 1;
+    const response = await api.call('POST', base, { body });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ attr: 'destination.config.bucket_name', code: 'invalid_input' });
+    expect(response.body.errors).toEqual([
+      { attr: 'destination.config.bucket_name', code: 'invalid_input', detail: response.body.detail },
+      { attr: 'destination.config.bogus', code: 'unknown_field', detail: 'Unknown field: bogus' },
+    ]);
+
+    // Other fields wrong too: the destination's problems are still listed.
+    const everything = await api.call('POST', base, { body: { ...body, name: 42, schedule: 'hourly' } });
+    expect(everything.status).toBe(400);
+    expect(everything.body.errors.map((problem: { attr: string }) => problem.attr).sort()).toEqual([
+      'destination.config.bogus',
+      'destination.config.bucket_name',
+      'name',
+      'schedule',
+    ]);
+  });
+
   it('rejects a destination type without a workflow', async () => {
     await expectCreateRejected((body) => ((body.destination as { type: string }).type = 'Snowflake'), {
       attr: 'destination.type',

@@ -41,9 +41,17 @@ describe('postgres-export failures', () => {
   async function expectFailedAtOnce(
     config: Record<string, unknown>,
     message: string,
-    options: { model?: string; filters?: unknown[] } = {},
+    options: { model?: string; filters?: unknown[]; storedFilters?: unknown[] } = {},
   ) {
-    const batchExport = await createPostgresExport(stack, teamId, destination, { config, ...options });
+    const { storedFilters, ...exportOptions } = options;
+    const batchExport = await createPostgresExport(stack, teamId, destination, { config, ...exportOptions });
+    if (storedFilters) {
+      // Saved before the API checked filters: written straight into the row.
+      await stack.db.pool.query('UPDATE batch_exports SET filters = $1 WHERE id = $2', [
+        JSON.stringify(storedFilters),
+        batchExport.id,
+      ]);
+    }
     const { run, error } = await runPostgresInterval(stack, teamId, batchExport.id, HOUR_END);
     expect(error).not.toBeNull();
     expect(run.status).toBe('Failed');
@@ -100,11 +108,11 @@ describe('postgres-export failures', () => {
     );
   });
 
-  it('fails at once when a filter regex is valid JavaScript but not valid for Postgres', async () => {
+  it('fails at once when a stored filter regex is not valid for Postgres (the API refuses it since)', async () => {
     await expectFailedAtOnce(
       { table_name: 'regex_filtered' },
       'A regular expression in the filters is not valid for Postgres: check the regex / not_regex filters',
-      { filters: [{ key: '$browser', operator: 'regex', value: '(?<name>Fire)fox' }] },
+      { storedFilters: [{ key: '$browser', operator: 'regex', value: '(?<name>Fire)fox', type: 'event' }] },
     );
   });
 

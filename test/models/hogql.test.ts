@@ -71,4 +71,71 @@ describe('hogql_query model', () => {
     });
     expect(rows).toEqual([{ event: '$pageview' }, { event: "x'; DROP TABLE events; --" }]);
   });
+
+  it('gives NULL where one event would fail the arithmetic or a conversion, and exports every event', async () => {
+    const hour = { start: '2024-05-02T10:00:00Z', end: '2024-05-02T11:00:00Z' };
+    const values = ['1e400', 'abc', '99999999999999999999', '-1e-400', '1e99999', '7'.repeat(5000), '12.5', '0'];
+    await insertEvents(
+      db.pool,
+      values.map((value, index) =>
+        makeEvent(teamId, `2024-05-02T10:${String(index).padStart(2, '0')}:00Z`, {
+          event: 'odd',
+          properties: JSON.stringify({ v: value }),
+        }),
+      ),
+    );
+    const hogql = `SELECT properties.v AS v, toInt(properties.v) AS i, toFloat(properties.v) AS f,
+        toInt(properties.v) * 1000000000 AS product, 100 / toFloat(properties.v) AS quotient,
+        7 % toInt(properties.v) AS remainder, -toInt(properties.v) * 1000000000 * 1000000000 * 100 AS overflow,
+        toFloat(properties.v) * 1e300 * 1e300 AS huge, toFloat(properties.v) * 1e-300 * 1e-300 AS tiny
+      FROM events WHERE event = 'odd'`;
+    const rows = await exportedRows(db.pool, { team_id: teamId, hogql_query: hogql }, hour);
+    const nulls = {
+      i: null,
+      f: null,
+      product: null,
+      quotient: null,
+      remainder: null,
+      overflow: null,
+      huge: null,
+      tiny: null,
+    };
+    expect(rows).toEqual([
+      { v: '1e400', ...nulls },
+      { v: 'abc', ...nulls },
+      {
+        ...nulls,
+        v: '99999999999999999999',
+        f: 1e20,
+        quotient: 1e-18,
+        huge: null,
+        tiny: null,
+      },
+      { v: '-1e-400', ...nulls, i: 0, remainder: null, overflow: 0, product: 0 },
+      { v: '1e99999', ...nulls },
+      { v: '7'.repeat(5000), ...nulls },
+      {
+        v: '12.5',
+        i: 12,
+        f: 12.5,
+        product: 12000000000,
+        quotient: 8,
+        remainder: 7,
+        overflow: null,
+        huge: null,
+        tiny: null,
+      },
+      {
+        v: '0',
+        i: 0,
+        f: 0,
+        product: 0,
+        quotient: null,
+        remainder: null,
+        overflow: 0,
+        huge: 0,
+        tiny: 0,
+      },
+    ]);
+  });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  approximateIntervalCount,
   countScheduledIntervals,
+  hasScheduledInterval,
   intervalContaining,
   scheduledIntervals,
   type ScheduleShape,
@@ -160,5 +162,41 @@ describe('backfill intervals', () => {
       end: new Date('2024-07-04T07:00:00Z'),
     });
     expect(intervalContaining(daily, new Date('2024-07-04T07:00:00Z')).start).toEqual(new Date('2024-07-04T07:00:00Z'));
+  });
+
+  it.each([
+    ['every 5 minutes', {}],
+    ['hour', { start_at: new Date('2024-02-03T04:30:00Z'), end_at: new Date('2024-11-01T00:00:00Z') }],
+    ['day', { timezone: 'America/New_York', offset_hour: 2 }],
+    ['day', { timezone: 'Asia/Kathmandu' }],
+    ['week', { timezone: 'Europe/Berlin', offset_day: 3, offset_hour: 23 }],
+  ] as const)(
+    'counts %s intervals %j as many as it lists, and approximates within the DST changes',
+    (interval, extra) => {
+      const schedule = shape({ interval, ...extra });
+      const ranges = [
+        ['2024-01-01T00:00:00Z', '2024-12-31T17:45:00Z'],
+        ['2024-03-10T01:00:00Z', '2024-03-10T09:00:00Z'],
+        ['2024-06-01T00:00:00Z', '2024-06-01T00:00:00Z'],
+      ];
+      for (const [after, until] of ranges) {
+        const exact = list(schedule, after!, until!).length;
+        expect(countScheduledIntervals(schedule, new Date(after!), new Date(until!))).toBe(exact);
+        // A year holds two DST changes in New York and Berlin.
+        const approximate = approximateIntervalCount(schedule, new Date(after!), new Date(until!));
+        expect(Math.abs(approximate - exact)).toBeLessThanOrEqual(2);
+        expect(hasScheduledInterval(schedule, new Date(after!), new Date(until!))).toBe(exact > 0);
+      }
+    },
+  );
+
+  it('counts the intervals since year 0 without listing them', () => {
+    const since = new Date('0000-01-01T00:00:00Z');
+    const until = new Date('2024-01-01T00:00:00Z');
+    const hoursSinceYearZero = (until.getTime() - since.getTime()) / 3_600_000;
+    expect(countScheduledIntervals(shape({}), since, until)).toBe(hoursSinceYearZero);
+    expect(approximateIntervalCount(shape({ interval: 'every 1 minute' }), since, until)).toBe(hoursSinceYearZero * 60);
+    const days = approximateIntervalCount(shape({ interval: 'day', timezone: 'Europe/Paris' }), since, until);
+    expect(days).toBe(hoursSinceYearZero / 24);
   });
 });

@@ -4,6 +4,7 @@ import { parseBackfillRange } from '../../src/backfills/request';
 import { ValidationError } from '../../src/errors';
 
 const NOW = new Date('2024-06-15T12:34:00Z');
+const MAX_INTERVALS = 1000;
 
 function exportOf(overrides: Partial<ScheduleShape> = {}) {
   return {
@@ -18,7 +19,7 @@ function exportOf(overrides: Partial<ScheduleShape> = {}) {
 
 function refusal(batchExport: ReturnType<typeof exportOf>, body: unknown): ValidationError {
   try {
-    parseBackfillRange(batchExport, body, NOW);
+    parseBackfillRange(batchExport, body, NOW, MAX_INTERVALS);
   } catch (error) {
     if (error instanceof ValidationError) return error;
     throw error;
@@ -29,20 +30,25 @@ function refusal(batchExport: ReturnType<typeof exportOf>, body: unknown): Valid
 describe('backfill requests', () => {
   it('takes date-times with a timezone for hourly exports', () => {
     expect(
-      parseBackfillRange(exportOf(), { start_at: '2024-06-01T02:00:00+02:00', end_at: '2024-06-02T00:00:00Z' }, NOW),
+      parseBackfillRange(
+        exportOf(),
+        { start_at: '2024-06-01T02:00:00+02:00', end_at: '2024-06-02T00:00:00Z' },
+        NOW,
+        MAX_INTERVALS,
+      ),
     ).toEqual({ startAt: new Date('2024-06-01T00:00:00Z'), endAt: new Date('2024-06-02T00:00:00Z') });
   });
 
   it('turns dates into the boundaries of a daily export in its timezone, at its offset hour', () => {
     const daily = exportOf({ interval: 'day', timezone: 'America/New_York', offset_hour: 6 });
-    expect(parseBackfillRange(daily, { start_at: '2024-03-09', end_at: '2024-03-11' }, NOW)).toEqual({
+    expect(parseBackfillRange(daily, { start_at: '2024-03-09', end_at: '2024-03-11' }, NOW, MAX_INTERVALS)).toEqual({
       startAt: new Date('2024-03-09T11:00:00Z'),
       endAt: new Date('2024-03-11T10:00:00Z'),
     });
   });
 
   it('leaves the start open (from the earliest data) when start_at is left out', () => {
-    expect(parseBackfillRange(exportOf(), { end_at: '2024-06-01T00:00:00Z' }, NOW).startAt).toBeNull();
+    expect(parseBackfillRange(exportOf(), { end_at: '2024-06-01T00:00:00Z' }, NOW, MAX_INTERVALS).startAt).toBeNull();
   });
 
   it.each([
@@ -72,9 +78,9 @@ describe('backfill requests', () => {
       attr: 'end_at',
       message: "end_at must be a Wednesday: this export's weeks end on Wednesday (got Tuesday 2024-05-28)",
     });
-    expect(parseBackfillRange(weekly, { start_at: '2024-05-01', end_at: '2024-05-29' }, NOW).endAt).toEqual(
-      new Date('2024-05-29T00:00:00Z'),
-    );
+    expect(
+      parseBackfillRange(weekly, { start_at: '2024-05-01', end_at: '2024-05-29' }, NOW, MAX_INTERVALS).endAt,
+    ).toEqual(new Date('2024-05-29T00:00:00Z'));
   });
 
   it('refuses a range that holds no whole interval', () => {
@@ -83,5 +89,21 @@ describe('backfill requests', () => {
       end_at: '2024-06-01T00:14:00Z',
     });
     expect(error.message).toContain('holds no complete interval of this export (every 15 minutes)');
+  });
+
+  it('refuses more intervals than the limit, naming it, and takes exactly the limit', () => {
+    const error = refusal(exportOf(), { start_at: '2024-01-01T00:00:00Z', end_at: '2024-02-11T17:00:00Z' });
+    expect(error).toMatchObject({ attr: 'start_at', code: 'too_many_intervals' });
+    expect(error.message).toContain('This backfill covers 1,001 intervals of this export (hour)');
+    expect(error.message).toContain('at most 1,000 are allowed (BACKFILL_MAX_INTERVALS)');
+    const atTheLimit = { start_at: '2024-01-01T00:00:00Z', end_at: '2024-02-11T16:00:00Z' };
+    expect(parseBackfillRange(exportOf(), atTheLimit, NOW, MAX_INTERVALS).endAt).toEqual(new Date(atTheLimit.end_at));
+  });
+
+  it('refuses a backfill from year 0 by counting, naming the limit', () => {
+    const daily = exportOf({ interval: 'day', timezone: 'Europe/Paris' });
+    const error = refusal(daily, { start_at: '0000-01-01', end_at: '2024-06-01' });
+    expect(error).toMatchObject({ attr: 'start_at', code: 'too_many_intervals' });
+    expect(error.message).toMatch(/^This backfill covers 739,\d{3} intervals of this export \(day\)/);
   });
 });

@@ -23,6 +23,18 @@ const DocumentedInput = z.strictObject({
   ),
 });
 const CreateBody = validatedByService(DocumentedInput);
+/** Under an organization, the body also says which project the export goes to. */
+const OrganizationCreateBody = validatedByService(
+  DocumentedInput.extend({
+    team_id: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        "The project the export belongs to; required when the key reaches more than one of the organization's projects.",
+      ),
+  }),
+);
 const UpdateBody = validatedByService(
   DocumentedInput.partial().describe('PATCH: the fields to change. PUT: the whole export.'),
 );
@@ -64,7 +76,7 @@ export function batchExportRoutes({ deps, scopeParams, tag }: RouteContext) {
           'Under an organization, `team_id` says which of its projects the export belongs to; it may be left out ' +
           'when the key reaches exactly one project.',
         params: scopeParams,
-        body: CreateBody,
+        body: 'organization_id' in scopeParams.shape ? OrganizationCreateBody : CreateBody,
         response: withErrors({ 201: BatchExportResponse }),
       },
       handler: async (request, reply) => {

@@ -29,14 +29,17 @@ export function scopedParams<T extends z.ZodRawShape>(scope: z.ZodObject, shape:
 /** The error responses every authenticated route may give, for the OpenAPI document. */
 export function withErrors<R extends Record<number, z.ZodType>>(responses: R) {
   return {
-    ...responses,
-    400: ApiErrorResponse.describe('Invalid input: `attr` names the field.'),
+    400: ApiErrorResponse.describe('Invalid input: `attr` names the field, `errors` lists every problem.'),
     401: ApiErrorResponse.describe('No valid personal API key.'),
     403: ApiErrorResponse.describe('The key lacks the scope or access to the organization or project.'),
     404: ApiErrorResponse.describe('No such object in this organization or project.'),
+    413: ApiErrorResponse.describe('The body is larger than the API accepts.'),
+    415: ApiErrorResponse.describe('The body is not JSON.'),
+    429: ApiErrorResponse.describe('Too many requests with this API key: Retry-After says when to try again.'),
     503: ApiErrorResponse.describe('Temporal is unavailable; nothing was changed.'),
+    ...responses,
   };
 }
 
-/** An empty 2xx body, for the OpenAPI document. */
+/** No body at all (a 204): documented without content (src/api/openapi.ts). */
 export const NoContent = z.null().describe('No response body');

@@ -17,6 +17,8 @@ const Health = z.object({
 export function healthRoutes(deps: ServiceDependencies) {
   return async (fastify: FastifyInstance) => {
     zodApp(fastify).get('/health', {
+      // Probes poll it: they must not use up anyone's allowance, nor be refused.
+      config: { rateLimit: false },
       schema: {
         tags: ['health'],
         summary: 'Whether the API reaches Postgres and Temporal',
