@@ -5,8 +5,7 @@ import { exportToPostgres, PostgresExportProgress } from '../src/destinations/po
 import { buildModelQuery } from '../src/models';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
-import { toActivityFailure } from './failures';
-import { announceAttempt, loadExport } from './insert-attempt';
+import { announceAttempt, failAttempt, loadExport, secretValues } from './insert-attempt';
 
 /** Well under the insert activity's heartbeat timeout (2 minutes by default). */
 const KEEP_ALIVE_MS = 20_000;
@@ -21,6 +20,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
       const context = Context.current();
       const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
       const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
+      let secrets: string[] = [];
       try {
         const { batchExport, destinationConfig } = await loadExport(
           pool,
@@ -29,6 +29,9 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
           PostgresDestinationConfig,
           'Postgres',
         );
+        // The password only: `user` is a secret field too, but masking a user named like the database would garble
+        // messages about the database.
+        secrets = secretValues(destinationConfig, ['password']);
         const { host, port, database, schema, table_name: table } = destinationConfig;
         await announceAttempt(
           pool,
@@ -79,8 +82,9 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
         log.info('Exported interval to Postgres', { ...fields, records: result.records });
         return { recordsCompleted: result.records, bytesExported: result.bytes };
       } catch (error) {
-        log.warn('Postgres export attempt failed', { ...fields, error: (error as Error)?.message });
-        throw toActivityFailure(error);
+        const failure = await failAttempt(pool, context, input, error, secrets);
+        log.warn('Postgres export attempt failed', { ...fields, error: failure.message });
+        throw failure;
       }
     },
   };

@@ -1,7 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { writeLog } from '../src/db/logs';
 import { createS3Client } from '../src/destinations/s3/client';
-import { encoderOptions, S3DestinationConfig } from '../src/destinations/s3/config';
+import { encoderOptions, S3_SECRET_FIELDS, S3DestinationConfig } from '../src/destinations/s3/config';
 import { classifyS3Error } from '../src/destinations/s3/errors';
 import { exportToS3 } from '../src/destinations/s3/export';
 import { intervalKeyPrefix } from '../src/destinations/s3/keys';
@@ -18,9 +18,8 @@ import { streamCopyBatches } from '../src/models/copy-stream';
 import { copyColumnsQuery, jsonLinesQuery } from '../src/models/types';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
-import { toActivityFailure } from './failures';
 import { keepHeartbeating } from './heartbeat';
-import { announceAttempt, loadExport } from './insert-attempt';
+import { announceAttempt, failAttempt, loadExport, secretValues } from './insert-attempt';
 
 export function createS3Activities({ pool, sourcePool, config }: ActivityDependencies) {
   const loadS3Export = (batchExportId: string) =>
@@ -33,8 +32,10 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
     async insertIntoS3(input: InsertActivityInput): Promise<InsertActivityResult> {
       const context = Context.current();
       const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
+      let secrets: string[] = [];
       try {
         const { batchExport, destinationConfig: s3Config } = await loadS3Export(input.batchExportId);
+        secrets = secretValues(s3Config, S3_SECRET_FIELDS);
         await announceAttempt(pool, context, input, `${batchExport.model} to s3://${s3Config.bucket_name}`);
         const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
 
@@ -92,8 +93,9 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
           client.destroy();
         }
       } catch (error) {
-        log.warn('S3 export attempt failed', { ...fields, error: (error as Error)?.message });
-        throw toActivityFailure(error);
+        const failure = await failAttempt(pool, context, input, error, secrets);
+        log.warn('S3 export attempt failed', { ...fields, error: failure.message });
+        throw failure;
       }
     },
 
