@@ -1,7 +1,11 @@
 import { Context, log } from '@temporalio/activity';
 import { writeLog } from '../src/db/logs';
 import { PostgresDestinationConfig } from '../src/destinations/postgres/config';
-import { exportToPostgres, PostgresExportProgress } from '../src/destinations/postgres/export';
+import {
+  exportToPostgres,
+  PostgresExportProgress,
+  type PostgresExportResult,
+} from '../src/destinations/postgres/export';
 import { buildModelQuery } from '../src/models';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
@@ -60,7 +64,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
         let latest = resumeFrom ?? undefined;
         context.heartbeat(latest);
         const keepAlive = setInterval(() => context.heartbeat(latest), KEEP_ALIVE_MS);
-        let result: { records: number; bytes: number };
+        let result: PostgresExportResult;
         try {
           result = await exportToPostgres({
             config: destinationConfig,
@@ -80,7 +84,17 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
           clearInterval(keepAlive);
         }
         log.info('Exported interval to Postgres', { ...fields, records: result.records });
-        return { recordsCompleted: result.records, bytesExported: result.bytes };
+        return {
+          recordsCompleted: result.records,
+          bytesExported: result.bytes,
+          receipt: {
+            sourceRecords: result.sourceRecords,
+            recordsWritten: result.records,
+            bytes: result.bytes,
+            files: [],
+            destinationRecords: result.destinationRecords,
+          },
+        };
       } catch (error) {
         const failure = await failAttempt(pool, context, input, error, secrets);
         log.warn('Postgres export attempt failed', { ...fields, error: failure.message });

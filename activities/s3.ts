@@ -15,7 +15,7 @@ import {
 import { createFileEncoder } from '../src/formats';
 import { buildModelQuery } from '../src/models';
 import { streamCopyBatches } from '../src/models/copy-stream';
-import { copyColumnsQuery, jsonLinesQuery } from '../src/models/types';
+import { copyColumnsQuery, countQuery, jsonLinesQuery } from '../src/models/types';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
 import { keepHeartbeating } from './heartbeat';
@@ -62,6 +62,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
             });
           }
           let latest = resumeFrom;
+          let sourceRecords: number | null = null;
           const stopHeartbeating = keepHeartbeating(context, () => latest);
           const result = await exportToS3({
             client,
@@ -76,6 +77,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
                 batchBytes: config.source.batchBytes,
                 batchRows: config.source.batchSize,
                 cursorWidth: model.orderBy.length,
+                count: { query: countQuery(model), onCount: (rows: number) => (sourceRecords = rows) },
               };
               yield* streamCopyBatches(sourcePool, query, options);
             },
@@ -86,9 +88,40 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
               latest = progress;
               context.heartbeat(latest);
             },
+            replace: input.replace === true,
+            describe: {
+              model: batchExport.model,
+              schema: model.fields.map(({ name, type }) => ({ name, type })),
+              sourceRecords: () => sourceRecords,
+            },
+            onWarning: (message) => writeLog(pool, { ...entry, level: 'WARNING', message }),
           }).finally(stopHeartbeating);
+          if (result.deletedKeys.length > 0) {
+            await writeLog(pool, {
+              ...entry,
+              level: 'INFO',
+              message: `Deleted ${result.deletedKeys.length} file(s) an earlier export of the interval wrote and this one did not: ${result.deletedKeys.join(', ')}`,
+            });
+          }
+          if (sourceRecords !== null && sourceRecords !== result.records) {
+            await writeLog(pool, {
+              ...entry,
+              level: 'WARNING',
+              message: `The source held ${sourceRecords} rows for the interval when the last attempt read it, and the files hold ${result.records}: rows changed between attempts`,
+            });
+          }
           log.info('Exported interval to S3', { ...fields, records: result.records, files: result.files.length });
-          return { recordsCompleted: result.records, bytesExported: result.bytes };
+          return {
+            recordsCompleted: result.records,
+            bytesExported: result.bytes,
+            receipt: {
+              sourceRecords,
+              recordsWritten: result.records,
+              bytes: result.bytes,
+              files: result.files,
+              manifestKey: result.manifestKey,
+            },
+          };
         } finally {
           client.destroy();
         }

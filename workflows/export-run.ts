@@ -150,6 +150,7 @@ export async function runExport(
     dataIntervalStart: start.toISOString(),
     dataIntervalEnd: end.toISOString(),
     retryPolicy: insertRetryPolicy(input),
+    replace: input.dataIntervalEnd !== undefined,
   };
   let receipt: RunReceipt | null = null;
   try {

@@ -47,6 +47,11 @@ export interface InsertActivityInput {
    * runs started before it was passed.
    */
   retryPolicy?: InsertRetryPolicy;
+  /**
+   * Replace what an earlier export of the interval left in the destination (backfills, retries and manual runs):
+   * S3 deletes the interval's files this export did not write. Scheduled runs export an interval for the first time.
+   */
+  replace?: boolean;
 }
 
 /** The insert activity's retry policy, in milliseconds. */

@@ -13,6 +13,8 @@ export interface RunReceipt {
   files: Array<{ key: string; records: number; bytes: number; sha256: string }>;
   /** S3: the manifest's key. */
   manifestKey?: string;
+  /** Postgres: the interval's rows the table holds after the last commit, counted by the destination itself. */
+  destinationRecords?: number | null;
 }
 
 export interface RunRecord {

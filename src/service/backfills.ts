@@ -44,14 +44,17 @@ export function backfillWorkflowId(batchExportId: string, range: { startAt: Date
   return `${batchExportId}-Backfill-${start}-${end}`;
 }
 
-/** Validates a backfill request (SPEC.md section 7) and starts it. */
+/**
+ * Validates a backfill request and starts it. Every interval of the range is exported again, replacing what the
+ * destination holds for it, unless the request says `skip_exported`.
+ */
 export async function createBackfill(
   deps: BackfillDependencies,
   input: { teamId: number; batchExportId: string; body: unknown; now?: Date },
 ): Promise<BackfillRecord> {
   const batchExport = await exportOrNotFound(deps, input.teamId, input.batchExportId);
-  const range = parseBackfillRange(batchExport, input.body, input.now ?? new Date());
-  return startBackfill(deps, batchExport, range, { reexportCompleted: false });
+  const { reexportCompleted, ...range } = parseBackfillRange(batchExport, input.body, input.now ?? new Date());
+  return startBackfill(deps, batchExport, range, { reexportCompleted });
 }
 
 /** Stores the backfill as Starting and starts its workflow. A workflow that cannot be started leaves no row. */

@@ -30,7 +30,17 @@ describe('backfill requests', () => {
   it('takes date-times with a timezone for hourly exports', () => {
     expect(
       parseBackfillRange(exportOf(), { start_at: '2024-06-01T02:00:00+02:00', end_at: '2024-06-02T00:00:00Z' }, NOW),
-    ).toEqual({ startAt: new Date('2024-06-01T00:00:00Z'), endAt: new Date('2024-06-02T00:00:00Z') });
+    ).toEqual({
+      startAt: new Date('2024-06-01T00:00:00Z'),
+      endAt: new Date('2024-06-02T00:00:00Z'),
+      reexportCompleted: true,
+    });
+  });
+
+  it('leaves intervals earlier runs completed alone only when skip_exported is true', () => {
+    const body = { end_at: '2024-06-01T00:00:00Z' };
+    expect(parseBackfillRange(exportOf(), { ...body, skip_exported: true }, NOW).reexportCompleted).toBe(false);
+    expect(parseBackfillRange(exportOf(), { ...body, skip_exported: false }, NOW).reexportCompleted).toBe(true);
   });
 
   it('turns dates into the boundaries of a daily export in its timezone, at its offset hour', () => {
@@ -38,6 +48,7 @@ describe('backfill requests', () => {
     expect(parseBackfillRange(daily, { start_at: '2024-03-09', end_at: '2024-03-11' }, NOW)).toEqual({
       startAt: new Date('2024-03-09T11:00:00Z'),
       endAt: new Date('2024-03-11T10:00:00Z'),
+      reexportCompleted: true,
     });
   });
 
