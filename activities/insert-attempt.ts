@@ -103,7 +103,10 @@ export async function failAttempt(
  */
 export function nextAttemptStart(policy: InsertRetryPolicy | undefined, attempt: number, now: Date): Date | null {
   if (!policy || (policy.maximumAttempts > 0 && attempt >= policy.maximumAttempts)) return null;
-  const delay = Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** (attempt - 1), policy.maximumIntervalMs);
+  const delay = Math.min(
+    policy.initialIntervalMs * policy.backoffCoefficient ** (attempt - 1),
+    policy.maximumIntervalMs,
+  );
   return new Date(now.getTime() + delay);
 }
 

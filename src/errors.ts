@@ -32,7 +32,7 @@ export function isRetryable(kind: ErrorKind): boolean {
 export function errorKindHint(kind: ErrorKind): string {
   switch (kind) {
     case 'configuration':
-      return 'fix the export\'s destination settings';
+      return "fix the export's destination settings";
     case 'permission':
       return 'grant the credentials the missing permission';
     case 'transient':

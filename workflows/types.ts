@@ -69,7 +69,6 @@ export interface InsertActivityResult {
   receipt?: RunReceipt;
 }
 
-
 /** The schedule a backfill follows: the export's, as it was when the backfill was created. */
 export interface BackfillSchedule {
   interval: string;

@@ -4,7 +4,13 @@ import type { BatchExportRecord } from '../db/batch-exports';
 import type { LogRecord } from '../db/logs';
 import { freshnessOf, latestRuns, type Freshness, type RunReceipt, type RunRecord } from '../db/runs';
 import { DESTINATIONS, isSupportedDestination } from '../destinations';
-import type { BatchExportResponse, FreshnessResponse, LogEntryResponse, RunReceiptResponse, RunResponse } from './schemas';
+import type {
+  BatchExportResponse,
+  FreshnessResponse,
+  LogEntryResponse,
+  RunReceiptResponse,
+  RunResponse,
+} from './schemas';
 
 /** Records as the API returns them. Destination secrets never get this far; they are stripped again regardless. */
 

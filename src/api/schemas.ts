@@ -63,12 +63,14 @@ export const RunResponse = z.object({
     .number()
     .int()
     .nullable()
-    .describe("Rows the source held for the interval (deduplicated, filtered), from the snapshot the run exported."),
+    .describe('Rows the source held for the interval (deduplicated, filtered), from the snapshot the run exported.'),
   bytes_exported: z.number().int().nullable(),
   latest_error: z
     .string()
     .nullable()
-    .describe('Why the run failed, or while it retries, why its last attempt failed and what that kind of error means.'),
+    .describe(
+      'Why the run failed, or while it retries, why its last attempt failed and what that kind of error means.',
+    ),
   attempt: z.number().int().nullable().describe('The attempt running now, or the last one that failed while retrying.'),
   next_attempt_at: Timestamp.nullable().describe('While the run waits to retry: when its next attempt starts.'),
   receipt: RunReceiptResponse.nullable().describe('What a completed run exported; null for other runs.'),

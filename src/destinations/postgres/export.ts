@@ -49,6 +49,9 @@ export interface PostgresExportOptions {
 
 const STAGING = escapeIdentifier('batch_export_staging');
 
+/** unique_violation (on pg_type) and duplicate_table: what CREATE TABLE IF NOT EXISTS raises when it loses a race. */
+const CREATED_CONCURRENTLY = new Set(['23505', '42P07']);
+
 export interface PostgresExportResult {
   records: number;
   bytes: number;
@@ -89,7 +92,8 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       insertStatement(spec, names, target, STAGING, uniqueKey),
       keys ? recordKeysStatement(keys, STAGING) : null,
     ].filter((statement): statement is string => statement !== null);
-    if (keys) for (const statement of keysTableStatements(keys, target)) await destination(() => client.query(statement));
+    if (keys)
+      for (const statement of keysTableStatements(keys, target)) await destination(() => client.query(statement));
     const copy = `COPY ${STAGING} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`;
     // Every value travels as Postgres' own text: exact for bigints, floats and timestamps, and what COPY reads.
     const asText = columns.map((column) => ({
@@ -157,7 +161,11 @@ async function prepareTable(client: Client, spec: TableSpec, config: PostgresDes
   const target = qualifiedName(schema, table);
   let existing = await tableColumns(client, schema, table);
   if (existing === null) {
-    await client.query(createTableStatement(spec, schema, table));
+    await client.query(createTableStatement(spec, schema, table)).catch((error: unknown) => {
+      // Intervals of a backfill load in parallel: another one may create the table between our check and CREATE
+      // (IF NOT EXISTS does not cover that race: the catalog's unique index rejects the second type).
+      if (!CREATED_CONCURRENTLY.has((error as { code?: string }).code ?? '')) throw error;
+    });
     existing = await tableColumns(client, schema, table);
   }
   const columns = spec.columns.filter((column) => existing!.includes(column.name));
