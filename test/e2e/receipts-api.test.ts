@@ -88,7 +88,9 @@ describe('completeness receipts and freshness', () => {
     const response = await api.call('GET', '/api/schema/', { key: null });
     expect(response.status).toBe(200);
     const paths = response.body.paths;
-    const backfills = JSON.stringify(paths['/api/projects/{project_id}/batch_exports/{batch_export_id}/backfills'].post);
+    const backfills = JSON.stringify(
+      paths['/api/projects/{project_id}/batch_exports/{batch_export_id}/backfills'].post,
+    );
     expect(backfills).toContain('"skip_exported"');
     const run = JSON.stringify(paths['/api/projects/{project_id}/batch_exports/{batch_export_id}/runs/{id}'].get);
     for (const field of ['"receipt"', '"sha256"', '"next_attempt_at"', '"records_total_count"']) {
