@@ -28,7 +28,7 @@ export function isRetryable(kind: ErrorKind): boolean {
   }
 }
 
-/** What a user should do about an error of this kind: appended to `latest_error` while a run retries. */
+/** What an error of this kind means for the user: appended to `latest_error` while a run retries. */
 export function errorKindHint(kind: ErrorKind): string {
   switch (kind) {
     case 'configuration':
@@ -36,9 +36,9 @@ export function errorKindHint(kind: ErrorKind): string {
     case 'permission':
       return 'grant the credentials the missing permission';
     case 'transient':
-      return 'network or service trouble that may pass: retrying';
+      return 'network or service trouble, which may pass';
     case 'unknown':
-      return 'an unexpected error: retrying';
+      return 'an unexpected error, which may pass';
     case 'verification':
       return 'the destination does not hold what was written: check triggers, rules or other writers on it';
     default:

@@ -122,7 +122,7 @@ describe('postgres-export failures', () => {
       [run.id],
     );
     const reason = `Could not reach the destination database at 127.0.0.1:${closedPort}`;
-    const hint = '(network or service trouble that may pass: retrying)';
+    const hint = '(network or service trouble, which may pass)';
     expect(rows).toEqual([
       {
         level: 'WARNING',
