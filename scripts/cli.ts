@@ -1,9 +1,12 @@
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
-import { loadDatabaseUrl } from '../src/config';
+import { loadConfig, loadDatabaseUrl } from '../src/config';
+import { getBatchExport } from '../src/db/batch-exports';
 import { API_KEY_SCOPES, createApiKey, type ApiKeyScope } from '../src/db/api-keys';
 import { createOrganization, createProject, getOrganization } from '../src/db/organizations';
 import { createPool } from '../src/db/pool';
+import { createBackfill } from '../src/service/backfills';
+import { connectClient } from '../src/temporal/connection';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -15,6 +18,9 @@ Commands:
   create-api-key --organization-id <uuid> --email <email> [--label <text>]
                  [--scopes batch_export:read,batch_export:write] [--projects <id,id,...>]
       Without --projects the key reaches every project of the organization.
+  backfill --batch-export-id <uuid> --end-at <time> [--start-at <time>] [--skip-exported]
+      Exports the export's intervals in the range again, replacing what the destination holds for them;
+      --skip-exported leaves intervals an earlier run completed alone. Times as the API takes them.
 
 API keys are printed once and stored only as a hash: keep them somewhere safe.`;
 
@@ -27,6 +33,10 @@ const OPTIONS = {
   label: { type: 'string' },
   scopes: { type: 'string' },
   projects: { type: 'string' },
+  'batch-export-id': { type: 'string' },
+  'start-at': { type: 'string' },
+  'end-at': { type: 'string' },
+  'skip-exported': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,6 +72,29 @@ function parseProjects(raw: string | undefined): number[] | null {
   const ids = raw.split(',').map((id) => Number(id.trim()));
   if (ids.some((id) => !Number.isInteger(id) || id <= 0)) throw new UsageError('--projects takes project ids: 1,2,3');
   return ids;
+}
+
+/** Starts a backfill as POST .../backfills does, and prints its id. */
+async function backfill(pool: Pool, values: Record<string, unknown>): Promise<void> {
+  const id = required(values, 'batch-export-id');
+  const batchExport = UUID.test(id) ? await getBatchExport(pool, id) : null;
+  if (!batchExport) throw new UsageError(`No batch export ${id}`);
+  const config = loadConfig();
+  const temporal = await connectClient(config.temporal);
+  try {
+    const body = {
+      start_at: values['start-at'] ?? null,
+      end_at: required(values, 'end-at'),
+      skip_exported: values['skip-exported'] === true,
+    };
+    const created = await createBackfill(
+      { pool, temporal, config },
+      { teamId: batchExport.team_id, batchExportId: id, body },
+    );
+    console.log(created.id);
+  } finally {
+    await temporal.connection.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -114,6 +147,9 @@ async function main(): Promise<void> {
         console.log(key);
         break;
       }
+      case 'backfill':
+        await backfill(pool, values);
+        break;
       default:
         throw new UsageError(`Unknown command "${command}"`);
     }

@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getBackfill } from '../../src/db/backfills';
 import { listRuns } from '../../src/db/runs';
 import { createBackfill } from '../../src/service/backfills';
 import { backfillDeps, waitForBackfill } from '../helpers/backfills';
@@ -38,11 +41,11 @@ describe('backfills repair what the destination lost', () => {
     await stack?.stop();
   });
 
-  async function backfill(batchExportId: string, body: Record<string, unknown> = {}) {
+  async function backfill(batchExportId: string) {
     const created = await createBackfill(backfillDeps(stack), {
       teamId,
       batchExportId,
-      body: { start_at: START, end_at: END, ...body },
+      body: { start_at: START, end_at: END },
     });
     return waitForBackfill(stack, created);
   }
@@ -89,7 +92,7 @@ describe('backfills repair what the destination lost', () => {
     );
   });
 
-  it('leaves completed intervals untouched with skip_exported', async () => {
+  it('leaves completed intervals untouched with skip_exported (npm run cli -- backfill --skip-exported)', async () => {
     const bucket = await createBucket(s3);
     const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip', max_file_size_mb: 1 });
     expect((await backfill(batchExport.id)).status).toBe('Completed');
@@ -97,7 +100,31 @@ describe('backfills repair what the destination lost', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifest.files[0]!.key }));
     const before = await intervalKeys(s3, bucket, START, END);
 
-    const skipped = await backfill(batchExport.id, { skip_exported: true });
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      [
+        'tsx',
+        'scripts/cli.ts',
+        'backfill',
+        '--batch-export-id',
+        batchExport.id,
+        '--start-at',
+        START,
+        '--end-at',
+        END,
+        '--skip-exported',
+      ],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: stack.db.url,
+          TEMPORAL_ADDRESS: stack.config.temporal.address,
+          TASK_QUEUE: stack.config.temporal.taskQueue,
+          ENCRYPTION_KEY: stack.config.encryptionKey.toString('base64'),
+        },
+      },
+    );
+    const skipped = await waitForBackfill(stack, (await getBackfill(stack.db.pool, stdout.trim()))!);
 
     expect(skipped.status).toBe('Completed');
     expect(await intervalKeys(s3, bucket, START, END)).toEqual(before);
