@@ -50,7 +50,7 @@ describe('backfills repair what the destination lost', () => {
     return waitForBackfill(stack, created);
   }
 
-  it('rewrites an interval whose files were deleted or outnumbered: its objects are exactly the new manifest', async () => {
+  it("rewrites an interval whose files were deleted or outnumbered: its files are exactly the new manifest's", async () => {
     const bucket = await createBucket(s3);
     const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip', max_file_size_mb: 1 });
 
@@ -66,6 +66,9 @@ describe('backfills repair what the destination lost', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: files[1] }));
     const stale = `${START}-${END}-${files.length + 3}.jsonl.gz`;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: stale, Body: 'left by an earlier export' }));
+    // Not named as this export names its files (another export writing Parquet to the same prefix): kept.
+    const foreign = `${START}-${END}.parquet`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: foreign, Body: 'not ours' }));
 
     expect((await backfill(batchExport.id)).status).toBe('Completed');
     const second = await verifyManifest(s3, bucket, MANIFEST);
@@ -73,7 +76,7 @@ describe('backfills repair what the destination lost', () => {
     expect(second.rows).toBe(EVENTS);
     expect(second.manifest.source_records).toBe(EVENTS);
     expect(await intervalKeys(s3, bucket, START, END)).toEqual(
-      [...second.manifest.files.map((file) => file.key), MANIFEST].sort(),
+      [...second.manifest.files.map((file) => file.key), MANIFEST, foreign].sort(),
     );
 
     // The run's receipt says the same as the manifest.

@@ -55,6 +55,9 @@ export interface S3ExportOptions {
  */
 const ENCODES_IN_FLIGHT = 2;
 
+/** A file number no export reaches, to find where numbers go in a split file's key. */
+const SPLIT_MARKER = 987_654_321;
+
 interface OpenFile {
   file: ExportedFile;
   upload: MultipartUpload<FileMark>;
@@ -172,7 +175,7 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
     while (pending.length) await writeOldest();
     if (current) await closeFile();
     const files = await withChecksums(client, config.bucket_name, progress.files);
-    const deletedKeys = options.replace ? await deleteStaleFiles(options, files, manifest) : [];
+    const deletedKeys = options.replace ? await deleteStaleFiles(options, files) : [];
     const totals = progressTotals(progress);
     await putManifest(client, config, manifest, {
       ...keyInput,
@@ -217,17 +220,32 @@ async function withChecksums(
   return checked;
 }
 
-/** Deletes the interval's objects other than `files` and the manifest; a refusal is a warning, not a failure. */
-async function deleteStaleFiles(options: S3ExportOptions, files: ExportedFile[], manifest: string): Promise<string[]> {
-  const keep = new Set([...files.map((file) => file.key), manifest]);
-  const prefix = intervalKeyPrefix({
+/**
+ * Deletes the interval's files, as this export names them (one file, or `-0`, `-1`, ... of its format), other than
+ * `files`; a refusal is a warning, not a failure. Objects named otherwise under the prefix are not this export's
+ * to delete (another export sharing the prefix, say).
+ */
+async function deleteStaleFiles(options: S3ExportOptions, files: ExportedFile[]): Promise<string[]> {
+  const keyInput = {
     prefix: options.config.prefix,
     table: options.table,
     dataIntervalStart: options.dataIntervalStart,
     dataIntervalEnd: options.dataIntervalEnd,
-  });
+    fileFormat: options.config.file_format,
+    compression: options.config.compression,
+  };
+  const keep = new Set(files.map((file) => file.key));
+  const single = objectKey(keyInput);
+  const [head, tail] = objectKey({ ...keyInput, fileNumber: SPLIT_MARKER }).split(String(SPLIT_MARKER)) as [
+    string,
+    string,
+  ];
+  const isOurs = (key: string) =>
+    key === single ||
+    (key.startsWith(head) && key.endsWith(tail) && /^\d+$/.test(key.slice(head.length, key.length - tail.length)));
   try {
-    return await deleteObjectsNotIn(options.client, options.config.bucket_name, prefix, keep);
+    const prefix = intervalKeyPrefix(keyInput);
+    return await deleteObjectsNotIn(options.client, options.config.bucket_name, prefix, keep, isOurs);
   } catch (error) {
     if (!(error instanceof StaleFilesNotRemoved)) throw error;
     await options.onWarning?.(error.message);

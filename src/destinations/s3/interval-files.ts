@@ -4,8 +4,8 @@ import { classifyS3Error } from './errors';
 
 /**
  * What an interval's objects end with when it is exported again: the new export's files and manifest only. The keys
- * are deterministic, so the new files overwrite the old ones; what the old export wrote besides (more split files,
- * another format's files) is deleted here, before the new manifest is written.
+ * are deterministic, so the new files overwrite the old ones; the files the old export wrote besides (it split the
+ * interval into more files) are deleted here, before the new manifest is written.
  */
 
 /** Why the stale files of an interval could not be removed; the export goes on, its manifest lists what is current. */
@@ -14,14 +14,16 @@ export class StaleFilesNotRemoved extends Error {
 }
 
 /**
- * Deletes the objects under the interval's key prefix that are not in `keep`. Returns their keys. Credentials
- * allowed to write but not to list or delete leave them in place: StaleFilesNotRemoved, for the run's log.
+ * Deletes the objects under the interval's key prefix that `isFile` takes for one of the interval's files and that
+ * are not in `keep`. Returns their keys. Credentials allowed to write but not to list or delete leave them in place:
+ * StaleFilesNotRemoved, for the run's log.
  */
 export async function deleteObjectsNotIn(
   client: S3Client,
   bucket: string,
   intervalPrefix: string,
   keep: ReadonlySet<string>,
+  isFile: (key: string) => boolean,
 ): Promise<string[]> {
   const deleted: string[] = [];
   let token: string | undefined;
@@ -31,7 +33,7 @@ export async function deleteObjectsNotIn(
         new ListObjectsV2Command({ Bucket: bucket, Prefix: intervalPrefix, ContinuationToken: token }),
       );
       for (const object of page.Contents ?? []) {
-        if (!object.Key || keep.has(object.Key)) continue;
+        if (!object.Key || keep.has(object.Key) || !isFile(object.Key)) continue;
         await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
         deleted.push(object.Key);
       }
