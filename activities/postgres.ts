@@ -73,6 +73,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
             batchSize: config.source.batchSize,
             batchBytes: config.source.batchBytes,
             resumeFrom,
+            replace: input.replace === true,
             signal: context.cancellationSignal,
             onCommit: (progress) => {
               latest = progress;

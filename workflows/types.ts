@@ -49,7 +49,8 @@ export interface InsertActivityInput {
   retryPolicy?: InsertRetryPolicy;
   /**
    * Replace what an earlier export of the interval left in the destination (backfills, retries and manual runs):
-   * S3 deletes the interval's files this export did not write. Scheduled runs export an interval for the first time.
+   * S3 deletes the interval's files this export did not write, Postgres replaces events by uuid. Scheduled runs
+   * export an interval for the first time.
    */
   replace?: boolean;
 }

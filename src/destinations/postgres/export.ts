@@ -40,6 +40,11 @@ export interface PostgresExportOptions {
   /** ...and megabytes of source rows read before they are cut into batches (see streamCopyBatches). */
   batchBytes: number;
   resumeFrom?: PostgresExportProgress | null;
+  /**
+   * Replace the rows the table holds for the interval's events (a backfill): each batch first deletes the table's
+   * rows with its uuids. A scheduled run exports its interval for the first time and only inserts.
+   */
+  replace?: boolean;
   signal?: AbortSignal;
   /** Called after each committed batch. */
   onCommit?: (progress: PostgresExportProgress) => void;
@@ -85,10 +90,10 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     const names = columns.map((column) => column.name);
     const target = qualifiedName(config.schema, config.table_name);
     const keys = keyColumns(spec);
-    // Each batch replaces the rows it carries (events by uuid; persons and sessions merge on their keys), and
-    // records its keys for the count after the last commit.
+    // A backfill's batches replace the rows they carry (events by uuid; persons and sessions merge on their keys
+    // anyway); every batch records its keys for the count after the last commit.
     const statements = [
-      replaceStatement(spec, target, STAGING),
+      options.replace ? replaceStatement(spec, target, STAGING) : null,
       insertStatement(spec, names, target, STAGING, uniqueKey),
       keys ? recordKeysStatement(keys, STAGING) : null,
     ].filter((statement): statement is string => statement !== null);
