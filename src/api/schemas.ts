@@ -39,7 +39,7 @@ export const RunReceiptResponse = z.object({
     .describe("Postgres: the interval's rows the table held after the last commit (the run fails if they differ)."),
   manifest_key: z.string().nullable().describe('S3: the key of the manifest listing the files.'),
   files: z
-    .array(z.object({ key: z.string(), records: z.number().int(), bytes: z.number().int(), sha256: z.string() }))
+    .array(z.object({ key: z.string(), records: z.number().int(), bytes: z.number().int(), sha256: z.string().nullable() }))
     .describe('S3: every file of the interval, with its row count, size and hex SHA-256.'),
 });
 

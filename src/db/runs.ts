@@ -10,7 +10,7 @@ export interface RunReceipt {
   sourceRecords: number | null;
   recordsWritten: number;
   bytes: number;
-  files: Array<{ key: string; records: number; bytes: number; sha256: string }>;
+  files: Array<{ key: string; records: number; bytes: number; sha256: string | null }>;
   /** S3: the manifest's key. */
   manifestKey?: string;
   /** Postgres: the interval's rows the table holds after the last commit, counted by the destination itself. */

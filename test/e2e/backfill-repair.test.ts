@@ -57,6 +57,7 @@ describe('backfills repair what the destination lost', () => {
     expect((await backfill(batchExport.id)).status).toBe('Completed');
     const first = await verifyManifest(s3, bucket, MANIFEST);
     expect(first.problems).toEqual([]);
+    expect(first.unchecked).toEqual([]);
     expect(first.rows).toBe(EVENTS);
     const files = first.manifest.files.map((file) => file.key);
     expect(files.length).toBeGreaterThanOrEqual(2);
@@ -73,6 +74,7 @@ describe('backfills repair what the destination lost', () => {
     expect((await backfill(batchExport.id)).status).toBe('Completed');
     const second = await verifyManifest(s3, bucket, MANIFEST);
     expect(second.problems).toEqual([]);
+    expect(second.unchecked).toEqual([]);
     expect(second.rows).toBe(EVENTS);
     expect(second.manifest.source_records).toBe(EVENTS);
     expect(await intervalKeys(s3, bucket, START, END)).toEqual(

@@ -60,6 +60,7 @@ describe('completeness receipts and freshness', () => {
 
     const verified = await verifyManifest(api.s3, destination.config.bucket_name as string, manifestKey);
     expect(verified.problems).toEqual([]);
+    expect(verified.unchecked).toEqual([]);
     expect(verified.rows).toBe(2);
     expect(verified.manifest).toMatchObject({
       version: 2,

@@ -18,7 +18,7 @@ export interface Manifest {
   records: number;
   bytes: number;
   source_records: number | null;
-  files: Array<{ key: string; records: number; bytes: number; sha256: string }>;
+  files: Array<{ key: string; records: number; bytes: number; sha256: string | null }>;
   schema: Array<{ name: string; type: string }>;
 }
 
@@ -34,7 +34,7 @@ export async function verifyManifest(
   s3: S3Client,
   bucket: string,
   manifestKey: string,
-): Promise<{ problems: string[]; rows: number; columns: string[]; manifest: Manifest }> {
+): Promise<{ problems: string[]; unchecked: string[]; rows: number; columns: string[]; manifest: Manifest }> {
   const manifest = await readManifest(s3, bucket, manifestKey);
   const directory = await mkdtemp(path.join(os.tmpdir(), 'manifest-verify-'));
   try {
@@ -44,7 +44,10 @@ export async function verifyManifest(
     }
     const script = path.join(__dirname, 'verify_manifest.py');
     const { stdout } = await execFileAsync('python3', [script, directory], { maxBuffer: 64 * 1024 * 1024 });
-    return { ...(JSON.parse(stdout) as { problems: string[]; rows: number; columns: string[] }), manifest };
+    return {
+      ...(JSON.parse(stdout) as { problems: string[]; unchecked: string[]; rows: number; columns: string[] }),
+      manifest,
+    };
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

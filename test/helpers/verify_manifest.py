@@ -4,7 +4,8 @@ Usage: verify_manifest.py DIRECTORY
   DIRECTORY holds manifest.json and each file the manifest lists, named by the last part of its key.
   For each file: its size and SHA-256 (hashlib) against the manifest's, its rows counted by an independent reader
   (gzip / brotli / zstandard + json for JSON lines, pyarrow for Parquet) against the manifest's; then the totals.
-Prints {"problems": [...], "rows": N, "columns": [...]}: no problems means the interval is verified.
+Prints {"problems": [...], "unchecked": [...], "rows": N, "columns": [...]}: no problems means the interval is
+verified; "unchecked" lists files whose manifest entry has no SHA-256 (rare: see README).
 """
 import gzip
 import hashlib
@@ -38,6 +39,7 @@ def main():
     with open(os.path.join(directory, 'manifest.json'), 'rb') as handle:
         manifest = json.load(handle)
     problems = []
+    unchecked = []  # files without a checksum (a resumed upload the exporter could not read back)
     rows = 0
     columns = []
     for entry in manifest['files']:
@@ -47,7 +49,9 @@ def main():
         if len(data) != entry['bytes']:
             problems.append(f"{entry['key']}: {len(data)} bytes, manifest says {entry['bytes']}")
         digest = hashlib.sha256(data).hexdigest()
-        if digest != entry['sha256']:
+        if entry['sha256'] is None:
+            unchecked.append(entry['key'])
+        elif digest != entry['sha256']:
             problems.append(f"{entry['key']}: SHA-256 {digest}, manifest says {entry['sha256']}")
         if manifest['file_format'] == 'Parquet':
             count, names = count_parquet(path)
@@ -63,10 +67,12 @@ def main():
         problems.append(f"files hold {rows} rows, the source had {manifest['source_records']}")
     if sum(entry['bytes'] for entry in manifest['files']) != manifest['bytes']:
         problems.append('file sizes do not add up to the manifest\'s bytes')
-    schema = sorted(field['name'] for field in manifest['schema'])
-    if columns and columns != schema:
+    schema = sorted(field['name'] for field in manifest['schema'] or [])
+    if not schema:
+        problems.append('the manifest has no schema')
+    elif columns and columns != schema:
         problems.append(f"files have columns {columns}, manifest schema says {schema}")
-    json.dump({'problems': problems, 'rows': rows, 'columns': columns}, sys.stdout)
+    json.dump({'problems': problems, 'unchecked': unchecked, 'rows': rows, 'columns': columns}, sys.stdout)
 
 
 main()

@@ -14,8 +14,8 @@ import { progressTotals, type ExportedFile, type FileMark, type S3ExportProgress
 export interface S3ExportResult {
   records: number;
   bytes: number;
-  /** Every file of the interval, each with its SHA-256. */
-  files: Array<ExportedFile & { sha256: string }>;
+  /** Every file of the interval, each with its SHA-256 (null when it could not be read back). */
+  files: CheckedFile[];
   manifestKey: string;
   /** Objects an earlier export of the interval wrote that this one did not (deleted when `replace` is set). */
   deletedKeys: string[];
@@ -57,6 +57,8 @@ const ENCODES_IN_FLIGHT = 2;
 
 /** A file number no export reaches, to find where numbers go in a split file's key. */
 const SPLIT_MARKER = 987_654_321;
+
+export type CheckedFile = Omit<ExportedFile, 'sha256'> & { sha256: string | null };
 
 interface OpenFile {
   file: ExportedFile;
@@ -134,9 +136,10 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
     await open.upload.complete();
     open.file.bytes = open.upload.bytesWritten;
     // A file an earlier attempt began is read back once: its first parts never passed through this process.
-    open.file.sha256 = open.hash
+    const sha256 = open.hash
       ? open.hash.digest('hex')
       : await sha256OfObject(client, config.bucket_name, open.file.key);
+    if (sha256) open.file.sha256 = sha256;
     progress.files.push(open.file);
     progress.cursor = open.cursor;
     progress.current = null;
@@ -207,13 +210,9 @@ function contentType(config: S3DestinationConfig): string {
   return config.compression ? 'application/octet-stream' : 'application/x-ndjson';
 }
 
-/** The files with their SHA-256s: a file finished by an earlier attempt of an older version lacks one; it is read back. */
-async function withChecksums(
-  client: S3Client,
-  bucket: string,
-  files: ExportedFile[],
-): Promise<Array<ExportedFile & { sha256: string }>> {
-  const checked: Array<ExportedFile & { sha256: string }> = [];
+/** The files with their SHA-256s: a file an earlier attempt finished without one (an older version) is read back. */
+async function withChecksums(client: S3Client, bucket: string, files: ExportedFile[]): Promise<CheckedFile[]> {
+  const checked: CheckedFile[] = [];
   for (const file of files) {
     checked.push({ ...file, sha256: file.sha256 ?? (await sha256OfObject(client, bucket, file.key)) });
   }
@@ -225,7 +224,7 @@ async function withChecksums(
  * `files`; a refusal is a warning, not a failure. Objects named otherwise under the prefix are not this export's
  * to delete (another export sharing the prefix, say).
  */
-async function deleteStaleFiles(options: S3ExportOptions, files: ExportedFile[]): Promise<string[]> {
+async function deleteStaleFiles(options: S3ExportOptions, files: CheckedFile[]): Promise<string[]> {
   const keyInput = {
     prefix: options.config.prefix,
     table: options.table,

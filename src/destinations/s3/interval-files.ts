@@ -67,15 +67,18 @@ export async function deleteObjectIfAllowed(client: S3Client, bucket: string, ke
 
 /**
  * The SHA-256 of an object, read back from S3. Only for a file a resumed attempt finished: its first parts were
- * uploaded by an earlier process, so its hash could not be computed while streaming.
+ * uploaded by an earlier process, so its hash could not be computed while streaming. Null when the credentials may
+ * not read (s3:GetObject): the manifest then has no checksum for that file, rather than the run failing.
  */
-export async function sha256OfObject(client: S3Client, bucket: string, key: string): Promise<string> {
+export async function sha256OfObject(client: S3Client, bucket: string, key: string): Promise<string | null> {
   try {
     const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const hash = createHash('sha256');
     for await (const chunk of object.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
     return hash.digest('hex');
   } catch (error) {
-    throw classifyS3Error(error, { bucket, key });
+    const classified = classifyS3Error(error, { bucket, key });
+    if (classified.kind === 'permission') return null;
+    throw classified;
   }
 }

@@ -17,7 +17,8 @@ export interface ManifestContent {
   bytes: number;
   /** Rows the source held for the interval, counted in the snapshot the files were read from. */
   sourceRecords: number | null;
-  files: Array<{ key: string; records: number; bytes: number; sha256: string }>;
+  /** `sha256` is null only for a file a resumed attempt finished and could not read back. */
+  files: Array<{ key: string; records: number; bytes: number; sha256: string | null }>;
   schema: readonly ManifestField[] | null;
 }
 
