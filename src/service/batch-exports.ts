@@ -59,6 +59,7 @@ const READ_ONLY_FIELDS = [
   'last_paused_at',
   'paused_by',
   'latest_runs',
+  'freshness',
 ];
 
 /**
