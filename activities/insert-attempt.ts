@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { z } from 'zod';
 import { getBatchExport, getDestinationConfigWithSecrets, type BatchExportRecord } from '../src/db/batch-exports';
 import { writeLog } from '../src/db/logs';
-import { markRunRunning, recordFailedAttempt } from '../src/db/runs';
+import { markRunRunning, recordFailedAttempt, recordSilentAttempt } from '../src/db/runs';
 import { BatchExportError, errorKindHint, errorMessage } from '../src/errors';
 import type { InsertActivityInput, InsertRetryPolicy } from '../workflows/types';
 import { describeFailure, toActivityFailure } from './failures';
@@ -43,6 +43,12 @@ export async function announceAttempt(
 ): Promise<void> {
   const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
   if (context.info.attempt > 1) {
+    // An attempt whose worker died (or lost contact) ran no catch, so failAttempt recorded nothing for it.
+    const previous = context.info.attempt - 1;
+    const silent = `Attempt ${previous} stopped without reporting an error: its worker stopped or lost contact with Temporal (no heartbeat within the heartbeat timeout)`;
+    if (await recordSilentAttempt(pool, { runId: input.runId, attempt: previous, latestError: silent })) {
+      await writeLog(pool, { ...entry, level: 'WARNING', message: silent });
+    }
     await writeLog(pool, {
       ...entry,
       level: 'WARNING',

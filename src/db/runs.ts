@@ -80,6 +80,22 @@ export async function markRunRunning(db: Queryable, runId: string, attempt: numb
   );
 }
 
+/**
+ * Records why attempt `attempt` ended, when it recorded nothing itself: it was marked running (`attempt` set, no
+ * `next_attempt_at`) and the next attempt is starting. True when that was the case.
+ */
+export async function recordSilentAttempt(
+  db: Queryable,
+  input: { runId: string; attempt: number; latestError: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE batch_export_runs SET latest_error = $3, last_updated_at = now()
+     WHERE id = $1 AND status IN ('Starting', 'Running') AND attempt = $2 AND next_attempt_at IS NULL`,
+    [input.runId, input.attempt, input.latestError],
+  );
+  return rowCount === 1;
+}
+
 export interface FailedAttempt {
   runId: string;
   attempt: number;
