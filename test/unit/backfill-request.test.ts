@@ -67,6 +67,7 @@ describe('backfill requests', () => {
     [{ start_at: '2024-06-01', end_at: '2024-06-02T00:00:00Z' }, 'start_at', 'must be a date and time with a timezone'],
     [{ start_at: '2024-06-01T00:00:00Z', end_at: 'yesterday' }, 'end_at', 'must be a date and time with a timezone'],
     [{ start_at: 5, end_at: '2024-06-02T00:00:00Z' }, 'start_at', 'expected string'],
+    [{ end_at: '2024-06-02T00:00:00Z', skip_exported: 'yes' }, 'skip_exported', 'expected boolean'],
   ])('refuses %j, naming %s', (body, attr, message) => {
     const error = refusal(exportOf(), body);
     expect(error.attr).toBe(attr);
