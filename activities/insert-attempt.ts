@@ -3,9 +3,10 @@ import type { Pool } from 'pg';
 import type { z } from 'zod';
 import { getBatchExport, getDestinationConfigWithSecrets, type BatchExportRecord } from '../src/db/batch-exports';
 import { writeLog } from '../src/db/logs';
-import { markRunRunning } from '../src/db/runs';
-import { BatchExportError } from '../src/errors';
-import type { InsertActivityInput } from '../workflows/types';
+import { markRunRunning, recordFailedAttempt, recordSilentAttempt } from '../src/db/runs';
+import { BatchExportError, errorKindHint, errorMessage } from '../src/errors';
+import type { InsertActivityInput, InsertRetryPolicy } from '../workflows/types';
+import { describeFailure, toActivityFailure } from './failures';
 
 /** The export and its destination config (secrets included), parsed by the destination's schema. */
 export async function loadExport<T>(
@@ -42,16 +43,82 @@ export async function announceAttempt(
 ): Promise<void> {
   const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
   if (context.info.attempt > 1) {
+    // An attempt whose worker died (or lost contact) ran no catch, so failAttempt recorded nothing for it.
+    const previous = context.info.attempt - 1;
+    const silent = `Attempt ${previous} stopped without reporting an error: its worker stopped or lost contact with Temporal (no heartbeat within the heartbeat timeout)`;
+    if (await recordSilentAttempt(pool, { runId: input.runId, attempt: previous, latestError: silent })) {
+      await writeLog(pool, { ...entry, level: 'WARNING', message: silent });
+    }
     await writeLog(pool, {
       ...entry,
       level: 'WARNING',
       message: `Retrying the export (attempt ${context.info.attempt})`,
     });
   }
-  await markRunRunning(pool, input.runId);
+  await markRunRunning(pool, input.runId, context.info.attempt);
   await writeLog(pool, {
     ...entry,
     level: 'INFO',
     message: `Exporting ${description} inserted from ${input.dataIntervalStart} to ${input.dataIntervalEnd}`,
   });
+}
+
+/**
+ * Turns what an insert attempt threw into its activity failure (throw the result). A failure that will be retried
+ * is first recorded where the user looks: the run's `latest_error` (the message and what its kind means), its
+ * attempt and when the next one starts, and one WARNING log line. A failure that ends the run is recorded by
+ * finishBatchExportRun. Recording is best effort: the metadata database being down must not hide the failure.
+ */
+export async function failAttempt(
+  pool: Pool,
+  context: Context,
+  input: InsertActivityInput,
+  error: unknown,
+  secrets: readonly string[],
+): Promise<Error> {
+  const failure = toActivityFailure(error, secrets);
+  const described = describeFailure(error, secrets);
+  if (!described.retryable || context.cancellationSignal.aborted) return failure;
+  const attempt = context.info.attempt;
+  const nextAttemptAt = nextAttemptStart(input.retryPolicy, attempt, new Date());
+  const latestError = `${described.message} (${errorKindHint(described.kind)})`;
+  const maximum = input.retryPolicy ? ` of ${input.retryPolicy.maximumAttempts}` : '';
+  const next = nextAttemptAt ? `next attempt at ${nextAttemptAt.toISOString()}` : 'no attempt left';
+  try {
+    await recordFailedAttempt(pool, { runId: input.runId, attempt, nextAttemptAt, latestError });
+    await writeLog(pool, {
+      teamId: input.teamId,
+      batchExportId: input.batchExportId,
+      runId: input.runId,
+      level: 'WARNING',
+      message: `Attempt ${attempt}${maximum} failed: ${latestError}; ${next}`,
+    });
+  } catch (recordError) {
+    context.log.warn('Could not record the failed attempt', {
+      batch_export_id: input.batchExportId,
+      run_id: input.runId,
+      error: errorMessage(recordError),
+    });
+  }
+  return failure;
+}
+
+/**
+ * When Temporal starts the attempt after `attempt` failed: the retry policy's backoff, `initial * coefficient^(n-1)`
+ * capped at the maximum interval. Null when no attempt is left, or the policy is unknown (an older run).
+ */
+export function nextAttemptStart(policy: InsertRetryPolicy | undefined, attempt: number, now: Date): Date | null {
+  if (!policy || (policy.maximumAttempts > 0 && attempt >= policy.maximumAttempts)) return null;
+  const delay = Math.min(
+    policy.initialIntervalMs * policy.backoffCoefficient ** (attempt - 1),
+    policy.maximumIntervalMs,
+  );
+  return new Date(now.getTime() + delay);
+}
+
+/** The values of a destination config's secret fields, to be masked in whatever a failed attempt records. */
+export function secretValues(config: object, fields: readonly string[]): string[] {
+  return Object.entries(config)
+    .filter(([field, value]) => fields.includes(field) && typeof value === 'string')
+    .map(([, value]) => value as string);
 }

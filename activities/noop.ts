@@ -6,9 +6,8 @@ import { streamCopyBatches } from '../src/models/copy-stream';
 import { jsonLinesQuery } from '../src/models/types';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
-import { toActivityFailure } from './failures';
 import { keepHeartbeating } from './heartbeat';
-import { announceAttempt, loadExport } from './insert-attempt';
+import { announceAttempt, failAttempt, loadExport } from './insert-attempt';
 
 export function createNoOpActivities({ pool, sourcePool, config }: ActivityDependencies) {
   return {
@@ -46,8 +45,9 @@ export function createNoOpActivities({ pool, sourcePool, config }: ActivityDepen
         log.info('Read and discarded interval', { ...fields, records: result.records });
         return { recordsCompleted: result.records, bytesExported: result.bytes };
       } catch (error) {
-        log.warn('NoOp export attempt failed', { ...fields, error: (error as Error)?.message });
-        throw toActivityFailure(error);
+        const failure = await failAttempt(pool, context, input, error, []);
+        log.warn('NoOp export attempt failed', { ...fields, error: failure.message });
+        throw failure;
       }
     },
   };

@@ -1,12 +1,15 @@
 import { Context, log } from '@temporalio/activity';
 import { writeLog } from '../src/db/logs';
 import { PostgresDestinationConfig } from '../src/destinations/postgres/config';
-import { exportToPostgres, PostgresExportProgress } from '../src/destinations/postgres/export';
+import {
+  exportToPostgres,
+  PostgresExportProgress,
+  type PostgresExportResult,
+} from '../src/destinations/postgres/export';
 import { buildModelQuery } from '../src/models';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
-import { toActivityFailure } from './failures';
-import { announceAttempt, loadExport } from './insert-attempt';
+import { announceAttempt, failAttempt, loadExport, secretValues } from './insert-attempt';
 
 /** Well under the insert activity's heartbeat timeout (2 minutes by default). */
 const KEEP_ALIVE_MS = 20_000;
@@ -21,6 +24,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
       const context = Context.current();
       const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
       const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
+      let secrets: string[] = [];
       try {
         const { batchExport, destinationConfig } = await loadExport(
           pool,
@@ -29,6 +33,9 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
           PostgresDestinationConfig,
           'Postgres',
         );
+        // The password only: `user` is a secret field too, but masking a user named like the database would garble
+        // messages about the database.
+        secrets = secretValues(destinationConfig, ['password']);
         const { host, port, database, schema, table_name: table } = destinationConfig;
         await announceAttempt(
           pool,
@@ -57,7 +64,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
         let latest = resumeFrom ?? undefined;
         context.heartbeat(latest);
         const keepAlive = setInterval(() => context.heartbeat(latest), KEEP_ALIVE_MS);
-        let result: { records: number; bytes: number };
+        let result: PostgresExportResult;
         try {
           result = await exportToPostgres({
             config: destinationConfig,
@@ -67,6 +74,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
             batchSize: config.source.batchSize,
             batchBytes: config.source.batchBytes,
             resumeFrom,
+            replace: input.replace === true,
             signal: context.cancellationSignal,
             onCommit: (progress) => {
               latest = progress;
@@ -78,10 +86,21 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
           clearInterval(keepAlive);
         }
         log.info('Exported interval to Postgres', { ...fields, records: result.records });
-        return { recordsCompleted: result.records, bytesExported: result.bytes };
+        return {
+          recordsCompleted: result.records,
+          bytesExported: result.bytes,
+          receipt: {
+            sourceRecords: result.sourceRecords,
+            recordsWritten: result.records,
+            bytes: result.bytes,
+            files: [],
+            destinationRecords: result.destinationRecords,
+          },
+        };
       } catch (error) {
-        log.warn('Postgres export attempt failed', { ...fields, error: (error as Error)?.message });
-        throw toActivityFailure(error);
+        const failure = await failAttempt(pool, context, input, error, secrets);
+        log.warn('Postgres export attempt failed', { ...fields, error: failure.message });
+        throw failure;
       }
     },
   };

@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { pauseAfterConsecutiveFailures } from '../src/backfills/auto-pause';
 import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
-import { completedRunOf, finishRun, startRun } from '../src/db/runs';
+import { completedRunOf, finishRun, startRun, type RunReceipt } from '../src/db/runs';
 import type { ActivityDependencies } from '.';
 
 export interface StartBatchExportRunInput {
@@ -28,6 +28,8 @@ export interface FinishBatchExportRunInput {
   recordsCompleted: number | null;
   bytesExported: number | null;
   latestError: string | null;
+  /** A completed run's completeness receipt (absent from runs started before receipts existed). */
+  receipt?: RunReceipt | null;
 }
 
 export function createRunActivities({ pool, config }: ActivityDependencies) {
@@ -85,7 +87,7 @@ export function createRunActivities({ pool, config }: ActivityDependencies) {
           await writeLog(pool, {
             ...entry,
             level: 'INFO',
-            message: `Run for ${interval} completed: ${input.recordsCompleted ?? 0} records, ${input.bytesExported ?? 0} bytes exported`,
+            message: `Run for ${interval} completed: ${input.recordsCompleted ?? 0} records, ${input.bytesExported ?? 0} bytes exported${receiptSummary(input.receipt)}`,
           });
           break;
         case 'Cancelled':
@@ -105,4 +107,11 @@ export function createRunActivities({ pool, config }: ActivityDependencies) {
       }
     },
   };
+}
+
+/** ` (the source held N rows; M files)`: the receipt in the run's completion line. */
+function receiptSummary(receipt: RunReceipt | null | undefined): string {
+  if (!receipt || receipt.sourceRecords === null) return '';
+  const files = receipt.manifestKey ? `; ${receipt.files.length} file${receipt.files.length === 1 ? '' : 's'}` : '';
+  return ` (the source held ${receipt.sourceRecords} rows for the interval${files})`;
 }

@@ -1,7 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { writeLog } from '../src/db/logs';
 import { createS3Client } from '../src/destinations/s3/client';
-import { encoderOptions, S3DestinationConfig } from '../src/destinations/s3/config';
+import { encoderOptions, S3_SECRET_FIELDS, S3DestinationConfig } from '../src/destinations/s3/config';
 import { classifyS3Error } from '../src/destinations/s3/errors';
 import { exportToS3 } from '../src/destinations/s3/export';
 import { intervalKeyPrefix } from '../src/destinations/s3/keys';
@@ -15,12 +15,11 @@ import {
 import { createFileEncoder } from '../src/formats';
 import { buildModelQuery } from '../src/models';
 import { streamCopyBatches } from '../src/models/copy-stream';
-import { copyColumnsQuery, jsonLinesQuery } from '../src/models/types';
+import { copyColumnsQuery, countQuery, jsonLinesQuery } from '../src/models/types';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
-import { toActivityFailure } from './failures';
 import { keepHeartbeating } from './heartbeat';
-import { announceAttempt, loadExport } from './insert-attempt';
+import { announceAttempt, failAttempt, loadExport, secretValues } from './insert-attempt';
 
 export function createS3Activities({ pool, sourcePool, config }: ActivityDependencies) {
   const loadS3Export = (batchExportId: string) =>
@@ -33,8 +32,10 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
     async insertIntoS3(input: InsertActivityInput): Promise<InsertActivityResult> {
       const context = Context.current();
       const fields = { batch_export_id: input.batchExportId, run_id: input.runId };
+      let secrets: string[] = [];
       try {
         const { batchExport, destinationConfig: s3Config } = await loadS3Export(input.batchExportId);
+        secrets = secretValues(s3Config, S3_SECRET_FIELDS);
         await announceAttempt(pool, context, input, `${batchExport.model} to s3://${s3Config.bucket_name}`);
         const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
 
@@ -61,6 +62,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
             });
           }
           let latest = resumeFrom;
+          let sourceRecords: number | null = null;
           const stopHeartbeating = keepHeartbeating(context, () => latest);
           const result = await exportToS3({
             client,
@@ -75,6 +77,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
                 batchBytes: config.source.batchBytes,
                 batchRows: config.source.batchSize,
                 cursorWidth: model.orderBy.length,
+                count: { query: countQuery(model), onCount: (rows: number) => (sourceRecords = rows) },
               };
               yield* streamCopyBatches(sourcePool, query, options);
             },
@@ -85,15 +88,47 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
               latest = progress;
               context.heartbeat(latest);
             },
+            replace: input.replace === true,
+            describe: {
+              model: batchExport.model,
+              schema: model.fields.map(({ name, type }) => ({ name, type })),
+              sourceRecords: () => sourceRecords,
+            },
+            onWarning: (message) => writeLog(pool, { ...entry, level: 'WARNING', message }),
           }).finally(stopHeartbeating);
+          if (result.deletedKeys.length > 0) {
+            await writeLog(pool, {
+              ...entry,
+              level: 'INFO',
+              message: `Deleted ${result.deletedKeys.length} file(s) an earlier export of the interval wrote and this one did not: ${result.deletedKeys.join(', ')}`,
+            });
+          }
+          if (sourceRecords !== null && sourceRecords !== result.records) {
+            await writeLog(pool, {
+              ...entry,
+              level: 'WARNING',
+              message: `The source held ${sourceRecords} rows for the interval when the last attempt read it, and the files hold ${result.records}: rows changed between attempts`,
+            });
+          }
           log.info('Exported interval to S3', { ...fields, records: result.records, files: result.files.length });
-          return { recordsCompleted: result.records, bytesExported: result.bytes };
+          return {
+            recordsCompleted: result.records,
+            bytesExported: result.bytes,
+            receipt: {
+              sourceRecords,
+              recordsWritten: result.records,
+              bytes: result.bytes,
+              files: result.files,
+              manifestKey: result.manifestKey,
+            },
+          };
         } finally {
           client.destroy();
         }
       } catch (error) {
-        log.warn('S3 export attempt failed', { ...fields, error: (error as Error)?.message });
-        throw toActivityFailure(error);
+        const failure = await failAttempt(pool, context, input, error, secrets);
+        log.warn('S3 export attempt failed', { ...fields, error: failure.message });
+        throw failure;
       }
     },
 

@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
-import { loadDatabaseUrl } from '../src/config';
+import { loadConfig, loadDatabaseUrl } from '../src/config';
+import { getBatchExport } from '../src/db/batch-exports';
 import { API_KEY_SCOPES, createApiKey, type ApiKeyScope } from '../src/db/api-keys';
 import { listWorkflowRunsPage, type BackfillWorkflowRunRecord } from '../src/db/backfill-workflow-runs';
 import { getBackfill } from '../src/db/backfills';
 import type { KeysetPosition } from '../src/db/keyset';
 import { createOrganization, createProject, getOrganization } from '../src/db/organizations';
 import { createPool } from '../src/db/pool';
+import { createBackfill } from '../src/service/backfills';
+import { connectClient } from '../src/temporal/connection';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -21,6 +24,9 @@ Commands:
   backfill --id <uuid>
       A backfill's status and progress, and each of its Temporal workflow runs (it continues as new every
       BACKFILL_INTERVALS_PER_WORKFLOW_RUN intervals): intervals taken on, runs completed / failed / skipped.
+  backfill --batch-export-id <uuid> --end-at <time> [--start-at <time>] [--skip-exported]
+      Exports the export's intervals in the range again, replacing what the destination holds for them;
+      --skip-exported leaves intervals an earlier run completed alone. Times as the API takes them.
 
 API keys are printed once and stored only as a hash: keep them somewhere safe.`;
 
@@ -34,6 +40,10 @@ const OPTIONS = {
   scopes: { type: 'string' },
   projects: { type: 'string' },
   id: { type: 'string' },
+  'batch-export-id': { type: 'string' },
+  'start-at': { type: 'string' },
+  'end-at': { type: 'string' },
+  'skip-exported': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -122,6 +132,29 @@ async function showBackfill(pool: Pool, values: Record<string, unknown>): Promis
   ].join('\n');
 }
 
+/** Starts a backfill as POST .../backfills does, and prints its id. */
+async function backfill(pool: Pool, values: Record<string, unknown>): Promise<void> {
+  const id = required(values, 'batch-export-id');
+  const batchExport = UUID.test(id) ? await getBatchExport(pool, id) : null;
+  if (!batchExport) throw new UsageError(`No batch export ${id}`);
+  const config = loadConfig();
+  const temporal = await connectClient(config.temporal);
+  try {
+    const body = {
+      start_at: values['start-at'] ?? null,
+      end_at: required(values, 'end-at'),
+      skip_exported: values['skip-exported'] === true,
+    };
+    const created = await createBackfill(
+      { pool, temporal, config },
+      { teamId: batchExport.team_id, batchExportId: id, body },
+    );
+    console.log(created.id);
+  } finally {
+    await temporal.connection.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({ options: OPTIONS, allowPositionals: true });
   const command = positionals[0];
@@ -173,7 +206,8 @@ async function main(): Promise<void> {
         break;
       }
       case 'backfill':
-        console.log(await showBackfill(pool, values));
+        if (values.id !== undefined) console.log(await showBackfill(pool, values));
+        else await backfill(pool, values);
         break;
       default:
         throw new UsageError(`Unknown command "${command}"`);

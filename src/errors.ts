@@ -10,16 +10,37 @@ export type ErrorKind =
   /** Network trouble, throttling, a 5xx: worth another attempt. */
   | 'transient'
   /** Anything we have not classified: retried, since giving up on a passing fault loses an interval. */
-  | 'unknown';
+  | 'unknown'
+  /** The destination does not hold what the export wrote (its own count after commit differs): not retried. */
+  | 'verification';
 
 export function isRetryable(kind: ErrorKind): boolean {
   switch (kind) {
     case 'configuration':
     case 'permission':
+    case 'verification':
       return false;
     case 'transient':
     case 'unknown':
       return true;
+    default:
+      return assertNever(kind);
+  }
+}
+
+/** What an error of this kind means for the user: appended to `latest_error` while a run retries. */
+export function errorKindHint(kind: ErrorKind): string {
+  switch (kind) {
+    case 'configuration':
+      return "fix the export's destination settings";
+    case 'permission':
+      return 'grant the credentials the missing permission';
+    case 'transient':
+      return 'network or service trouble, which may pass';
+    case 'unknown':
+      return 'an unexpected error, which may pass';
+    case 'verification':
+      return 'the destination does not hold what was written: check triggers, rules or other writers on it';
     default:
       return assertNever(kind);
   }

@@ -19,7 +19,9 @@ import type {
   BatchExportWorkflowResult,
   InsertActivityInput,
   InsertActivityResult,
+  InsertRetryPolicy,
 } from './types';
+import type { RunReceipt } from '../src/db/runs';
 
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -42,20 +44,32 @@ const localBookkeeping = proxyLocalActivities<Activities>(BOOKKEEPING_OPTIONS);
 const remoteBookkeeping = proxyActivities<Activities>(BOOKKEEPING_OPTIONS);
 
 /** Retries of the insert activity, for transient errors only: the activity marks the others non-retryable. */
-export const INSERT_RETRY_POLICY = {
-  initialInterval: '10 seconds',
+export const INSERT_RETRY_POLICY: InsertRetryPolicy = {
+  initialIntervalMs: 10_000,
   backoffCoefficient: 2,
-  maximumInterval: '5 minutes',
+  maximumIntervalMs: 5 * 60_000,
   maximumAttempts: 8,
-} as const;
+};
 
 /** A dead worker is noticed after this long without a heartbeat; its attempt is then retried elsewhere. */
 const INSERT_HEARTBEAT_TIMEOUT_SECONDS = 120;
 
+/** The insert activity's retry policy: production defaults, overridden by the workflow input. */
+export function insertRetryPolicy(input: BatchExportWorkflowInput): InsertRetryPolicy {
+  const settings = input.insertActivity ?? {};
+  const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+  return {
+    initialIntervalMs: ms(settings.initialIntervalSeconds) ?? INSERT_RETRY_POLICY.initialIntervalMs,
+    backoffCoefficient: settings.backoffCoefficient ?? INSERT_RETRY_POLICY.backoffCoefficient,
+    maximumIntervalMs: ms(settings.maximumIntervalSeconds) ?? INSERT_RETRY_POLICY.maximumIntervalMs,
+    maximumAttempts: settings.maximumAttempts ?? INSERT_RETRY_POLICY.maximumAttempts,
+  };
+}
+
 /** The options of a destination's insert activity: production defaults, overridden by the workflow input. */
 export function insertActivityOptions(input: BatchExportWorkflowInput): ActivityOptions {
   const settings = input.insertActivity ?? {};
-  const seconds = (value: number | undefined) => (value === undefined ? undefined : value * 1000);
+  const retry = insertRetryPolicy(input);
   return {
     // An interval may hold many millions of rows; the heartbeat timeout, not this, detects a dead worker.
     startToCloseTimeout: '24 hours',
@@ -63,10 +77,10 @@ export function insertActivityOptions(input: BatchExportWorkflowInput): Activity
     // A cancelled run is recorded once the attempt has stopped and cleaned up, not while it may still write.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
-      initialInterval: seconds(settings.initialIntervalSeconds) ?? INSERT_RETRY_POLICY.initialInterval,
-      backoffCoefficient: settings.backoffCoefficient ?? INSERT_RETRY_POLICY.backoffCoefficient,
-      maximumInterval: seconds(settings.maximumIntervalSeconds) ?? INSERT_RETRY_POLICY.maximumInterval,
-      maximumAttempts: settings.maximumAttempts ?? INSERT_RETRY_POLICY.maximumAttempts,
+      initialInterval: retry.initialIntervalMs,
+      backoffCoefficient: retry.backoffCoefficient,
+      maximumInterval: retry.maximumIntervalMs,
+      maximumAttempts: retry.maximumAttempts,
     },
   };
 }
@@ -135,10 +149,15 @@ export async function runExport(
     runId: run.id,
     dataIntervalStart: start.toISOString(),
     dataIntervalEnd: end.toISOString(),
+    retryPolicy: insertRetryPolicy(input),
+    replace: input.dataIntervalEnd !== undefined,
   };
+  let receipt: RunReceipt | null = null;
   try {
     const inserted = await insert(insertInput);
-    result = { runId: run.id, status: 'Completed', ...inserted, latestError: null };
+    receipt = inserted.receipt ?? null;
+    const { recordsCompleted, bytesExported } = inserted;
+    result = { runId: run.id, status: 'Completed', recordsCompleted, bytesExported, latestError: null };
   } catch (error) {
     failure = error;
     result = {
@@ -168,6 +187,7 @@ export async function runExport(
       recordsCompleted: result.status === 'Completed' ? result.recordsCompleted : null,
       bytesExported: result.status === 'Completed' ? result.bytesExported : null,
       latestError: result.latestError,
+      receipt,
     }),
   );
   if (failure !== undefined) {

@@ -1,3 +1,5 @@
+import type { RunReceipt } from '../src/db/runs';
+
 /** The input of every destination's export workflow: one interval of one batch export. */
 export interface BatchExportWorkflowInput {
   batchExportId: string;
@@ -40,11 +42,32 @@ export interface InsertActivityInput {
   runId: string;
   dataIntervalStart: string;
   dataIntervalEnd: string;
+  /**
+   * How this activity is retried, so that a failed attempt can tell the user when the next one starts. Absent in
+   * runs started before it was passed.
+   */
+  retryPolicy?: InsertRetryPolicy;
+  /**
+   * Replace what an earlier export of the interval left in the destination (backfills, retries and manual runs):
+   * S3 deletes the interval's files this export did not write, Postgres replaces events by uuid. Scheduled runs
+   * export an interval for the first time.
+   */
+  replace?: boolean;
+}
+
+/** The insert activity's retry policy, in milliseconds. */
+export interface InsertRetryPolicy {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  maximumAttempts: number;
 }
 
 export interface InsertActivityResult {
   recordsCompleted: number;
   bytesExported: number;
+  /** The interval's completeness receipt; absent from destinations that write nothing (NoOp). */
+  receipt?: RunReceipt;
 }
 
 /** The schedule a backfill follows: the export's, as it was when the backfill was created. */

@@ -2,9 +2,15 @@ import type { z } from 'zod';
 import type { Pool } from 'pg';
 import type { BatchExportRecord } from '../db/batch-exports';
 import type { LogRecord } from '../db/logs';
-import { latestRuns, type RunRecord } from '../db/runs';
+import { freshnessOf, latestRuns, type Freshness, type RunReceipt, type RunRecord } from '../db/runs';
 import { DESTINATIONS, isSupportedDestination } from '../destinations';
-import type { BatchExportResponse, LogEntryResponse, RunResponse } from './schemas';
+import type {
+  BatchExportResponse,
+  FreshnessResponse,
+  LogEntryResponse,
+  RunReceiptResponse,
+  RunResponse,
+} from './schemas';
 
 /** Records as the API returns them. Destination secrets never get this far; they are stripped again regardless. */
 
@@ -26,6 +32,9 @@ export function presentRun(run: RunRecord): z.output<typeof RunResponse> {
     records_total_count: run.records_total_count,
     bytes_exported: run.bytes_exported,
     latest_error: run.latest_error,
+    attempt: run.attempt,
+    next_attempt_at: isoOrNull(run.next_attempt_at),
+    receipt: run.receipt ? presentReceipt(run.receipt) : null,
     backfill_id: run.backfill_id,
     workflow_id: run.workflow_id,
     created_at: iso(run.created_at),
@@ -34,20 +43,42 @@ export function presentRun(run: RunRecord): z.output<typeof RunResponse> {
   };
 }
 
-/** Exports with their latest runs, fetched in one query for the whole page. */
+function presentReceipt(receipt: RunReceipt): z.output<typeof RunReceiptResponse> {
+  return {
+    source_records: receipt.sourceRecords,
+    records_written: receipt.recordsWritten,
+    bytes: receipt.bytes,
+    destination_records: receipt.destinationRecords ?? null,
+    manifest_key: receipt.manifestKey ?? null,
+    files: receipt.files,
+  };
+}
+
+function presentFreshness(freshness: Freshness | undefined, now: Date): z.output<typeof FreshnessResponse> {
+  const until = freshness?.exported_until ?? null;
+  return {
+    exported_until: isoOrNull(until),
+    lag_seconds: until ? Math.max(0, Math.round((now.getTime() - until.getTime()) / 1000)) : null,
+  };
+}
+
+/** Exports with their latest runs and freshness, fetched in one query each for the whole page. */
 export async function presentBatchExports(
   pool: Pool,
   records: BatchExportRecord[],
 ): Promise<Array<z.output<typeof BatchExportResponse>>> {
-  const runs = await latestRuns(
-    pool,
-    records.map((record) => record.id),
-    LATEST_RUNS,
-  );
+  const ids = records.map((record) => record.id);
+  const runs = await latestRuns(pool, ids, LATEST_RUNS);
+  const freshness = await freshnessOf(pool, ids);
+  const now = new Date();
   return records.map((record) =>
     presentBatchExport(
       record,
       runs.filter((run) => run.batch_export_id === record.id),
+      presentFreshness(
+        freshness.find((entry) => entry.batch_export_id === record.id),
+        now,
+      ),
     ),
   );
 }
@@ -56,7 +87,11 @@ export async function presentOne(pool: Pool, record: BatchExportRecord) {
   return (await presentBatchExports(pool, [record]))[0]!;
 }
 
-function presentBatchExport(record: BatchExportRecord, runs: RunRecord[]): z.output<typeof BatchExportResponse> {
+function presentBatchExport(
+  record: BatchExportRecord,
+  runs: RunRecord[],
+  freshness: z.output<typeof FreshnessResponse>,
+): z.output<typeof BatchExportResponse> {
   return {
     id: record.id,
     team_id: record.team_id,
@@ -77,6 +112,7 @@ function presentBatchExport(record: BatchExportRecord, runs: RunRecord[]): z.out
     created_at: iso(record.created_at),
     last_updated_at: iso(record.last_updated_at),
     latest_runs: runs.map(presentRun),
+    freshness,
   };
 }
 

@@ -27,6 +27,34 @@ export const ApiErrorResponse = z.object({
     .describe('Validation errors: every problem found, the first one included, unknown fields always among them.'),
 });
 
+/** A completed run's completeness receipt; the S3 manifest carries the same. */
+export const RunReceiptResponse = z.object({
+  source_records: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Rows the source held for the interval after deduplication and filters, in the exported snapshot.'),
+  records_written: z.number().int(),
+  bytes: z.number().int(),
+  destination_records: z
+    .number()
+    .int()
+    .nullable()
+    .describe("Postgres: the interval's rows the table held after the last commit (the run fails if they differ)."),
+  manifest_key: z.string().nullable().describe('S3: the key of the manifest listing the files.'),
+  files: z
+    .array(z.object({ key: z.string(), records: z.number().int(), bytes: z.number().int(), sha256: z.string().nullable() }))
+    .describe('S3: every file of the interval, with its row count, size and hex SHA-256.'),
+});
+
+/** How far an export has exported without a gap. */
+export const FreshnessResponse = z.object({
+  exported_until: Timestamp.nullable().describe(
+    'The end of the latest interval exported without a gap since the first completed one; null before any.',
+  ),
+  lag_seconds: z.number().int().nullable().describe('Seconds from exported_until to now.'),
+});
+
 export const RunResponse = z.object({
   id: z.uuid(),
   batch_export_id: z.uuid(),
@@ -35,9 +63,21 @@ export const RunResponse = z.object({
   data_interval_end: Timestamp,
   records_completed: z.number().int().nullable(),
   records_failed: z.number().int().nullable(),
-  records_total_count: z.number().int().nullable(),
+  records_total_count: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Rows the source held for the interval (deduplicated, filtered), from the snapshot the run exported.'),
   bytes_exported: z.number().int().nullable(),
-  latest_error: z.string().nullable(),
+  latest_error: z
+    .string()
+    .nullable()
+    .describe(
+      'Why the run failed, or while it retries, why its last attempt failed and what that kind of error means.',
+    ),
+  attempt: z.number().int().nullable().describe('The attempt running now, or the last one that failed while retrying.'),
+  next_attempt_at: Timestamp.nullable().describe('While the run waits to retry: when its next attempt starts.'),
+  receipt: RunReceiptResponse.nullable().describe('What a completed run exported; null for other runs.'),
   backfill_id: z.uuid().nullable(),
   workflow_id: z.string(),
   created_at: Timestamp,
@@ -68,6 +108,7 @@ export const BatchExportResponse = z.object({
   created_at: Timestamp,
   last_updated_at: Timestamp,
   latest_runs: z.array(RunResponse).describe('The most recent runs, newest first.'),
+  freshness: FreshnessResponse,
 });
 
 export const BatchExportList = z.object({

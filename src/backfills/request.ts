@@ -8,6 +8,13 @@ import { approximateIntervalCount, hasScheduledInterval, type ScheduleShape } fr
 export const BackfillRequest = z.object({
   start_at: z.string().nullish(),
   end_at: z.string().nullish(),
+  skip_exported: z
+    .boolean()
+    .nullish()
+    .describe(
+      'false (default): every interval in the range is exported again and replaces what the destination holds for ' +
+        'it. true: intervals an earlier run completed are left alone.',
+    ),
 });
 export type BackfillRequest = z.infer<typeof BackfillRequest>;
 
@@ -15,6 +22,11 @@ export interface BackfillRange {
   /** null: from the export's earliest data. */
   startAt: Date | null;
   endAt: Date;
+}
+
+/** A backfill request, checked: its range, and whether intervals an earlier run completed are exported again. */
+export interface BackfillPlan extends BackfillRange {
+  reexportCompleted: boolean;
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -32,13 +44,13 @@ export function parseBackfillRange(
   body: unknown,
   now: Date,
   maxIntervals: number,
-): BackfillRange {
+): BackfillPlan {
   const parsed = BackfillRequest.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ValidationError(issue.message, issue.path.map(String).join('.') || null);
   }
-  const { start_at, end_at } = parsed.data;
+  const { start_at, end_at, skip_exported } = parsed.data;
   if (!end_at) {
     throw new ValidationError(
       `end_at is required: open-ended backfills are not supported for ${batchExport.destination.type} destinations`,
@@ -71,7 +83,7 @@ export function parseBackfillRange(
       'too_many_intervals',
     );
   }
-  return { startAt, endAt };
+  return { startAt, endAt, reexportCompleted: skip_exported !== true };
 }
 
 function parseBound(batchExport: ScheduleShape, value: string, field: 'start_at' | 'end_at'): Date {

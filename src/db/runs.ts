@@ -2,6 +2,21 @@ import type { Status } from '../statuses';
 import type { Queryable } from './batch-exports';
 import { keysetPage, keysetSql, keysetValue, type KeysetOptions, type KeysetPosition } from './keyset';
 
+/**
+ * What a run exported, from the snapshot it read: the source's rows for the interval (after deduplication and
+ * filters), what was written, and for S3 each file with its SHA-256. Stored on the run and returned by the API.
+ */
+export interface RunReceipt {
+  sourceRecords: number | null;
+  recordsWritten: number;
+  bytes: number;
+  files: Array<{ key: string; records: number; bytes: number; sha256: string | null }>;
+  /** S3: the manifest's key. */
+  manifestKey?: string;
+  /** Postgres: the interval's rows the table holds after the last commit, counted by the destination itself. */
+  destinationRecords?: number | null;
+}
+
 export interface RunRecord {
   id: string;
   batch_export_id: string;
@@ -18,6 +33,11 @@ export interface RunRecord {
   created_at: Date;
   finished_at: Date | null;
   last_updated_at: Date;
+  /** The attempt running now, or the last one that failed while `next_attempt_at` is set. */
+  attempt: number | null;
+  /** When the next attempt starts, while the run waits to retry; null otherwise. */
+  next_attempt_at: Date | null;
+  receipt: RunReceipt | null;
 }
 
 export interface StartRun {
@@ -50,12 +70,47 @@ export async function startRun(db: Queryable, input: StartRun): Promise<RunRecor
   return rows[0]!;
 }
 
-export async function markRunRunning(db: Queryable, runId: string, recordsTotalCount?: number): Promise<void> {
+/** Marks the run Running with the attempt now starting; a previous attempt's `latest_error` stays until it ends. */
+export async function markRunRunning(db: Queryable, runId: string, attempt: number): Promise<void> {
   await db.query(
     `UPDATE batch_export_runs
-     SET status = 'Running', records_total_count = COALESCE($2, records_total_count), last_updated_at = now()
+     SET status = 'Running', attempt = $2, next_attempt_at = NULL, last_updated_at = now()
      WHERE id = $1 AND status IN ('Starting', 'Running')`,
-    [runId, recordsTotalCount ?? null],
+    [runId, attempt],
+  );
+}
+
+/**
+ * Records why attempt `attempt` ended, when it recorded nothing itself: it was marked running (`attempt` set, no
+ * `next_attempt_at`) and the next attempt is starting. True when that was the case.
+ */
+export async function recordSilentAttempt(
+  db: Queryable,
+  input: { runId: string; attempt: number; latestError: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE batch_export_runs SET latest_error = $3, last_updated_at = now()
+     WHERE id = $1 AND status IN ('Starting', 'Running') AND attempt = $2 AND next_attempt_at IS NULL`,
+    [input.runId, input.attempt, input.latestError],
+  );
+  return rowCount === 1;
+}
+
+export interface FailedAttempt {
+  runId: string;
+  attempt: number;
+  /** Null when no attempt is left: the run is about to fail. */
+  nextAttemptAt: Date | null;
+  latestError: string;
+}
+
+/** Records why an attempt failed, while the run is still retrying (a run already final keeps what it shows). */
+export async function recordFailedAttempt(db: Queryable, input: FailedAttempt): Promise<void> {
+  await db.query(
+    `UPDATE batch_export_runs
+     SET latest_error = $2, attempt = $3, next_attempt_at = $4, last_updated_at = now()
+     WHERE id = $1 AND status IN ('Starting', 'Running')`,
+    [input.runId, input.latestError, input.attempt, input.nextAttemptAt],
   );
 }
 
@@ -65,6 +120,8 @@ export interface FinishRun {
   recordsCompleted?: number | null;
   bytesExported?: number | null;
   latestError?: string | null;
+  /** A completed run's receipt; its `sourceRecords` is also `records_total_count`. */
+  receipt?: RunReceipt | null;
 }
 
 /**
@@ -75,10 +132,18 @@ export async function finishRun(db: Queryable, input: FinishRun): Promise<RunRec
   const { rows } = await db.query<RunRecord>(
     `UPDATE batch_export_runs
      SET status = $2, records_completed = COALESCE($3, records_completed), bytes_exported = COALESCE($4, bytes_exported),
-         latest_error = $5, finished_at = now(), last_updated_at = now()
+         latest_error = $5, receipt = $6::jsonb, records_total_count = COALESCE(($6::jsonb ->> 'sourceRecords')::bigint,
+         records_total_count), next_attempt_at = NULL, finished_at = now(), last_updated_at = now()
      WHERE id = $1 AND status IN ('Starting', 'Running')
      RETURNING *`,
-    [input.runId, input.status, input.recordsCompleted ?? null, input.bytesExported ?? null, input.latestError ?? null],
+    [
+      input.runId,
+      input.status,
+      input.recordsCompleted ?? null,
+      input.bytesExported ?? null,
+      input.latestError ?? null,
+      input.receipt ? JSON.stringify(input.receipt) : null,
+    ],
   );
   return rows[0] ?? null;
 }
@@ -202,4 +267,31 @@ export async function completedRunOf(
     [input.batchExportId, input.dataIntervalEnd, input.workflowId, input.workflowRunId],
   );
   return rows[0] ?? null;
+}
+
+/** How far an export has exported without a gap: the end of the last of its completed intervals that follow on. */
+export interface Freshness {
+  batch_export_id: string;
+  /** Null before the first completed run. */
+  exported_until: Date | null;
+}
+
+/**
+ * For each export, the end of the latest interval exported without a gap: completed intervals are walked oldest
+ * first, and the walk stops at the first interval that starts after everything before it ended (a missing interval).
+ */
+export async function freshnessOf(db: Queryable, batchExportIds: string[]): Promise<Freshness[]> {
+  const { rows } = await db.query<Freshness>(
+    `SELECT e.id AS batch_export_id, f.exported_until FROM unnest($1::uuid[]) AS e(id)
+     CROSS JOIN LATERAL (
+       SELECT COALESCE(min(reached) FILTER (WHERE starts > reached), max(ends)) AS exported_until
+       FROM (
+         SELECT COALESCE(data_interval_start, data_interval_end) AS starts, data_interval_end AS ends,
+                max(data_interval_end) OVER (ORDER BY data_interval_end ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reached
+         FROM batch_export_runs WHERE batch_export_id = e.id AND status = 'Completed'
+       ) walked
+     ) f`,
+    [batchExportIds],
+  );
+  return rows;
 }

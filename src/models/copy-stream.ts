@@ -30,6 +30,11 @@ export interface CopyStreamOptions {
   batchRows: number;
   /** How many trailing columns are the cursor (the query was rendered `withCursor`, all text); 0 for none. */
   cursorWidth: number;
+  /**
+   * A count to run before the COPY, in its snapshot (see countQuery): the completeness receipt's source rows,
+   * which then describe exactly the rows the COPY reads.
+   */
+  count?: { query: SqlQuery; onCount: (rows: number) => void };
 }
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -50,6 +55,11 @@ export async function* streamCopyBatches(
   try {
     await beginModelRead(client);
     const resolved = await resolveQuery(client, query);
+    if (options.count) {
+      const counted = await resolveQuery(client, options.count.query);
+      const { rows } = await client.query<{ count: string }>(counted.text, counted.values);
+      options.count.onCount(Number(rows[0]!.count));
+    }
     const stream = client.query(copyTo(`COPY (${inlineParameters(resolved)}) TO STDOUT (FORMAT binary)`));
     const parser = new TupleParser(options);
     for await (const chunk of stream as AsyncIterable<Buffer>) yield* parser.push(chunk);

@@ -62,6 +62,15 @@ export function jsonLinesQuery(query: ModelQuery, options: RenderOptions = {}): 
   return renderSelect(query, `json_build_object(${object})::text AS line`, options);
 }
 
+/** How many rows the interval has (deduplicated and filtered, as the model's source yields them), as `count`. */
+export function countQuery(query: ModelQuery): SqlQuery {
+  return {
+    text: `SELECT count(*) AS count FROM (${query.source.text}) AS r`,
+    values: [...query.source.values],
+    prepare: query.source.prepare,
+  };
+}
+
 /** The Postgres type each field type is read as by binary readers (see `copyColumnsQuery`). */
 const COPY_TYPES: Record<FieldType, string> = {
   string: 'text',

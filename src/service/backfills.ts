@@ -46,19 +46,22 @@ export function backfillWorkflowId(batchExportId: string, range: { startAt: Date
   return `${batchExportId}-Backfill-${start}-${end}`;
 }
 
-/** Validates a backfill request (docs/design.md §7) and starts it. */
+/**
+ * Validates a backfill request (docs/design.md §7) and starts it. Every interval of the range is exported again, replacing what the
+ * destination holds for it, unless the request says `skip_exported`.
+ */
 export async function createBackfill(
   deps: BackfillDependencies,
   input: { teamId: number; batchExportId: string; body: unknown; now?: Date },
 ): Promise<BackfillRecord> {
   const batchExport = await exportOrNotFound(deps, input.teamId, input.batchExportId);
-  const range = parseBackfillRange(
+  const { reexportCompleted, ...range } = parseBackfillRange(
     batchExport,
     input.body,
     input.now ?? new Date(),
     deps.config.backfills.maxIntervals,
   );
-  return startBackfill(deps, batchExport, range, { reexportCompleted: false });
+  return startBackfill(deps, batchExport, range, { reexportCompleted });
 }
 
 /** Stores the backfill as Starting and starts its workflow. A workflow that cannot be started leaves no row. */

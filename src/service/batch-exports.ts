@@ -64,6 +64,7 @@ const READ_ONLY_FIELDS = [
   'last_paused_at',
   'paused_by',
   'latest_runs',
+  'freshness',
 ];
 
 /**

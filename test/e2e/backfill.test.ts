@@ -183,23 +183,23 @@ describe('backfills', () => {
     expect(scheduled.searchAttributes.TemporalScheduledById).toEqual([batchExport.id]);
   });
 
-  it('skips the intervals an earlier backfill already exported', async () => {
+  it('skips the intervals an earlier backfill already exported when asked to (skip_exported)', async () => {
     const { teamId } = await createTeam(stack.db.pool);
     const events = hourlyEvents(teamId, '2024-07-10T00:00:00Z', 5, 2);
     await insertEvents(stack.db.pool, events);
     const { bucket, batchExport } = await hourlyExport(teamId, 'twice over');
-    const backfillTo = async (end: string) =>
+    const backfillTo = async (end: string, skipExported: boolean) =>
       waitForBackfill(
         stack,
         await createBackfill(backfillDeps(stack), {
           teamId,
           batchExportId: batchExport.id,
-          body: { start_at: '2024-07-10T00:00:00Z', end_at: end },
+          body: { start_at: '2024-07-10T00:00:00Z', end_at: end, skip_exported: skipExported },
         }),
       );
-    await backfillTo('2024-07-10T03:00:00Z');
+    await backfillTo('2024-07-10T03:00:00Z', false);
 
-    const second = await backfillTo('2024-07-10T05:00:00Z');
+    const second = await backfillTo('2024-07-10T05:00:00Z', true);
 
     expect(second).toMatchObject({ status: 'Completed', total_runs: 5, skipped_runs: 3, finished_runs: 5 });
     expect(await listRuns(stack.db.pool, batchExport.id)).toHaveLength(5);

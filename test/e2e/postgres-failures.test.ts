@@ -129,8 +129,22 @@ describe('postgres-export failures', () => {
       `SELECT level, message FROM batch_export_log_entries WHERE run_id = $1 AND level IN ('WARNING', 'ERROR') ORDER BY timestamp`,
       [run.id],
     );
+    const reason = `Could not reach the destination database at 127.0.0.1:${closedPort}`;
+    const hint = '(network or service trouble, which may pass)';
     expect(rows).toEqual([
+      {
+        level: 'WARNING',
+        message: expect.stringMatching(
+          new RegExp(`^Attempt 1 of 2 failed: ${reason}.* ${escape(hint)}; next attempt at \\d{4}-\\d\\d-\\d\\dT`),
+        ),
+      },
       { level: 'WARNING', message: 'Retrying the export (attempt 2)' },
+      {
+        level: 'WARNING',
+        message: expect.stringMatching(
+          new RegExp(`^Attempt 2 of 2 failed: ${reason}.* ${escape(hint)}; no attempt left$`),
+        ),
+      },
       { level: 'ERROR', message: expect.stringContaining('failed after retries') },
     ]);
   });
@@ -215,3 +229,8 @@ describe('postgres-export failures', () => {
     expect(rows[0].n).toBe(rows[0].d);
   });
 });
+
+/** `text` as a regular expression matching it literally. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -36,7 +36,21 @@ describe('backfill requests', () => {
         NOW,
         MAX_INTERVALS,
       ),
-    ).toEqual({ startAt: new Date('2024-06-01T00:00:00Z'), endAt: new Date('2024-06-02T00:00:00Z') });
+    ).toEqual({
+      startAt: new Date('2024-06-01T00:00:00Z'),
+      endAt: new Date('2024-06-02T00:00:00Z'),
+      reexportCompleted: true,
+    });
+  });
+
+  it('leaves intervals earlier runs completed alone only when skip_exported is true', () => {
+    const body = { end_at: '2024-06-01T00:00:00Z' };
+    expect(parseBackfillRange(exportOf(), { ...body, skip_exported: true }, NOW, MAX_INTERVALS).reexportCompleted).toBe(
+      false,
+    );
+    expect(
+      parseBackfillRange(exportOf(), { ...body, skip_exported: false }, NOW, MAX_INTERVALS).reexportCompleted,
+    ).toBe(true);
   });
 
   it('turns dates into the boundaries of a daily export in its timezone, at its offset hour', () => {
@@ -44,6 +58,7 @@ describe('backfill requests', () => {
     expect(parseBackfillRange(daily, { start_at: '2024-03-09', end_at: '2024-03-11' }, NOW, MAX_INTERVALS)).toEqual({
       startAt: new Date('2024-03-09T11:00:00Z'),
       endAt: new Date('2024-03-11T10:00:00Z'),
+      reexportCompleted: true,
     });
   });
 
@@ -62,6 +77,7 @@ describe('backfill requests', () => {
     [{ start_at: '2024-06-01', end_at: '2024-06-02T00:00:00Z' }, 'start_at', 'must be a date and time with a timezone'],
     [{ start_at: '2024-06-01T00:00:00Z', end_at: 'yesterday' }, 'end_at', 'must be a date and time with a timezone'],
     [{ start_at: 5, end_at: '2024-06-02T00:00:00Z' }, 'start_at', 'expected string'],
+    [{ end_at: '2024-06-02T00:00:00Z', skip_exported: 'yes' }, 'skip_exported', 'expected boolean'],
   ])('refuses %j, naming %s', (body, attr, message) => {
     const error = refusal(exportOf(), body);
     expect(error.attr).toBe(attr);

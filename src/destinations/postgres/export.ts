@@ -6,13 +6,22 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { z } from 'zod';
 import { BatchExportError } from '../../errors';
 import { streamCopyBatches } from '../../models/copy-stream';
-import { copyColumnsQuery, type ModelQuery } from '../../models/types';
+import { copyColumnsQuery, countQuery, type ModelQuery } from '../../models/types';
 import type { NetworkPolicy } from '../../net/policy';
 import type { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
 import { encodeCopyBatch } from './copy';
 import { classifyPostgresError, errorContext } from './errors';
-import { createTableStatement, insertStatement, qualifiedName, tableSpec, type TableSpec } from './table';
+import {
+  createTableStatement,
+  insertStatement,
+  keyColumns,
+  qualifiedName,
+  replaceStatement,
+  tableSpec,
+  type TableSpec,
+} from './table';
+import { countWrittenRows, keysTableStatements, recordKeysStatement } from './verify';
 
 /** What an attempt has committed, heartbeated after every batch: a retry continues after `cursor`. */
 export const PostgresExportProgress = z.object({
@@ -34,6 +43,11 @@ export interface PostgresExportOptions {
   /** ...and megabytes of source rows read before they are cut into batches (see streamCopyBatches). */
   batchBytes: number;
   resumeFrom?: PostgresExportProgress | null;
+  /**
+   * Replace the rows the table holds for the interval's events (a backfill): each batch first deletes the table's
+   * rows with its uuids. A scheduled run exports its interval for the first time and only inserts.
+   */
+  replace?: boolean;
   signal?: AbortSignal;
   /** Called after each committed batch. */
   onCommit?: (progress: PostgresExportProgress) => void;
@@ -43,12 +57,24 @@ export interface PostgresExportOptions {
 
 const STAGING = escapeIdentifier('batch_export_staging');
 
+/** unique_violation (on pg_type) and duplicate_table: what CREATE TABLE IF NOT EXISTS raises when it loses a race. */
+const CREATED_CONCURRENTLY = new Set(['23505', '42P07']);
+
+export interface PostgresExportResult {
+  records: number;
+  bytes: number;
+  /** Rows the source held for the interval, counted in the snapshot the rows were read from. */
+  sourceRecords: number | null;
+  /** Rows of the interval the table holds after the last commit (null for tables without a key: append mode). */
+  destinationRecords: number | null;
+}
+
 /**
  * Loads an interval into the user's table, one transaction per source batch: COPY into a temporary staging table,
  * then one INSERT that deduplicates (events) or merges by version (persons, sessions). A batch is either wholly in
  * the table or not at all, so resuming after the last committed batch writes every row once.
  */
-export async function exportToPostgres(options: PostgresExportOptions): Promise<{ records: number; bytes: number }> {
+export async function exportToPostgres(options: PostgresExportOptions): Promise<PostgresExportResult> {
   const { config } = options;
   const context = errorContext(config);
   const destination = <T>(operation: () => Promise<T>) =>
@@ -65,7 +91,17 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       );
     }
     const names = columns.map((column) => column.name);
-    const insert = insertStatement(spec, names, qualifiedName(config.schema, config.table_name), STAGING, uniqueKey);
+    const target = qualifiedName(config.schema, config.table_name);
+    const keys = keyColumns(spec);
+    // A backfill's batches replace the rows they carry (events by uuid; persons and sessions merge on their keys
+    // anyway); every batch records its keys for the count after the last commit.
+    const statements = [
+      options.replace ? replaceStatement(spec, target, STAGING) : null,
+      insertStatement(spec, names, target, STAGING, uniqueKey),
+      keys ? recordKeysStatement(keys, STAGING) : null,
+    ].filter((statement): statement is string => statement !== null);
+    if (keys)
+      for (const statement of keysTableStatements(keys, target)) await destination(() => client.query(statement));
     const copy = `COPY ${STAGING} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`;
     // Every value travels as Postgres' own text: exact for bigints, floats and timestamps, and what COPY reads.
     const asText = columns.map((column) => ({
@@ -82,20 +118,34 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     let bytes = options.resumeFrom?.bytes ?? 0;
     // Read with binary COPY, whose text fields go into the destination's COPY as they are (classified as source
     // errors there); destination errors are classified where they happen.
+    let sourceRecords: number | null = null;
     const batches = streamCopyBatches(options.sourcePool, source, {
       batchBytes: options.batchBytes,
       batchRows: options.batchSize,
       cursorWidth: options.query.orderBy.length,
+      count: { query: countQuery(options.query), onCount: (rows) => (sourceRecords = rows) },
     });
     await forEachPrefetched(batches, async (batch) => {
       options.signal?.throwIfAborted();
       const data = encodeCopyBatch(batch, columns.length);
-      await destination(() => commitBatch(client, copy, insert, data));
+      await destination(() => commitBatch(client, copy, statements, data));
       records += batch.rows;
       bytes += data.length;
       options.onCommit?.({ cursor: batch.cursor, records, bytes });
     });
-    return { records, bytes };
+    if (!keys) return { records, bytes, sourceRecords, destinationRecords: null };
+    // Rows committed by earlier attempts are taken from their heartbeat: this session knows only its own keys.
+    const written = await destination(() => countWrittenRows(client, keys, target));
+    const destinationRecords = (options.resumeFrom?.records ?? 0) + written;
+    if (sourceRecords !== null && destinationRecords !== sourceRecords) {
+      throw new BatchExportError(
+        `After the last commit, table "${config.schema}"."${config.table_name}" holds ${destinationRecords} of the ` +
+          `${sourceRecords} rows the source has for the interval (${records} written): a trigger, rule or another ` +
+          `writer changed them. Retry the run once the table is fixed`,
+        { kind: 'verification' },
+      );
+    }
+    return { records, bytes, sourceRecords, destinationRecords };
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -119,7 +169,11 @@ async function prepareTable(client: Client, spec: TableSpec, config: PostgresDes
   const target = qualifiedName(schema, table);
   let existing = await tableColumns(client, schema, table);
   if (existing === null) {
-    await client.query(createTableStatement(spec, schema, table));
+    await client.query(createTableStatement(spec, schema, table)).catch((error: unknown) => {
+      // Intervals of a backfill load in parallel: another one may create the table between our check and CREATE
+      // (IF NOT EXISTS does not cover that race: the catalog's unique index rejects the second type).
+      if (!CREATED_CONCURRENTLY.has((error as { code?: string }).code ?? '')) throw error;
+    });
     existing = await tableColumns(client, schema, table);
   }
   const columns = spec.columns.filter((column) => existing!.includes(column.name));
@@ -163,11 +217,11 @@ async function tableColumns(client: Client, schema: string, table: string): Prom
   return rows[0]?.oid ? (rows[0].columns ?? []) : null;
 }
 
-async function commitBatch(client: Client, copy: string, insert: string, data: Buffer): Promise<void> {
+async function commitBatch(client: Client, copy: string, statements: readonly string[], data: Buffer): Promise<void> {
   await client.query('BEGIN');
   try {
     await pipeline(Readable.from([data]), client.query(copyFrom(copy)));
-    await client.query(insert);
+    for (const statement of statements) await client.query(statement);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

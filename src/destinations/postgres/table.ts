@@ -159,3 +159,26 @@ export function insertStatement(
       return `INSERT INTO ${target} (${list}) ${select}`;
   }
 }
+
+/** The columns that identify a row of the table: the dedupe column or the merge key; null in append mode. */
+export function keyColumns(spec: TableSpec): readonly string[] | null {
+  switch (spec.mode.kind) {
+    case 'dedupe':
+      return [spec.mode.column];
+    case 'merge':
+      return spec.mode.key;
+    case 'append':
+      return null;
+  }
+}
+
+/**
+ * Run before insertStatement in each batch's transaction: events already in the table with a uuid of the batch are
+ * deleted, so that an interval exported again (a backfill) holds the source's rows, not what was there. Persons and
+ * sessions need none: they merge on their keys.
+ */
+export function replaceStatement(spec: TableSpec, target: string, staging: string): string | null {
+  if (spec.mode.kind !== 'dedupe') return null;
+  const key = escapeIdentifier(spec.mode.column);
+  return `DELETE FROM ${target} AS t USING ${staging} AS s WHERE t.${key} = s.${key}`;
+}

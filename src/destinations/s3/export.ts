@@ -1,18 +1,24 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash, type Hash } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { isRetryable } from '../../errors';
 import type { FileEncoder } from '../../formats';
 import type { CopyBatch } from '../../models/copy-stream';
 import type { S3DestinationConfig } from './config';
 import { classifyS3Error } from './errors';
-import { manifestKey, objectKey } from './keys';
+import { deleteObjectIfAllowed, deleteObjectsNotIn, sha256OfObject, StaleFilesNotRemoved } from './interval-files';
+import { intervalKeyPrefix, manifestKey, objectKey } from './keys';
+import { putManifest, type ManifestField } from './manifest';
 import { MultipartUpload } from './multipart';
 import { progressTotals, type ExportedFile, type FileMark, type S3ExportProgress } from './progress';
 
 export interface S3ExportResult {
   records: number;
   bytes: number;
-  files: ExportedFile[];
+  /** Every file of the interval, each with its SHA-256 (null when it could not be read back). */
+  files: CheckedFile[];
   manifestKey: string;
+  /** Objects an earlier export of the interval wrote that this one did not (deleted when `replace` is set). */
+  deletedKeys: string[];
 }
 
 export interface S3ExportOptions {
@@ -32,6 +38,15 @@ export interface S3ExportOptions {
   signal?: AbortSignal;
   /** Called with durable progress only: what a retried attempt may continue from. */
   onProgress?: (progress: S3ExportProgress) => void;
+  /**
+   * Replace what an earlier export of the interval wrote (a backfill): its manifest is deleted before the first
+   * file, and its files this export does not overwrite are deleted before the new manifest is written.
+   */
+  replace?: boolean;
+  /** For the manifest: the model's fields, in file order, and the source's row count (known once rows are read). */
+  describe?: { model: string; schema: readonly ManifestField[]; sourceRecords: () => number | null };
+  /** Something the user should know (logged as a WARNING for the run). */
+  onWarning?: (message: string) => Promise<void> | void;
 }
 
 /**
@@ -40,11 +55,18 @@ export interface S3ExportOptions {
  */
 const ENCODES_IN_FLIGHT = 2;
 
+/** A file number no export reaches, to find where numbers go in a split file's key. */
+const SPLIT_MARKER = 987_654_321;
+
+export type CheckedFile = Omit<ExportedFile, 'sha256'> & { sha256: string | null };
+
 interface OpenFile {
   file: ExportedFile;
   upload: MultipartUpload<FileMark>;
   encoder: FileEncoder;
   cursor: string[] | null;
+  /** The file's bytes hashed as they are written; null for a file an earlier attempt began (hashed on read back). */
+  hash: Hash | null;
 }
 
 /**
@@ -96,15 +118,28 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
         },
       },
     );
-    return { file, upload, encoder: options.createEncoder(), cursor: resumed?.mark.cursor ?? progress.cursor };
+    return {
+      file,
+      upload,
+      encoder: options.createEncoder(),
+      cursor: resumed?.mark.cursor ?? progress.cursor,
+      hash: resumed ? null : createHash('sha256'),
+    };
   };
   let current: OpenFile | null = null;
 
   const closeFile = async () => {
     const open = current!;
-    await open.upload.write(await open.encoder.finish(), { records: open.file.records, cursor: open.cursor ?? [] });
+    const last = await open.encoder.finish();
+    open.hash?.update(last);
+    await open.upload.write(last, { records: open.file.records, cursor: open.cursor ?? [] });
     await open.upload.complete();
     open.file.bytes = open.upload.bytesWritten;
+    // A file an earlier attempt began is read back once: its first parts never passed through this process.
+    const sha256 = open.hash
+      ? open.hash.digest('hex')
+      : await sha256OfObject(client, config.bucket_name, open.file.key);
+    if (sha256) open.file.sha256 = sha256;
     progress.files.push(open.file);
     progress.cursor = open.cursor;
     progress.current = null;
@@ -120,10 +155,14 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
     const open = current!;
     open.file.records += batch.count;
     open.cursor = batch.cursor;
+    open.hash?.update(bytes);
     await open.upload.write(bytes, { records: open.file.records, cursor: batch.cursor });
   };
 
+  const manifest = manifestKey(keyInput);
   try {
+    // While the interval is rewritten no manifest claims it complete. Kept only when the credentials may not delete.
+    if (options.replace && !options.resumeFrom) await deleteObjectIfAllowed(client, config.bucket_name, manifest);
     if (progress.current) current = openFile();
     for await (const batch of options.readRows(current?.cursor ?? progress.cursor)) {
       options.signal?.throwIfAborted();
@@ -138,9 +177,18 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
     }
     while (pending.length) await writeOldest();
     if (current) await closeFile();
-    const manifest = manifestKey(keyInput);
-    await putManifest(client, config, manifest, { ...keyInput, files: progress.files });
-    return { ...progressTotals(progress), files: progress.files, manifestKey: manifest };
+    const files = await withChecksums(client, config.bucket_name, progress.files);
+    const deletedKeys = options.replace ? await deleteStaleFiles(options, files) : [];
+    const totals = progressTotals(progress);
+    await putManifest(client, config, manifest, {
+      ...keyInput,
+      ...totals,
+      files,
+      model: options.describe?.model ?? options.table,
+      schema: options.describe?.schema ?? null,
+      sourceRecords: options.describe?.sourceRecords() ?? null,
+    });
+    return { ...totals, files, manifestKey: manifest, deletedKeys };
   } catch (error) {
     await Promise.allSettled(pending.map((batch) => batch.encoded));
     const open = current as OpenFile | null;
@@ -162,30 +210,44 @@ function contentType(config: S3DestinationConfig): string {
   return config.compression ? 'application/octet-stream' : 'application/x-ndjson';
 }
 
-async function putManifest(
-  client: S3Client,
-  config: S3DestinationConfig,
-  key: string,
-  content: { dataIntervalStart: Date; dataIntervalEnd: Date; files: ExportedFile[] },
-): Promise<void> {
-  const body = JSON.stringify({
-    data_interval_start: content.dataIntervalStart.toISOString(),
-    data_interval_end: content.dataIntervalEnd.toISOString(),
-    records: content.files.reduce((sum, file) => sum + file.records, 0),
-    files: content.files,
-  });
+/** The files with their SHA-256s: a file an earlier attempt finished without one (an older version) is read back. */
+async function withChecksums(client: S3Client, bucket: string, files: ExportedFile[]): Promise<CheckedFile[]> {
+  const checked: CheckedFile[] = [];
+  for (const file of files) {
+    checked.push({ ...file, sha256: file.sha256 ?? (await sha256OfObject(client, bucket, file.key)) });
+  }
+  return checked;
+}
+
+/**
+ * Deletes the interval's files, as this export names them (one file, or `-0`, `-1`, ... of its format), other than
+ * `files`; a refusal is a warning, not a failure. Objects named otherwise under the prefix are not this export's
+ * to delete (another export sharing the prefix, say).
+ */
+async function deleteStaleFiles(options: S3ExportOptions, files: CheckedFile[]): Promise<string[]> {
+  const keyInput = {
+    prefix: options.config.prefix,
+    table: options.table,
+    dataIntervalStart: options.dataIntervalStart,
+    dataIntervalEnd: options.dataIntervalEnd,
+    fileFormat: options.config.file_format,
+    compression: options.config.compression,
+  };
+  const keep = new Set(files.map((file) => file.key));
+  const single = objectKey(keyInput);
+  const [head, tail] = objectKey({ ...keyInput, fileNumber: SPLIT_MARKER }).split(String(SPLIT_MARKER)) as [
+    string,
+    string,
+  ];
+  const isOurs = (key: string) =>
+    key === single ||
+    (key.startsWith(head) && key.endsWith(tail) && /^\d+$/.test(key.slice(head.length, key.length - tail.length)));
   try {
-    await client.send(
-      new PutObjectCommand({
-        Bucket: config.bucket_name,
-        Key: key,
-        Body: body,
-        ContentType: 'application/json',
-        ServerSideEncryption: config.encryption ?? undefined,
-        SSEKMSKeyId: config.kms_key_id ?? undefined,
-      }),
-    );
+    const prefix = intervalKeyPrefix(keyInput);
+    return await deleteObjectsNotIn(options.client, options.config.bucket_name, prefix, keep, isOurs);
   } catch (error) {
-    throw classifyS3Error(error, { bucket: config.bucket_name, key });
+    if (!(error instanceof StaleFilesNotRemoved)) throw error;
+    await options.onWarning?.(error.message);
+    return [];
   }
 }

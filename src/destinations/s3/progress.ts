@@ -8,7 +8,15 @@ import { abortUpload } from './multipart';
  * (the model's `orderBy` values, as text) of the last row written.
  */
 export const S3ExportProgress = z.object({
-  files: z.array(z.object({ key: z.string(), records: z.number().int(), bytes: z.number().int() })),
+  files: z.array(
+    z.object({
+      key: z.string(),
+      records: z.number().int(),
+      bytes: z.number().int(),
+      /** Hex SHA-256 of the file (the receipt's); absent from heartbeats of older versions. */
+      sha256: z.string().optional(),
+    }),
+  ),
   /** After the last finished file; null before the first. */
   cursor: z.array(z.string()).nullable(),
   current: z

@@ -1,0 +1,139 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getBackfill } from '../../src/db/backfills';
+import { listRuns } from '../../src/db/runs';
+import { createBackfill } from '../../src/service/backfills';
+import { backfillDeps, waitForBackfill } from '../helpers/backfills';
+import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
+import { intervalKeys, verifyManifest } from '../helpers/manifests';
+import { createBucket, testS3Client } from '../helpers/s3';
+import { createS3Export } from '../helpers/s3-exports';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const START = '2024-10-01T10:00:00Z';
+const END = '2024-10-01T11:00:00Z';
+const MANIFEST = `${START}-${END}_manifest.json`;
+/** Enough gzipped rows (random padding barely compresses) for max_file_size_mb 1 to split the hour in files. */
+const EVENTS = 5000;
+
+describe('backfills repair what the destination lost', () => {
+  let stack: TestStack;
+  let s3: S3Client;
+  let teamId: number;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ env: { SOURCE_BATCH_SIZE: '250' } });
+    s3 = testS3Client(stack.s3Endpoint);
+    ({ teamId } = await createTeam(stack.db.pool));
+    const events = Array.from({ length: EVENTS }, (_, i) =>
+      makeEvent(teamId, new Date(Date.parse(START) + i * 500).toISOString(), {
+        properties: JSON.stringify({ $current_url: 'https://example.com/', padding: randomBytes(400).toString('hex') }),
+      }),
+    );
+    await insertEvents(stack.db.pool, events);
+  }, 120_000);
+
+  afterAll(async () => {
+    s3?.destroy();
+    await stack?.stop();
+  });
+
+  async function backfill(batchExportId: string) {
+    const created = await createBackfill(backfillDeps(stack), {
+      teamId,
+      batchExportId,
+      body: { start_at: START, end_at: END },
+    });
+    return waitForBackfill(stack, created);
+  }
+
+  it("rewrites an interval whose files were deleted or outnumbered: its files are exactly the new manifest's", async () => {
+    const bucket = await createBucket(s3);
+    const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip', max_file_size_mb: 1 });
+
+    expect((await backfill(batchExport.id)).status).toBe('Completed');
+    const first = await verifyManifest(s3, bucket, MANIFEST);
+    expect(first.problems).toEqual([]);
+    expect(first.unchecked).toEqual([]);
+    expect(first.rows).toBe(EVENTS);
+    const files = first.manifest.files.map((file) => file.key);
+    expect(files.length).toBeGreaterThanOrEqual(2);
+
+    // The destination lost a split file, and holds one more than this export writes (an earlier export split the
+    // interval into more files).
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: files[1] }));
+    const stale = `${START}-${END}-${files.length + 3}.jsonl.gz`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: stale, Body: 'left by an earlier export' }));
+    // Not named as this export names its files (another export writing Parquet to the same prefix): kept.
+    const foreign = `${START}-${END}.parquet`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: foreign, Body: 'not ours' }));
+
+    expect((await backfill(batchExport.id)).status).toBe('Completed');
+    const second = await verifyManifest(s3, bucket, MANIFEST);
+    expect(second.problems).toEqual([]);
+    expect(second.unchecked).toEqual([]);
+    expect(second.rows).toBe(EVENTS);
+    expect(second.manifest.source_records).toBe(EVENTS);
+    expect(await intervalKeys(s3, bucket, START, END)).toEqual(
+      [...second.manifest.files.map((file) => file.key), MANIFEST, foreign].sort(),
+    );
+
+    // The run's receipt says the same as the manifest.
+    const runs = (await listRuns(stack.db.pool, batchExport.id)).filter((run) => run.status === 'Completed');
+    expect(runs).toHaveLength(2);
+    const latest = runs[0]!;
+    expect(latest.records_total_count).toBe(EVENTS);
+    expect(latest.receipt).toMatchObject({ sourceRecords: EVENTS, recordsWritten: EVENTS, manifestKey: MANIFEST });
+    expect(latest.receipt!.files).toEqual(second.manifest.files);
+    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+      'SELECT message FROM batch_export_log_entries WHERE run_id = $1',
+      [latest.id],
+    );
+    expect(logs.map((log) => log.message)).toContain(
+      `Deleted 1 file(s) an earlier export of the interval wrote and this one did not: ${stale}`,
+    );
+  });
+
+  it('leaves completed intervals untouched with skip_exported (npm run cli -- backfill --skip-exported)', async () => {
+    const bucket = await createBucket(s3);
+    const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip', max_file_size_mb: 1 });
+    expect((await backfill(batchExport.id)).status).toBe('Completed');
+    const { manifest } = await verifyManifest(s3, bucket, MANIFEST);
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifest.files[0]!.key }));
+    const before = await intervalKeys(s3, bucket, START, END);
+
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      [
+        'tsx',
+        'scripts/cli.ts',
+        'backfill',
+        '--batch-export-id',
+        batchExport.id,
+        '--start-at',
+        START,
+        '--end-at',
+        END,
+        '--skip-exported',
+      ],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: stack.db.url,
+          TEMPORAL_ADDRESS: stack.config.temporal.address,
+          TASK_QUEUE: stack.config.temporal.taskQueue,
+          ENCRYPTION_KEY: stack.config.encryptionKey.toString('base64'),
+        },
+      },
+    );
+    const skipped = await waitForBackfill(stack, (await getBackfill(stack.db.pool, stdout.trim()))!);
+
+    expect(skipped.status).toBe('Completed');
+    expect(await intervalKeys(s3, bucket, START, END)).toEqual(before);
+    expect(before).not.toContain(manifest.files[0]!.key);
+    expect(await listRuns(stack.db.pool, batchExport.id)).toHaveLength(1);
+  });
+});
