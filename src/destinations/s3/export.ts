@@ -5,7 +5,7 @@ import type { CopyBatch } from '../../models/copy-stream';
 import type { S3DestinationConfig } from './config';
 import { classifyS3Error } from './errors';
 import { manifestKey, objectKey } from './keys';
-import { MultipartUpload } from './multipart';
+import { MultipartUpload, type PartJournal } from './multipart';
 import { progressTotals, type ExportedFile, type FileMark, type S3ExportProgress } from './progress';
 
 export interface S3ExportResult {
@@ -32,6 +32,10 @@ export interface S3ExportOptions {
   signal?: AbortSignal;
   /** Called with durable progress only: what a retried attempt may continue from. */
   onProgress?: (progress: S3ExportProgress) => void;
+  /** Where the parts of a file that can be continued are recorded before they are sent. */
+  partJournal?: (key: string) => PartJournal<FileMark>;
+  /** Called once a file is complete in S3, before anything more is written; the export waits for it. */
+  onFileFinished?: (progress: S3ExportProgress) => Promise<void>;
 }
 
 /**
@@ -77,6 +81,7 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
         fileNumber: config.max_file_size_mb ? progress.files.length : undefined,
       });
     const file = { key, records: resumed?.mark.records ?? 0, bytes: 0 };
+    const encoder = options.createEncoder();
     const upload = new MultipartUpload<FileMark>(
       client,
       {
@@ -90,13 +95,14 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
         partSize: options.partSizeBytes,
         resume: resumed ?? undefined,
         onDurable: (durable) => {
-          if (!current?.encoder.continuable) return;
+          if (!encoder.continuable) return;
           progress.current = { key, ...durable };
           report();
         },
+        journal: encoder.continuable ? options.partJournal?.(key) : undefined,
       },
     );
-    return { file, upload, encoder: options.createEncoder(), cursor: resumed?.mark.cursor ?? progress.cursor };
+    return { file, upload, encoder, cursor: resumed?.mark.cursor ?? progress.cursor };
   };
   let current: OpenFile | null = null;
 
@@ -109,6 +115,7 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
     progress.cursor = open.cursor;
     progress.current = null;
     current = null;
+    await options.onFileFinished?.(structuredClone(progress));
     report();
   };
 
