@@ -139,3 +139,20 @@ export async function insertNoisyEvents(pool: Pool, teamId: number, count: numbe
     [teamId, count, start],
   );
 }
+
+/** `count` small $pageview events (properties `{"n": i}`), `stepMs` apart from `start`. */
+export async function insertPageviews(
+  pool: Pool,
+  teamId: number,
+  count: number,
+  start: string,
+  stepMs: number,
+): Promise<void> {
+  await pool.query(
+    `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at)
+     SELECT gen_random_uuid(), '$pageview', json_build_object('n', i), 'user-' || (i % 500), $1, t.at, t.at, t.at
+     FROM generate_series(1, $2::int) AS i,
+          LATERAL (SELECT $3::timestamptz + i * $4::int * interval '1 millisecond') AS t(at)`,
+    [teamId, count, start, stepMs],
+  );
+}

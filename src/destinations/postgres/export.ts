@@ -13,7 +13,7 @@ import { encodeCopyBatch } from './copy';
 import { classifyPostgresError, errorContext } from './errors';
 import { createTableStatement, insertStatement, qualifiedName, tableSpec, type TableSpec } from './table';
 
-/** What an attempt has committed, heartbeated after every batch: a retry continues after `cursor`. */
+/** What an attempt has committed, saved after every batch: a retry continues after `cursor`. */
 export const PostgresExportProgress = z.object({
   /** The model's `orderBy` values of the last committed row, as text. */
   cursor: z.array(z.string()),
@@ -32,8 +32,8 @@ export interface PostgresExportOptions {
   batchBytes: number;
   resumeFrom?: PostgresExportProgress | null;
   signal?: AbortSignal;
-  /** Called after each committed batch. */
-  onCommit?: (progress: PostgresExportProgress) => void;
+  /** Called after each committed batch; the next batch is written once it resolves. */
+  onCommit?: (progress: PostgresExportProgress) => Promise<void> | void;
   /** Something the user should know about their table (logged as a WARNING for the run). */
   onWarning?: (message: string) => Promise<void> | void;
 }
@@ -90,7 +90,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       await destination(() => commitBatch(client, copy, insert, data));
       records += batch.rows;
       bytes += data.length;
-      options.onCommit?.({ cursor: batch.cursor, records, bytes });
+      await options.onCommit?.({ cursor: batch.cursor, records, bytes });
     });
     return { records, bytes };
   } finally {
