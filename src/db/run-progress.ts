@@ -83,7 +83,12 @@ export async function plannedParts(db: Queryable, runId: string): Promise<Planne
  * Keeps only the first `keep` parts of the run's upload `uploadId` and forgets every other upload's: what a resumed
  * attempt continues from. Parts planned past them described rows the next attempt will cut into parts anew.
  */
-export async function keepPlannedParts(db: Queryable, runId: string, uploadId: string | null, keep: number) {
+export async function keepPlannedParts(
+  db: Queryable,
+  runId: string,
+  uploadId: string | null,
+  keep: number,
+): Promise<void> {
   await db.query(
     `DELETE FROM batch_export_s3_parts
      WHERE run_id = $1 AND (upload_id IS DISTINCT FROM $2 OR part_number > $3)`,

@@ -60,8 +60,7 @@ describe('recovering an S3 export from the parts it recorded', () => {
       });
     const upload = (number: number, body: Buffer) =>
       s3.send(new UploadPartCommand({ Bucket: bucket, Key: KEY, UploadId: uploadId, PartNumber: number, Body: body }));
-    const recover = async () =>
-      recoverProgress(s3, bucket, null, await plannedParts(stack.db.pool, run.id));
+    const recover = async () => recoverProgress(s3, bucket, null, await plannedParts(stack.db.pool, run.id));
     return { uploadId, plan, upload, recover };
   }
 
