@@ -1,5 +1,6 @@
 import { Context, log } from '@temporalio/activity';
 import { writeLog } from '../src/db/logs';
+import { clearRunProgress, loadRunProgress, saveRunProgress } from '../src/db/run-progress';
 import { PostgresDestinationConfig } from '../src/destinations/postgres/config';
 import {
   exportToPostgres,
@@ -9,16 +10,15 @@ import {
 import { buildModelQuery } from '../src/models';
 import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
 import type { ActivityDependencies } from '.';
+import { keepHeartbeating } from './heartbeat';
 import { announceAttempt, failAttempt, loadExport, secretValues } from './insert-attempt';
-
-/** Well under the insert activity's heartbeat timeout (2 minutes by default). */
-const KEEP_ALIVE_MS = 20_000;
 
 export function createPostgresActivities({ pool, sourcePool, config }: ActivityDependencies) {
   return {
     /**
-     * Loads the interval's rows into the destination table, one committed batch at a time. Heartbeats the row
-     * cursor after each commit; a retried attempt continues after the last one instead of starting over.
+     * Loads the interval's rows into the destination table, one committed batch at a time. Saves the row cursor in
+     * Postgres after each commit (and heartbeats it); a retried attempt continues after the last one instead of
+     * starting over, so a crash redoes at most the batch committed as it died.
      */
     async insertIntoPostgres(input: InsertActivityInput): Promise<InsertActivityResult> {
       const context = Context.current();
@@ -43,8 +43,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
           input,
           `${batchExport.model} to postgres://${host}:${port}/${database} table "${schema}"."${table}"`,
         );
-        const previous = PostgresExportProgress.safeParse(context.info.heartbeatDetails);
-        const resumeFrom = context.info.attempt > 1 && previous.success ? previous.data : null;
+        const resumeFrom = await resumableProgress(context, pool, input.runId);
         if (resumeFrom) {
           await writeLog(pool, {
             ...entry,
@@ -62,8 +61,7 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
 
         // Also beats while a slow batch is being written, so that only a dead worker misses the heartbeat timeout.
         let latest = resumeFrom ?? undefined;
-        context.heartbeat(latest);
-        const keepAlive = setInterval(() => context.heartbeat(latest), KEEP_ALIVE_MS);
+        const stopHeartbeating = keepHeartbeating(context, () => latest);
         let result: PostgresExportResult;
         try {
           result = await exportToPostgres({
@@ -76,15 +74,17 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
             resumeFrom,
             replace: input.replace === true,
             signal: context.cancellationSignal,
-            onCommit: (progress) => {
+            onCommit: async (progress) => {
+              await saveRunProgress(pool, input.runId, progress);
               latest = progress;
               context.heartbeat(progress);
             },
             onWarning: (message) => writeLog(pool, { ...entry, level: 'WARNING', message }),
           });
         } finally {
-          clearInterval(keepAlive);
+          stopHeartbeating();
         }
+        await clearRunProgress(pool, input.runId);
         log.info('Exported interval to Postgres', { ...fields, records: result.records });
         return {
           recordsCompleted: result.records,
@@ -104,4 +104,24 @@ export function createPostgresActivities({ pool, sourcePool, config }: ActivityD
       }
     },
   };
+}
+
+/**
+ * Where this attempt starts: from the first row on a first attempt (forgetting what an earlier execution of the
+ * workflow may have saved), else after what earlier attempts committed and saved (their last heartbeat when they
+ * saved nothing: a run started before progress was saved).
+ */
+async function resumableProgress(
+  context: Context,
+  pool: ActivityDependencies['pool'],
+  runId: string,
+): Promise<PostgresExportProgress | null> {
+  if (context.info.attempt === 1) {
+    await clearRunProgress(pool, runId);
+    return null;
+  }
+  const saved = PostgresExportProgress.safeParse(await loadRunProgress(pool, runId));
+  if (saved.success) return saved.data;
+  const heartbeated = PostgresExportProgress.safeParse(context.info.heartbeatDetails);
+  return heartbeated.success ? heartbeated.data : null;
 }

@@ -1,5 +1,14 @@
 import { Context, log } from '@temporalio/activity';
 import { writeLog } from '../src/db/logs';
+import {
+  clearRunProgress,
+  keepPlannedParts,
+  loadRunProgress,
+  partStored,
+  plannedParts,
+  planPart,
+  saveRunProgress,
+} from '../src/db/run-progress';
 import { createS3Client } from '../src/destinations/s3/client';
 import { encoderOptions, S3_SECRET_FIELDS, S3DestinationConfig } from '../src/destinations/s3/config';
 import { classifyS3Error } from '../src/destinations/s3/errors';
@@ -9,6 +18,7 @@ import {
   abortUploadsUnder,
   parseProgress,
   progressTotals,
+  recoverProgress,
   uploadStillHolds,
   type S3ExportProgress,
 } from '../src/destinations/s3/progress';
@@ -26,8 +36,9 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
     loadExport(pool, config.encryptionKey, batchExportId, S3DestinationConfig, 'S3');
   return {
     /**
-     * Streams the interval's rows to S3 and returns what it wrote. Heartbeats what is durably written; a retried
-     * attempt continues from the last heartbeat instead of starting over.
+     * Streams the interval's rows to S3 and returns what it wrote. Records what it writes in Postgres as it writes
+     * it (each part before it is sent, each file once complete), and heartbeats it; a retried attempt continues from
+     * there instead of starting over.
      */
     async insertIntoS3(input: InsertActivityInput): Promise<InsertActivityResult> {
       const context = Context.current();
@@ -52,8 +63,13 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
         const client = createS3Client(s3Config, config.destinationAccess);
         try {
           const keyInput = { prefix: s3Config.prefix, table: batchExport.model, dataIntervalStart, dataIntervalEnd };
-          const resumeFrom = await resumableProgress(context, client, s3Config, intervalKeyPrefix(keyInput));
-          if (resumeFrom) {
+          const resumeFrom = await resumableProgress(
+            { context, pool, runId: input.runId },
+            client,
+            s3Config,
+            intervalKeyPrefix(keyInput),
+          );
+          if (resumeFrom && (resumeFrom.files.length || resumeFrom.current)) {
             const { records } = progressTotals(resumeFrom);
             await writeLog(pool, {
               ...entry,
@@ -95,7 +111,16 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
               sourceRecords: () => sourceRecords,
             },
             onWarning: (message) => writeLog(pool, { ...entry, level: 'WARNING', message }),
+            partJournal: (key) => ({
+              planned: (part, mark) => planPart(pool, input.runId, { ...part, key, ...mark }),
+              stored: (part) => partStored(pool, input.runId, part),
+            }),
+            onFileFinished: async (progress) => {
+              await saveRunProgress(pool, input.runId, progress);
+              await keepPlannedParts(pool, input.runId, null, 0);
+            },
           }).finally(stopHeartbeating);
+          await clearRunProgress(pool, input.runId);
           if (result.deletedKeys.length > 0) {
             await writeLog(pool, {
               ...entry,
@@ -144,6 +169,7 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
         dataIntervalStart: new Date(input.dataIntervalStart),
         dataIntervalEnd: new Date(input.dataIntervalEnd),
       };
+      await clearRunProgress(pool, input.runId);
       const client = createS3Client(s3Config, config.destinationAccess);
       try {
         const aborted = await abortUploadsUnder(client, s3Config.bucket_name, intervalKeyPrefix(keyInput));
@@ -162,24 +188,38 @@ export function createS3Activities({ pool, sourcePool, config }: ActivityDepende
 }
 
 /**
- * The progress of the previous attempt, checked against S3, after aborting the uploads no heartbeat recorded (an
- * attempt may die between starting an upload and heartbeating it). Null on a first attempt.
+ * Where this attempt starts: nothing on a first attempt (forgetting what an earlier execution of the workflow may
+ * have saved), else what earlier attempts saved in Postgres, checked against S3 (the last heartbeat when they saved
+ * nothing: a run started before progress was saved). Aborts the interval's other uploads: an attempt may die between
+ * starting an upload and recording its first part.
  */
 async function resumableProgress(
-  context: Context,
+  attempt: { context: Context; pool: ActivityDependencies['pool']; runId: string },
   client: ReturnType<typeof createS3Client>,
   s3Config: S3DestinationConfig,
   keyPrefix: string,
 ): Promise<S3ExportProgress | null> {
-  if (context.info.attempt === 1) return null;
-  const progress = parseProgress(context.info.heartbeatDetails);
+  const { context, pool, runId } = attempt;
+  if (context.info.attempt === 1) {
+    await clearRunProgress(pool, runId);
+    return null;
+  }
+  const saved = parseProgress(await loadRunProgress(pool, runId));
+  const planned = await plannedParts(pool, runId);
+  let progress: S3ExportProgress | null;
   try {
-    if (progress?.current && !(await uploadStillHolds(client, s3Config.bucket_name, progress.current))) {
-      progress.current = null;
+    if (saved || planned.length) {
+      progress = await recoverProgress(client, s3Config.bucket_name, saved, planned);
+    } else {
+      progress = parseProgress(context.info.heartbeatDetails);
+      if (progress?.current && !(await uploadStillHolds(client, s3Config.bucket_name, progress.current))) {
+        progress.current = null;
+      }
     }
     await abortUploadsUnder(client, s3Config.bucket_name, keyPrefix, progress?.current?.uploadId);
   } catch (error) {
     throw classifyS3Error(error, { bucket: s3Config.bucket_name, key: keyPrefix });
   }
+  await keepPlannedParts(pool, runId, progress?.current?.uploadId ?? null, progress?.current?.parts.length ?? 0);
   return progress;
 }

@@ -16,6 +16,10 @@ import { buildDist, DIST } from '../src/dev/build';
 import { startWorkerProcess } from './processes';
 
 export const BENCH_TEAM_ID = 900_001;
+/** As in the Dockerfile; BENCH_WORKER_MALLOC=default leaves glibc's defaults, to compare. */
+const WORKER_MALLOC_ENV: Record<string, string> =
+  process.env.BENCH_WORKER_MALLOC === 'default' ? {} : { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
+
 export const BENCH_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/batch_exports_bench';
 
@@ -57,6 +61,8 @@ export async function startBenchContext(): Promise<BenchContext & { stop(): Prom
     DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     // Node flags for the worker alone, to try memory settings (e.g. --max-old-space-size=160).
     NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
+    // The allocator settings the Dockerfile gives the worker (README "Memory"): measure what production runs.
+    ...WORKER_MALLOC_ENV,
   };
   const connection = await Connection.connect({ address: temporal.address });
   const context = {

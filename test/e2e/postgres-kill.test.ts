@@ -6,6 +6,7 @@ import type { BatchExportWorkflowInput } from '../../workflows/types';
 import { createDestinationDatabase, type DestinationDatabase } from '../helpers/destination-database';
 import { createTeam } from '../helpers/fixtures';
 import { createPostgresExport } from '../helpers/postgres-exports';
+import { insertPageviews } from '../helpers/source-rows';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { spawnWorkerProcess } from '../helpers/worker-process';
 
@@ -21,13 +22,7 @@ describe('a Postgres export whose worker is killed mid-interval', () => {
     stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '200' } });
     destination = await createDestinationDatabase();
     ({ teamId } = await createTeam(stack.db.pool));
-    await stack.db.pool.query(
-      `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at)
-       SELECT gen_random_uuid(), '$pageview', json_build_object('n', i), 'user-' || (i % 500), $1, t.at, t.at, t.at
-       FROM generate_series(1, $2::int) AS i,
-            LATERAL (SELECT '2024-09-01 10:00:00+00'::timestamptz + i * interval '100 milliseconds') AS t(at)`,
-      [teamId, EVENTS],
-    );
+    await insertPageviews(stack.db.pool, teamId, EVENTS, '2024-09-01 10:00:00+00', 100);
     // Each committed batch takes at least 50 ms, so that the kill lands while the interval is being written.
     await destination.pool.query(`
       CREATE TABLE slow_events (uuid uuid, event text, "timestamp" timestamptz);

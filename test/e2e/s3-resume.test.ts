@@ -4,6 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ExportProgress } from '../../src/destinations/s3/progress';
 import { createTeam } from '../helpers/fixtures';
+import { insertNoisyEvents } from '../helpers/source-rows';
 import { createBucket, getObject, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
 import { createS3Export, finishedRun, intervalInput, readManifestFiles } from '../helpers/s3-exports';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -24,18 +25,8 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
-    // ~600 bytes of JSON per event, 250 of them hex noise: ~240 MB of JSON lines, ~80 MB gzipped, sixteen 5 MiB parts.
-    await stack.db.pool.query(
-      `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at,
-                           elements_chain, person_id, person_properties)
-       SELECT gen_random_uuid(), '$pageview',
-              json_build_object('$current_url', 'https://example.com/' || md5(i::text), '$browser', 'Firefox',
-                                '$session_id', md5((i * 7)::text), 'n', i, 'noise', md5(i || 'a') || md5(i || 'b') || md5(i || 'c') || md5(i || 'd') || md5(i || 'e') || md5(i || 'f')),
-              'user-' || (i % 5000), $1, t.at, t.at, t.at, '', gen_random_uuid(), '{"email": "x@example.com"}'
-       FROM generate_series(1, $2::int) AS i,
-            LATERAL (SELECT '2024-08-01 10:00:00+00'::timestamptz + i * interval '8 milliseconds') AS t(at)`,
-      [teamId, EVENTS],
-    );
+    // ~240 MB of JSON lines, ~80 MB gzipped: sixteen 5 MiB parts.
+    await insertNoisyEvents(stack.db.pool, teamId, EVENTS, '2024-08-01 10:00:00+00');
   });
 
   afterAll(async () => {

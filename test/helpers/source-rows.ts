@@ -121,3 +121,38 @@ export function mapping(
     ...overrides,
   };
 }
+
+/**
+ * `count` $pageview events 8 ms apart from `start`, with ~600 bytes of JSON each (250 of them hex noise, which
+ * compresses poorly): 400,000 make ~240 MB of JSON lines, ~80 MB gzipped.
+ */
+export async function insertNoisyEvents(pool: Pool, teamId: number, count: number, start: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at,
+                         elements_chain, person_id, person_properties)
+     SELECT gen_random_uuid(), '$pageview',
+            json_build_object('$current_url', 'https://example.com/' || md5(i::text), '$browser', 'Firefox',
+                              '$session_id', md5((i * 7)::text), 'n', i, 'noise', md5(i || 'a') || md5(i || 'b') || md5(i || 'c') || md5(i || 'd') || md5(i || 'e') || md5(i || 'f')),
+            'user-' || (i % 5000), $1, t.at, t.at, t.at, '', gen_random_uuid(), '{"email": "x@example.com"}'
+     FROM generate_series(1, $2::int) AS i,
+          LATERAL (SELECT $3::timestamptz + i * interval '8 milliseconds') AS t(at)`,
+    [teamId, count, start],
+  );
+}
+
+/** `count` small $pageview events (properties `{"n": i}`), `stepMs` apart from `start`. */
+export async function insertPageviews(
+  pool: Pool,
+  teamId: number,
+  count: number,
+  start: string,
+  stepMs: number,
+): Promise<void> {
+  await pool.query(
+    `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at)
+     SELECT gen_random_uuid(), '$pageview', json_build_object('n', i), 'user-' || (i % 500), $1, t.at, t.at, t.at
+     FROM generate_series(1, $2::int) AS i,
+          LATERAL (SELECT $3::timestamptz + i * $4::int * interval '1 millisecond') AS t(at)`,
+    [teamId, count, start, stepMs],
+  );
+}

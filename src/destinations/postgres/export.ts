@@ -23,7 +23,7 @@ import {
 } from './table';
 import { countWrittenRows, keysTableStatements, recordKeysStatement } from './verify';
 
-/** What an attempt has committed, heartbeated after every batch: a retry continues after `cursor`. */
+/** What an attempt has committed, saved after every batch: a retry continues after `cursor`. */
 export const PostgresExportProgress = z.object({
   /** The model's `orderBy` values of the last committed row, as text. */
   cursor: z.array(z.string()),
@@ -49,8 +49,8 @@ export interface PostgresExportOptions {
    */
   replace?: boolean;
   signal?: AbortSignal;
-  /** Called after each committed batch. */
-  onCommit?: (progress: PostgresExportProgress) => void;
+  /** Called after each committed batch; the next batch is written once it resolves. */
+  onCommit?: (progress: PostgresExportProgress) => Promise<void> | void;
   /** Something the user should know about their table (logged as a WARNING for the run). */
   onWarning?: (message: string) => Promise<void> | void;
 }
@@ -131,7 +131,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       await destination(() => commitBatch(client, copy, statements, data));
       records += batch.rows;
       bytes += data.length;
-      options.onCommit?.({ cursor: batch.cursor, records, bytes });
+      await options.onCommit?.({ cursor: batch.cursor, records, bytes });
     });
     if (!keys) return { records, bytes, sourceRecords, destinationRecords: null };
     // Rows committed by earlier attempts are taken from their heartbeat: this session knows only its own keys.

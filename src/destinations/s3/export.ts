@@ -8,7 +8,7 @@ import { classifyS3Error } from './errors';
 import { deleteObjectIfAllowed, deleteObjectsNotIn, sha256OfObject, StaleFilesNotRemoved } from './interval-files';
 import { intervalKeyPrefix, manifestKey, objectKey } from './keys';
 import { putManifest, type ManifestField } from './manifest';
-import { MultipartUpload } from './multipart';
+import { MultipartUpload, type PartJournal } from './multipart';
 import { progressTotals, type ExportedFile, type FileMark, type S3ExportProgress } from './progress';
 
 export interface S3ExportResult {
@@ -47,6 +47,10 @@ export interface S3ExportOptions {
   describe?: { model: string; schema: readonly ManifestField[]; sourceRecords: () => number | null };
   /** Something the user should know (logged as a WARNING for the run). */
   onWarning?: (message: string) => Promise<void> | void;
+  /** Where the parts of a file that can be continued are recorded before they are sent. */
+  partJournal?: (key: string) => PartJournal<FileMark>;
+  /** Called once a file is complete in S3, before anything more is written; the export waits for it. */
+  onFileFinished?: (progress: S3ExportProgress) => Promise<void>;
 }
 
 /**
@@ -99,6 +103,7 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
         fileNumber: config.max_file_size_mb ? progress.files.length : undefined,
       });
     const file = { key, records: resumed?.mark.records ?? 0, bytes: 0 };
+    const encoder = options.createEncoder();
     const upload = new MultipartUpload<FileMark>(
       client,
       {
@@ -112,16 +117,17 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
         partSize: options.partSizeBytes,
         resume: resumed ?? undefined,
         onDurable: (durable) => {
-          if (!current?.encoder.continuable) return;
+          if (!encoder.continuable) return;
           progress.current = { key, ...durable };
           report();
         },
+        journal: encoder.continuable ? options.partJournal?.(key) : undefined,
       },
     );
     return {
       file,
       upload,
-      encoder: options.createEncoder(),
+      encoder,
       cursor: resumed?.mark.cursor ?? progress.cursor,
       hash: resumed ? null : createHash('sha256'),
     };
@@ -144,6 +150,7 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
     progress.cursor = open.cursor;
     progress.current = null;
     current = null;
+    await options.onFileFinished?.(structuredClone(progress));
     report();
   };
 

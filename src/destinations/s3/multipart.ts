@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -30,6 +31,17 @@ export interface DurableParts<M> {
   mark: M;
 }
 
+/**
+ * Where parts are recorded as they are sent, outside the process: a part S3 holds with the content recorded for it
+ * is durable even when the attempt that sent it died before hearing back.
+ */
+export interface PartJournal<M> {
+  /** Before a part is sent: the part is sent once this resolves. `md5` is the body's, in hex. */
+  planned(part: { uploadId: string; number: number; size: number; md5: string }, mark: M): Promise<void>;
+  /** After S3 stored it, with the ETag it gave. */
+  stored(part: { uploadId: string; number: number; etag: string }): Promise<void>;
+}
+
 export interface MultipartOptions<M> {
   /** Bytes per part (the last may be smaller). S3 takes 5 MiB to 5 GiB. */
   partSize: number;
@@ -37,6 +49,7 @@ export interface MultipartOptions<M> {
   resume?: DurableParts<M>;
   /** Called whenever more parts are durable. */
   onDurable?: (durable: DurableParts<M>) => void;
+  journal?: PartJournal<M>;
 }
 
 /** Parts uploading at once per file; more only adds memory once the link is saturated. */
@@ -137,6 +150,11 @@ export class MultipartUpload<M> {
     this.bufferedBytes = 0;
     const uploadId = await this.ensureStarted();
     const number = this.nextPartNumber++;
+    const journal = this.options.journal;
+    if (journal) {
+      const md5 = createHash('md5').update(body).digest('hex');
+      await journal.planned({ uploadId, number, size: body.length, md5 }, mark);
+    }
     const upload = this.call(() =>
       this.client.send(
         new UploadPartCommand({
@@ -148,12 +166,15 @@ export class MultipartUpload<M> {
           ContentLength: body.length,
         }),
       ),
-    ).then(
-      (result) => this.partFinished({ number, etag: result.ETag ?? '', size: body.length }, mark),
-      (error: unknown) => {
+    )
+      .then(async (result) => {
+        const etag = result.ETag ?? '';
+        await journal?.stored({ uploadId, number, etag });
+        this.partFinished({ number, etag, size: body.length }, mark);
+      })
+      .catch((error: unknown) => {
         this.failure ??= error;
-      },
-    );
+      });
     const tracked = upload.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     if (this.inFlight.size >= MAX_PARTS_IN_FLIGHT) await Promise.race(this.inFlight);

@@ -1,5 +1,6 @@
 import { ListMultipartUploadsCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import type { PlannedPart } from '../../db/run-progress';
 import { abortUpload } from './multipart';
 
 /**
@@ -50,6 +51,71 @@ export function progressTotals(progress: S3ExportProgress): { records: number; b
 }
 
 /**
+ * Where a retried attempt continues, from what earlier attempts saved as they wrote: the finished files (`saved`),
+ * then the unfinished file's parts that S3 holds with the content planned for them, from part 1 without a gap. A part
+ * that was sent but whose response never arrived counts: only a part not yet stored, or stored after a gap, is
+ * written again.
+ */
+export async function recoverProgress(
+  client: S3Client,
+  bucket: string,
+  saved: S3ExportProgress | null,
+  planned: PlannedPart[],
+): Promise<S3ExportProgress> {
+  const progress: S3ExportProgress = { files: saved?.files ?? [], cursor: saved?.cursor ?? null, current: null };
+  const finished = new Set(progress.files.map((file) => file.key));
+  const uploads = new Map<string, PlannedPart[]>();
+  for (const part of planned) {
+    if (!finished.has(part.key)) uploads.set(part.uploadId, [...(uploads.get(part.uploadId) ?? []), part]);
+  }
+  for (const [uploadId, parts] of uploads) {
+    const stored = await storedParts(client, bucket, parts[0]!.key, uploadId);
+    const held: PlannedPart[] = [];
+    for (const part of parts) {
+      const found = stored.get(part.number);
+      const same = found?.size === part.size && (found.etag === `"${part.md5}"` || found.etag === part.etag);
+      if (part.number !== held.length + 1 || !same) break;
+      held.push({ ...part, etag: found.etag });
+    }
+    const last = held.at(-1);
+    if (last && held.length > (progress.current?.parts.length ?? 0)) {
+      progress.current = {
+        key: last.key,
+        uploadId,
+        parts: held.map((part) => ({ number: part.number, etag: part.etag!, size: part.size })),
+        mark: { records: last.records, cursor: last.cursor },
+      };
+    }
+  }
+  return progress;
+}
+
+/** The parts S3 holds for an upload, by number; none when the upload is gone (completed, aborted or expired). */
+async function storedParts(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  uploadId: string,
+): Promise<Map<number, { etag: string; size: number }>> {
+  const stored = new Map<number, { etag: string; size: number }>();
+  try {
+    let marker: string | undefined;
+    do {
+      const page = await client.send(
+        new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+      );
+      for (const part of page.Parts ?? []) {
+        stored.set(part.PartNumber ?? 0, { etag: part.ETag ?? '', size: part.Size ?? -1 });
+      }
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchUpload') throw error;
+  }
+  return stored;
+}
+
+/**
  * True when S3 still holds the parts the heartbeat lists for the unfinished file. False when the upload is gone
  * (completed or aborted after the heartbeat was sent, or expired): the file is then written again from its start.
  */
@@ -58,26 +124,8 @@ export async function uploadStillHolds(
   bucket: string,
   current: NonNullable<S3ExportProgress['current']>,
 ): Promise<boolean> {
-  try {
-    const stored = new Map<number, string | undefined>();
-    let marker: string | undefined;
-    do {
-      const page = await client.send(
-        new ListPartsCommand({
-          Bucket: bucket,
-          Key: current.key,
-          UploadId: current.uploadId,
-          PartNumberMarker: marker,
-        }),
-      );
-      for (const part of page.Parts ?? []) stored.set(part.PartNumber ?? 0, part.ETag);
-      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
-    } while (marker);
-    return current.parts.every((part) => stored.get(part.number) === part.etag);
-  } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchUpload') return false;
-    throw error;
-  }
+  const stored = await storedParts(client, bucket, current.key, current.uploadId);
+  return current.parts.every((part) => stored.get(part.number)?.etag === part.etag);
 }
 
 /**
