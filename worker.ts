@@ -15,11 +15,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel).child({ component: 'worker' });
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-worker' });
+  // The attempt using a lost connection fails (and is retried) by itself; the log says why.
+  const onConnectionError = (error: Error) => logger.warn({ error: error.message }, 'Lost a Postgres connection');
+  const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-worker', onConnectionError });
   const sourcePool =
     config.sourceDatabaseUrl === config.databaseUrl
       ? pool
-      : createPool(config.sourceDatabaseUrl, { applicationName: 'batch-exports-worker-source' });
+      : createPool(config.sourceDatabaseUrl, { applicationName: 'batch-exports-worker-source', onConnectionError });
   const connection = await connectWorker(config.temporal);
   try {
     // The compiled worker (npm run build) finds the workflow bundle built beside it.
