@@ -3,13 +3,16 @@ import path from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from './src/config';
 import { createPool } from './src/db/pool';
+import { errorMessage } from './src/errors';
 import { createLogger } from './src/logger';
-import { connectWorker } from './src/temporal/connection';
+import { startReconciler } from './src/service/reconciler';
+import { connectClient, connectWorker } from './src/temporal/connection';
 import { createWorker } from './src/temporal/worker';
 
 /**
  * The worker process: polls the task queue for export workflows and activities. SIGTERM / SIGINT stop polling,
- * let in-flight activities finish or heartbeat within the grace time, then close the pools.
+ * let in-flight activities finish or heartbeat within the grace time, then close the pools. Beside the worker, the
+ * reconciler gives runs and backfills whose workflow closed without a word (terminated, timed out) that status.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,6 +26,8 @@ async function main(): Promise<void> {
       ? pool
       : createPool(config.sourceDatabaseUrl, { applicationName: 'batch-exports-worker-source', onConnectionError });
   const connection = await connectWorker(config.temporal);
+  const temporal = await connectClient(config.temporal);
+  let stopReconciler: (() => Promise<void>) | undefined;
   try {
     // The compiled worker (npm run build) finds the workflow bundle built beside it.
     const beside = path.join(__dirname, 'workflow-bundle.js');
@@ -33,9 +38,18 @@ async function main(): Promise<void> {
       { address: config.temporal.address, namespace: config.temporal.namespace, task_queue: config.temporal.taskQueue },
       'Worker started',
     );
+    stopReconciler = startReconciler(
+      { pool, temporal },
+      {
+        intervalMs: config.reconcileIntervalMs,
+        onError: (error) => logger.warn({ error: errorMessage(error) }, 'Reconciling closed workflows failed'),
+      },
+    );
     await worker.run();
     logger.info('Worker stopped');
   } finally {
+    await stopReconciler?.();
+    await temporal.connection.close();
     await connection.close();
     if (sourcePool !== pool) await sourcePool.end();
     await pool.end();

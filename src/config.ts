@@ -59,6 +59,11 @@ const EnvSchema = z.object({
   BACKFILL_MAX_ACTIVE_PER_TEAM: positiveInt.default(10),
   /** An export pauses itself after this many failed runs in a row; 0 never pauses. */
   AUTO_PAUSE_AFTER_FAILED_RUNS: z.coerce.number().int().min(0).default(3),
+  /**
+   * How often each worker looks for runs and backfills whose workflow closed in Temporal without recording their
+   * outcome (terminated, timed out, gone) and gives them that status.
+   */
+  RECONCILE_INTERVAL_SECONDS: positiveInt.max(3600).default(60),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -82,6 +87,7 @@ export interface Config {
   schedule: { catchupWindowSeconds: number };
   backfills: { maxParallelRuns: number; intervalsPerWorkflowRun: number; maxActivePerTeam: number };
   autoPause: { consecutiveFailedRuns: number };
+  reconcileIntervalMs: number;
   api: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
 }
@@ -124,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxActivePerTeam: e.BACKFILL_MAX_ACTIVE_PER_TEAM,
     },
     autoPause: { consecutiveFailedRuns: e.AUTO_PAUSE_AFTER_FAILED_RUNS },
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
     api: { host: e.API_HOST, port: e.API_PORT },
     logLevel: e.LOG_LEVEL,
   };

@@ -1,18 +1,10 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { finishBackfill, type BackfillFinalStatus, type BackfillRecord } from '../db/backfills';
-import { withTemporalDeadline } from '../service/temporal-sync';
+import { finishBackfill, type BackfillRecord } from '../db/backfills';
+import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW, workflowStatus } from '../temporal/workflow-status';
 
 /** Longer than starting a workflow can take (the Temporal deadline is seconds). */
 const WORKFLOW_START_GRACE_MS = 60_000;
-
-const CLOSED_WORKFLOW_STATUSES: Partial<Record<string, BackfillFinalStatus>> = {
-  TERMINATED: 'Terminated',
-  TIMED_OUT: 'TimedOut',
-  CANCELLED: 'Cancelled',
-  FAILED: 'Failed',
-  COMPLETED: 'Failed',
-};
 
 /**
  * Active backfills whose workflow is in fact closed (terminated from the Temporal UI, timed out) never record a final
@@ -25,27 +17,17 @@ export async function stillRunning(
 ): Promise<BackfillRecord[]> {
   const running: BackfillRecord[] = [];
   for (const backfill of backfills) {
+    const status = await workflowStatus(deps.temporal, backfill.workflow_id ?? '');
+    const final = FINAL_STATUS_OF_CLOSED_WORKFLOW[status];
     // A backfill just created may not have its workflow yet (it is started after the row is committed).
-    if (Date.now() - backfill.created_at.getTime() < WORKFLOW_START_GRACE_MS) {
-      running.push(backfill);
-      continue;
-    }
-    let status: string;
-    try {
-      const handle = deps.temporal.workflow.getHandle(backfill.workflow_id ?? '');
-      status = (await withTemporalDeadline(deps.temporal, () => handle.describe())).status.name;
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-      status = 'NOT_FOUND';
-    }
-    const final = status === 'NOT_FOUND' ? 'Failed' : CLOSED_WORKFLOW_STATUSES[status];
-    if (!final) {
+    const starting = status === 'NOT_FOUND' && Date.now() - backfill.created_at.getTime() < WORKFLOW_START_GRACE_MS;
+    if (!final || starting) {
       running.push(backfill);
       continue;
     }
     await finishBackfill(deps.pool, backfill.id, {
       status: final,
-      latestError: `The backfill's workflow ${status === 'NOT_FOUND' ? 'no longer exists' : `is ${status.toLowerCase().replace('_', ' ')}`} in Temporal`,
+      latestError: `The backfill's workflow ${describeClosedStatus(status)} in Temporal`,
     });
   }
   return running;
