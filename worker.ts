@@ -9,6 +9,9 @@ import { startReconciler } from './src/service/reconciler';
 import { connectClient, connectWorker } from './src/temporal/connection';
 import { createWorker } from './src/temporal/worker';
 
+/** Connections for bookkeeping: recording runs, log lines, the reconciler. */
+const METADATA_CONNECTIONS = 10;
+
 /**
  * The worker process: polls the task queue for export workflows and activities. SIGTERM / SIGINT stop polling,
  * let in-flight activities finish or heartbeat within the grace time, then close the pools. Beside the worker, the
@@ -20,11 +23,22 @@ async function main(): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   // The attempt using a lost connection fails (and is retried) by itself; the log says why.
   const onConnectionError = (error: Error) => logger.warn({ error: error.message }, 'Lost a Postgres connection');
-  const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-worker', onConnectionError });
-  const sourcePool =
-    config.sourceDatabaseUrl === config.databaseUrl
-      ? pool
-      : createPool(config.sourceDatabaseUrl, { applicationName: 'batch-exports-worker-source', onConnectionError });
+  // Each running export holds a source connection for its COPY and still writes to the metadata database (log
+  // lines, progress): the pools are sized so that a full worker never waits on itself.
+  const exports = config.worker.maxConcurrentActivities;
+  const shared = config.sourceDatabaseUrl === config.databaseUrl;
+  const pool = createPool(config.databaseUrl, {
+    max: METADATA_CONNECTIONS + (shared ? exports : 0),
+    applicationName: 'batch-exports-worker',
+    onConnectionError,
+  });
+  const sourcePool = shared
+    ? pool
+    : createPool(config.sourceDatabaseUrl, {
+        max: exports,
+        applicationName: 'batch-exports-worker-source',
+        onConnectionError,
+      });
   const connection = await connectWorker(config.temporal);
   const temporal = await connectClient(config.temporal);
   let stopReconciler: (() => Promise<void>) | undefined;
@@ -35,7 +49,12 @@ async function main(): Promise<void> {
     const dependencies = { pool, sourcePool, config };
     const worker = await createWorker({ connection, config, dependencies, workflowBundlePath });
     logger.info(
-      { address: config.temporal.address, namespace: config.temporal.namespace, task_queue: config.temporal.taskQueue },
+      {
+        address: config.temporal.address,
+        namespace: config.temporal.namespace,
+        task_queue: config.temporal.taskQueue,
+        ...config.worker,
+      },
       'Worker started',
     );
     stopReconciler = startReconciler(
