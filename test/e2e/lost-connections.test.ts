@@ -1,7 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchExport } from '../../src/service/batch-exports';
+import { createDestinationDatabase } from '../helpers/destination-database';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
+import { createPostgresExport } from '../helpers/postgres-exports';
 import { createBucket, listMultipartUploads, readJsonLinesGz, testS3Client } from '../helpers/s3';
 import { createS3Export, finishedRun, intervalInput, runInterval } from '../helpers/s3-exports';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -100,6 +102,53 @@ describe('a worker whose Postgres connections are terminated mid-export', () => 
       status: 'Completed',
       records_completed: EVENTS,
     });
+  }, 240_000);
+
+  it("fails the attempt when the destination's connection is terminated, and the retry completes it", async () => {
+    const destination = await createDestinationDatabase();
+    try {
+      // Each committed batch takes at least 20 ms, so that the termination lands while the interval is written.
+      await destination.pool.query(`
+        CREATE TABLE slow_events (uuid uuid, event text, "timestamp" timestamptz);
+        CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END $$;
+        CREATE TRIGGER slow_down AFTER INSERT ON slow_events FOR EACH STATEMENT EXECUTE FUNCTION slow_down();
+      `);
+      const batchExport = await createPostgresExport(stack, teamId, destination, { table_name: 'slow_events' });
+      const handle = await stack.temporal.workflow.start('postgres-export', {
+        taskQueue: stack.config.temporal.taskQueue,
+        workflowId: `${batchExport.id}-destination-terminated`,
+        args: [
+          intervalInput(batchExport.id, teamId, '2024-08-01T11:00:00Z', {
+            heartbeatTimeoutSeconds: 60,
+            initialIntervalSeconds: 1,
+          }),
+        ],
+      });
+      const exported = async () =>
+        (await destination.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM slow_events')).rows[0]!.n;
+      while ((await exported()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const { rows } = await destination.pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'batch-exports'`,
+      );
+      expect(rows).toHaveLength(1);
+      await destination.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+
+      const result = await handle.result();
+
+      expect(result).toMatchObject({ status: 'Completed', recordsCompleted: EVENTS });
+      const { rows: counts } = await destination.pool.query<{ n: number; distinct: number }>(
+        'SELECT count(*)::int AS n, count(DISTINCT uuid)::int AS distinct FROM slow_events',
+      );
+      expect(counts[0]).toEqual({ n: EVENTS, distinct: EVENTS });
+      const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+        `SELECT message FROM batch_export_log_entries WHERE run_id = $1`,
+        [result.runId],
+      );
+      expect(logs.map((log) => log.message)).toContain('Retrying the export (attempt 2)');
+      expect(worker.child.exitCode).toBeNull();
+    } finally {
+      await destination.drop();
+    }
   }, 240_000);
 
   it('keeps serving: the next export on the same process completes', async () => {
