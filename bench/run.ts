@@ -6,10 +6,12 @@ import { startBenchContext, type BenchContext } from './context';
 import { backfillSuite } from './backfill';
 import { exportsSuite } from './exports';
 import { schedulesSuite } from './schedules';
+import { workersSuite } from './workers';
 
 /**
- * `npm run bench [-- --suite exports,backfill,schedules] [suite options]`: measures the engine on this machine against
- * the real worker process, Temporal dev server, Postgres and moto S3. Prints a table per suite and writes the
+ * `npm run bench [-- --suite exports,backfill,schedules,workers] [suite options]`: measures the engine on this machine
+ * against the real worker process, Temporal dev server (or the cluster `--temporal-address host:port` names),
+ * Postgres and moto S3. Prints a table per suite and writes the
  * figures to bench/results/latest.json (suites not run this time keep their last figures there).
  *
  * Suites and their options are described in each suite's file.
@@ -18,6 +20,7 @@ const SUITES: Record<string, (context: BenchContext) => Promise<SuiteResult>> = 
   exports: exportsSuite,
   backfill: backfillSuite,
   schedules: schedulesSuite,
+  workers: workersSuite,
 };
 
 async function main(): Promise<void> {

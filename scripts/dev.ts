@@ -15,6 +15,8 @@ import { createOrganization, createProject } from '../src/db/organizations';
 import { createLogger } from '../src/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
+import { startReconciler } from '../src/service/reconciler';
+import { errorMessage } from '../src/errors';
 
 /**
  * The whole system on one machine, on embedded defaults: a Temporal dev server with its Web UI (unless
@@ -46,7 +48,11 @@ async function main(): Promise<void> {
   }
 
   await ensureDatabase(config.databaseUrl);
-  const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-dev' });
+  // The worker's exports read through it too (see worker.ts): a connection per activity slot beside the API's.
+  const pool = createPool(config.databaseUrl, {
+    max: 10 + config.worker.maxConcurrentActivities,
+    applicationName: 'batch-exports-dev',
+  });
   const applied = await migrate(pool);
   console.log(applied.length ? `Applied migrations ${applied.join(', ')}` : 'Database is up to date');
 
@@ -56,6 +62,13 @@ async function main(): Promise<void> {
   const running = worker.run();
   const temporalClient = await connectClient(config.temporal);
   const logger = createLogger(config.logLevel).child({ component: 'api' });
+  const stopReconciler = startReconciler(
+    { pool, temporal: temporalClient },
+    {
+      intervalMs: config.reconcileIntervalMs,
+      onError: (error) => logger.warn({ error: errorMessage(error) }, 'Reconciling closed workflows failed'),
+    },
+  );
   const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
   await api.listen({ host: config.api.host, port: config.api.port });
 
@@ -73,6 +86,7 @@ Press Ctrl-C to stop.`);
   const shutdown = async () => {
     console.log('Stopping ...');
     await api.close();
+    await stopReconciler();
     await temporalClient.connection.close();
     worker.shutdown();
     await running;

@@ -88,6 +88,22 @@ const EnvSchema = z.object({
     }),
   /** S3 destinations without keys use the worker's own AWS credentials; refused unless set. */
   S3_ALLOW_WORKER_CREDENTIALS: booleanFlag.default(false),
+  /**
+   * How often each worker looks for runs and backfills whose workflow closed in Temporal without recording their
+   * outcome (terminated, timed out, gone) and gives them that status.
+   */
+  RECONCILE_INTERVAL_SECONDS: positiveInt.max(3600).default(60),
+  /**
+   * Memory one worker process may use. Unless set explicitly, its concurrent activities are derived from it: what is
+   * left after the idle worker, divided by what one running export may hold (workerCapacity below).
+   */
+  WORKER_MEMORY_BUDGET_MB: positiveInt.min(512).default(2048),
+  /** Activities (exports, backfill steps) one worker runs at once; derived from WORKER_MEMORY_BUDGET_MB when unset. */
+  WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(1000).optional(),
+  /** Local activities (recording a run's start and outcome: a query or two each) one worker runs at once. */
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: positiveInt.max(1000).default(50),
+  /** Workflow tasks (deterministic workflow code, a few ms each) one worker runs at once. */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   /** The API's address as clients reach it (behind a proxy), for pagination links; relative links when unset. */
@@ -100,6 +116,29 @@ const EnvSchema = z.object({
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** What one worker process takes on at once: slots it asks Temporal for, and the budget they were derived from. */
+export interface WorkerCapacity {
+  memoryBudgetMb: number;
+  maxConcurrentActivities: number;
+  maxConcurrentLocalActivities: number;
+  maxConcurrentWorkflowTasks: number;
+}
+
+/** An idle worker's RSS: Node, the SDK's native core, the workflow bundle in its V8 context, the pools. */
+export const IDLE_WORKER_MB = 250;
+
+/**
+ * What one running export may add to a worker's RSS, whatever its interval's size (memory follows the batch and part
+ * sizes). A worker running one Parquet export peaked at 416-462 MB (README, Benchmarks): within IDLE_WORKER_MB plus
+ * this; JSON lines (296 MB) and Postgres (252 MB) stay well within it.
+ */
+export const EXPORT_MB = 250;
+
+/** Concurrent activities a memory budget affords, at least one. */
+export function activitiesWithin(memoryBudgetMb: number): number {
+  return Math.max(1, Math.floor((memoryBudgetMb - IDLE_WORKER_MB) / EXPORT_MB));
+}
 
 export interface Config {
   databaseUrl: string;
@@ -125,6 +164,8 @@ export interface Config {
     maxIntervals: number;
   };
   autoPause: { consecutiveFailedRuns: number };
+  reconcileIntervalMs: number;
+  worker: WorkerCapacity;
   api: {
     host: string;
     port: number;
@@ -184,6 +225,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxIntervals: e.BACKFILL_MAX_INTERVALS,
     },
     autoPause: { consecutiveFailedRuns: e.AUTO_PAUSE_AFTER_FAILED_RUNS },
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
+    worker: {
+      memoryBudgetMb: e.WORKER_MEMORY_BUDGET_MB,
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES ?? activitiesWithin(e.WORKER_MEMORY_BUDGET_MB),
+      maxConcurrentLocalActivities: e.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
+      maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    },
     api: {
       host: e.API_HOST,
       port: e.API_PORT,

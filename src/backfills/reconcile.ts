@@ -1,24 +1,18 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { closeWorkflowRun } from '../db/backfill-workflow-runs';
-import { finishBackfill, type BackfillFinalStatus, type BackfillRecord } from '../db/backfills';
+import { finishBackfill, type BackfillRecord } from '../db/backfills';
 import { withTemporalDeadline } from '../service/temporal-sync';
+import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW } from '../temporal/workflow-status';
 
 /** Longer than starting a workflow can take (the Temporal deadline is seconds). */
 const WORKFLOW_START_GRACE_MS = 60_000;
 
-const CLOSED_WORKFLOW_STATUSES: Partial<Record<string, BackfillFinalStatus>> = {
-  TERMINATED: 'Terminated',
-  TIMED_OUT: 'TimedOut',
-  CANCELLED: 'Cancelled',
-  FAILED: 'Failed',
-  COMPLETED: 'Failed',
-};
-
 /**
  * Active backfills whose workflow is in fact closed (terminated from the Temporal UI, timed out) never record a final
  * status themselves: give them the one Temporal has, so that they stop counting against the team's limit and
- * blocking overlapping backfills. Returns those still running.
+ * blocking overlapping backfills, and close their last workflow run's record the same way. Returns those still
+ * running.
  */
 export async function stillRunning(
   deps: { pool: Pool; temporal: Client },
@@ -26,11 +20,7 @@ export async function stillRunning(
 ): Promise<BackfillRecord[]> {
   const running: BackfillRecord[] = [];
   for (const backfill of backfills) {
-    // A backfill just created may not have its workflow yet (it is started after the row is committed).
-    if (Date.now() - backfill.created_at.getTime() < WORKFLOW_START_GRACE_MS) {
-      running.push(backfill);
-      continue;
-    }
+    // The latest execution of the id: a backfill continues as new, and its chain ends in the latest run.
     let description: WorkflowExecutionDescription | null = null;
     try {
       const handle = deps.temporal.workflow.getHandle(backfill.workflow_id ?? '');
@@ -39,14 +29,16 @@ export async function stillRunning(
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
     const status = description?.status.name ?? 'NOT_FOUND';
-    const final = status === 'NOT_FOUND' ? 'Failed' : CLOSED_WORKFLOW_STATUSES[status];
-    if (!final) {
+    const final = FINAL_STATUS_OF_CLOSED_WORKFLOW[status];
+    // A backfill just created may not have its workflow yet (it is started after the row is committed).
+    const starting = status === 'NOT_FOUND' && Date.now() - backfill.created_at.getTime() < WORKFLOW_START_GRACE_MS;
+    if (!final || starting) {
       running.push(backfill);
       continue;
     }
     await finishBackfill(deps.pool, backfill.id, {
       status: final,
-      latestError: `The backfill's workflow ${status === 'NOT_FOUND' ? 'no longer exists' : `is ${status.toLowerCase().replace('_', ' ')}`} in Temporal`,
+      latestError: `The backfill's workflow ${describeClosedStatus(status)} in Temporal`,
     });
     // Its last workflow run could not record how it ended either.
     if (description) {

@@ -203,3 +203,12 @@ export async function finishBackfill(
 export async function deleteBackfill(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM batch_export_backfills WHERE id = $1', [id]);
 }
+
+/** Active backfills of every team, least recently updated first: what the reconciler checks. */
+export async function listActiveBackfills(db: Queryable, limit: number): Promise<BackfillRecord[]> {
+  const { rows } = await db.query<BackfillRecord>(
+    `${SELECT_BACKFILL} WHERE b.status IN ('Starting', 'Running') ORDER BY b.last_updated_at LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}

@@ -295,3 +295,36 @@ export async function freshnessOf(db: Queryable, batchExportIds: string[]): Prom
   );
   return rows;
 }
+
+/** An active run claimed for a check of its workflow, with what its log line needs. */
+export type RunToCheck = Pick<
+  RunRecord,
+  'id' | 'batch_export_id' | 'workflow_id' | 'data_interval_start' | 'data_interval_end'
+> & { workflow_run_id: string; team_id: number };
+
+/**
+ * Claims up to `limit` active runs not checked in the last `recheckAfterSeconds`, least recently checked first, and
+ * stamps them checked. SKIP LOCKED lets several workers claim at once without checking a run twice.
+ */
+export async function claimRunsToCheck(
+  db: Queryable,
+  options: { limit: number; recheckAfterSeconds: number },
+): Promise<RunToCheck[]> {
+  const { rows } = await db.query<RunToCheck>(
+    `WITH due AS (
+       SELECT id FROM batch_export_runs
+       WHERE status IN ('Starting', 'Running')
+         AND (workflow_checked_at IS NULL OR workflow_checked_at < now() - make_interval(secs => $2))
+       ORDER BY workflow_checked_at NULLS FIRST
+       LIMIT $1
+       FOR UPDATE SKIP LOCKED
+     )
+     UPDATE batch_export_runs r SET workflow_checked_at = now()
+     FROM due, batch_exports e
+     WHERE r.id = due.id AND e.id = r.batch_export_id
+     RETURNING r.id, r.batch_export_id, r.workflow_id, r.workflow_run_id, r.data_interval_start, r.data_interval_end,
+               e.team_id`,
+    [options.limit, options.recheckAfterSeconds],
+  );
+  return rows;
+}

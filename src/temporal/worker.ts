@@ -3,14 +3,13 @@ import { createActivities, type ActivityDependencies } from '../../activities';
 import type { Config } from '../config';
 import { WORKFLOWS_PATH } from './workflows-path';
 
-
 /**
  * A worker that runs every export workflow and activity. Production passes a prebuilt bundle
  * (npm run build); without one the workflows are bundled from source at start-up.
  */
 export async function createWorker(options: {
   connection: NativeConnection;
-  config: Pick<Config, 'temporal'>;
+  config: Pick<Config, 'temporal' | 'worker'>;
   dependencies: ActivityDependencies;
   workflowBundlePath?: string;
   overrides?: Partial<WorkerOptions>;
@@ -22,6 +21,10 @@ export async function createWorker(options: {
     taskQueue: options.config.temporal.taskQueue,
     activities: createActivities(options.dependencies),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    // Bounded so that the worker stays within its memory budget (config.ts, WORKER_MEMORY_BUDGET_MB).
+    maxConcurrentActivityTaskExecutions: options.config.worker.maxConcurrentActivities,
+    maxConcurrentLocalActivityExecutions: options.config.worker.maxConcurrentLocalActivities,
+    maxConcurrentWorkflowTaskExecutions: options.config.worker.maxConcurrentWorkflowTasks,
     // Heartbeats are throttled by the SDK; in-flight activities get this long to heartbeat and finish on shutdown.
     shutdownGraceTime: '30 seconds',
     ...options.overrides,

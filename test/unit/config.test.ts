@@ -18,6 +18,28 @@ describe('loadConfig', () => {
     expect(config.encryptionKey).toHaveLength(32);
   });
 
+  it('derives concurrent activities from the memory budget unless they are set', () => {
+    expect(loadConfig({ ENCRYPTION_KEY: KEY }).worker).toEqual({
+      memoryBudgetMb: 2048,
+      maxConcurrentActivities: 7,
+      maxConcurrentLocalActivities: 50,
+      maxConcurrentWorkflowTasks: 40,
+    });
+    expect(loadConfig({ ENCRYPTION_KEY: KEY, WORKER_MEMORY_BUDGET_MB: '8192' }).worker.maxConcurrentActivities).toBe(
+      31,
+    );
+    expect(loadConfig({ ENCRYPTION_KEY: KEY, WORKER_MEMORY_BUDGET_MB: '512' }).worker.maxConcurrentActivities).toBe(1);
+    const explicit = loadConfig({
+      ENCRYPTION_KEY: KEY,
+      WORKER_MEMORY_BUDGET_MB: '512',
+      WORKER_MAX_CONCURRENT_ACTIVITIES: '3',
+    });
+    expect(explicit.worker.maxConcurrentActivities).toBe(3);
+    expect(() => loadConfig({ ENCRYPTION_KEY: KEY, WORKER_MEMORY_BUDGET_MB: '100' })).toThrow(
+      'WORKER_MEMORY_BUDGET_MB',
+    );
+  });
+
   it('names a missing required variable', () => {
     expect(() => loadConfig({})).toThrow(new ConfigError('Invalid environment: ENCRYPTION_KEY is required'));
   });
