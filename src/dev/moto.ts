@@ -2,13 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { findExecutable } from './executables';
 import { freePort, waitForPort } from './ports';
 
-/** A moto S3 server on a free local port, for tests and local runs without MinIO. */
-export async function startMotoServer(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+/** A moto S3 server (in memory) on `port`, else a free local port, for tests and local runs without MinIO. */
+export async function startMotoServer(
+  options: { port?: number } = {},
+): Promise<{ endpoint: string; stop: () => Promise<void> }> {
   const executable = findExecutable('moto_server', 'MOTO_SERVER_PATH');
   if (!executable) {
     throw new Error("moto_server not found: pip install 'moto[server]' (or set MOTO_SERVER_PATH)");
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

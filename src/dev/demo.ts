@@ -1,0 +1,137 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Pool } from 'pg';
+import type { ApiClient } from '../cli/api-client';
+import type { BatchExport } from '../cli/resources';
+import { generateTraffic, insertTraffic } from './demo-data';
+import { startMotoServer } from './moto';
+
+/**
+ * The demo of `npm run dev`: a local S3 (moto, in memory) with a bucket, a small website's last hour of traffic in
+ * the source tables and a few new events every few seconds, an export of events to the bucket every 5 minutes, and a
+ * backfill of its last hour, so that files appear within a minute. Everything goes through the HTTP API, as a user's
+ * would.
+ */
+export const DEMO_EXPORT_NAME = 'Demo: events to local S3';
+export const DEMO_BUCKET = 'batch-exports-demo';
+/** moto accepts any keys; these only have to be sent. */
+const DEMO_CREDENTIALS = { aws_access_key_id: 'demo', aws_secret_access_key: 'demo-secret' };
+const INTERVAL_MS = 5 * 60_000;
+const BACKFILL_MS = 60 * 60_000;
+/** How often new events arrive; each tick brings a visit or so. */
+const LIVE_EVERY_MS = 5_000;
+
+export interface Demo {
+  s3Endpoint: string;
+  exportId: string;
+  backfillId: string;
+  stop(): Promise<void>;
+}
+
+export async function startDemo(options: {
+  api: ApiClient;
+  sourcePool: Pool;
+  teamId: number;
+  /** moto's port; a free one when unset. */
+  s3Port?: number;
+}): Promise<Demo> {
+  const moto = await startMotoServer({ port: options.s3Port });
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    const s3 = new S3Client({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: DEMO_CREDENTIALS.aws_access_key_id,
+        secretAccessKey: DEMO_CREDENTIALS.aws_secret_access_key,
+      },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: DEMO_BUCKET }));
+    s3.destroy();
+
+    const now = new Date();
+    await seedSince(options.sourcePool, options.teamId, now);
+    const exportId = await upsertDemoExport(options.api, moto.endpoint);
+    const end = new Date(Math.floor(now.getTime() / INTERVAL_MS) * INTERVAL_MS);
+    const { backfill_id: backfillId } = await options.api.project<{ backfill_id: string }>(
+      'POST',
+      `/batch_exports/${exportId}/backfills`,
+      { start_at: new Date(end.getTime() - BACKFILL_MS).toISOString(), end_at: end.toISOString() },
+    );
+
+    let last = now;
+    let inserting = Promise.resolve();
+    ticker = setInterval(() => {
+      inserting = inserting.then(async () => {
+        const tick = new Date();
+        const traffic = generateTraffic({ teamId: options.teamId, start: last, end: tick, sessionsPerMinute: 6 });
+        // Live events are ingested now: a scheduled run reads them in the interval they arrive in.
+        for (const event of traffic.events) event.inserted_at = tick.toISOString();
+        last = tick;
+        await insertTraffic(options.sourcePool, traffic).catch((error: unknown) => {
+          console.error(`Demo: could not insert new events: ${error instanceof Error ? error.message : error}`);
+        });
+      });
+    }, LIVE_EVERY_MS);
+
+    return {
+      s3Endpoint: moto.endpoint,
+      exportId,
+      backfillId,
+      stop: async () => {
+        clearInterval(ticker);
+        await inserting;
+        await moto.stop();
+      },
+    };
+  } catch (error) {
+    clearInterval(ticker);
+    await moto.stop();
+    throw error;
+  }
+}
+
+/** The last hour of traffic, less what an earlier run already inserted. */
+async function seedSince(pool: Pool, teamId: number, now: Date): Promise<void> {
+  const { rows } = await pool.query<{ latest: Date | null }>(
+    'SELECT max(inserted_at) AS latest FROM events WHERE team_id = $1',
+    [teamId],
+  );
+  const hourAgo = new Date(now.getTime() - BACKFILL_MS - INTERVAL_MS);
+  const start = rows[0]?.latest && rows[0].latest > hourAgo ? rows[0].latest : hourAgo;
+  if (now.getTime() - start.getTime() < 1000) return;
+  await insertTraffic(pool, generateTraffic({ teamId, start, end: now, sessionsPerMinute: 6 }));
+}
+
+/**
+ * The demo export, created on the first run. Later runs point it at this run's moto (its address may change, and
+ * moto forgets everything when it stops), sending the keys again as a changed endpoint requires.
+ */
+async function upsertDemoExport(api: ApiClient, endpoint: string): Promise<string> {
+  const destination = {
+    type: 'S3',
+    config: {
+      bucket_name: DEMO_BUCKET,
+      region: 'us-east-1',
+      endpoint_url: endpoint,
+      prefix: 'events/{year}-{month}-{day}',
+      file_format: 'JSONLines',
+      compression: 'gzip',
+      ...DEMO_CREDENTIALS,
+    },
+  };
+  const { results } = await api.project<{ results: BatchExport[] }>('GET', '/batch_exports?limit=100');
+  const existing = results.find((candidate) => candidate.name === DEMO_EXPORT_NAME);
+  if (existing) {
+    await api.project('PATCH', `/batch_exports/${existing.id}`, { destination });
+    if (existing.paused) await api.project('POST', `/batch_exports/${existing.id}/unpause`);
+    return existing.id;
+  }
+  const created = await api.project<BatchExport>('POST', '/batch_exports', {
+    name: DEMO_EXPORT_NAME,
+    model: 'events',
+    interval: 'every 5 minutes',
+    destination,
+  });
+  return created.id;
+}
