@@ -51,7 +51,7 @@ export async function startDemo(options: {
 
     const now = new Date();
     await seedSince(options.sourcePool, options.teamId, now);
-    const exportId = await upsertDemoExport(options.api, moto.endpoint);
+    const exportId = await createDemoExport(options.api, moto.endpoint);
     const end = new Date(Math.floor(now.getTime() / INTERVAL_MS) * INTERVAL_MS);
     const { backfill_id: backfillId } = await options.api.project<{ backfill_id: string }>(
       'POST',
@@ -104,10 +104,11 @@ async function seedSince(pool: Pool, teamId: number, now: Date): Promise<void> {
 }
 
 /**
- * The demo export, created on the first run. Later runs point it at this run's moto (its address may change, and
- * moto forgets everything when it stops), sending the keys again as a changed endpoint requires.
+ * A new demo export on every start. moto forgets its files when it stops, but an export remembers which intervals it
+ * exported and a backfill skips those: a fresh export makes the backfill write its hour again. The one of an earlier
+ * start is deleted (its address was that run's moto).
  */
-async function upsertDemoExport(api: ApiClient, endpoint: string): Promise<string> {
+async function createDemoExport(api: ApiClient, endpoint: string): Promise<string> {
   const destination = {
     type: 'S3',
     config: {
@@ -120,12 +121,9 @@ async function upsertDemoExport(api: ApiClient, endpoint: string): Promise<strin
       ...DEMO_CREDENTIALS,
     },
   };
-  const { results } = await api.project<{ results: BatchExport[] }>('GET', '/batch_exports?limit=100');
-  const existing = results.find((candidate) => candidate.name === DEMO_EXPORT_NAME);
-  if (existing) {
-    await api.project('PATCH', `/batch_exports/${existing.id}`, { destination });
-    if (existing.paused) await api.project('POST', `/batch_exports/${existing.id}/unpause`);
-    return existing.id;
+  const { results } = await api.project<{ results: BatchExport[] }>('GET', '/batch_exports?limit=1000');
+  for (const earlier of results.filter((candidate) => candidate.name === DEMO_EXPORT_NAME)) {
+    await api.project('DELETE', `/batch_exports/${earlier.id}`);
   }
   const created = await api.project<BatchExport>('POST', '/batch_exports', {
     name: DEMO_EXPORT_NAME,

@@ -1,0 +1,194 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_BUCKET } from '../../src/dev/demo';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { listKeys, readJsonLinesGz, testS3Client } from '../helpers/s3';
+import { copyCheckout, devEnv, freeDevPorts, groupAlive, startDev, type DevPorts, type DevProcess } from './dev-stack';
+
+const run = promisify(execFile);
+const BANNER_END = 'Press Ctrl-C to stop.';
+/** The promise of `npm run dev`: files in the bucket within a minute of the banner. */
+const FIRST_FILE_WITHIN_MS = 60_000;
+
+describe('npm run dev: a live demo out of the box, in a copy of the checkout', () => {
+  let checkout: Awaited<ReturnType<typeof copyCheckout>>;
+  let database: TestDatabase;
+  let ports: DevPorts;
+  let dev: DevProcess;
+  let access: { key: string; projectId: number; apiUrl: string };
+
+  beforeAll(async () => {
+    [checkout, database, ports] = await Promise.all([copyCheckout(), createTestDatabase(), freeDevPorts()]);
+    dev = startDev(checkout.directory, devEnv(ports, database.url));
+    await dev.waitFor(BANNER_END, 110_000);
+    access = JSON.parse(await readFile(path.join(checkout.directory, '.data/dev-api.json'), 'utf8'));
+  }, 120_000);
+
+  afterAll(async () => {
+    dev?.kill();
+    await database?.drop();
+    await checkout?.remove();
+  });
+
+  const api = async (pathname: string) => {
+    const response = await fetch(`${access.apiUrl}/api/projects/${access.projectId}${pathname}`, {
+      headers: { authorization: `Bearer ${access.key}` },
+    });
+    expect(response.status).toBe(200);
+    return response.json() as Promise<{ results: Record<string, unknown>[] }>;
+  };
+
+  const cli = (...args: string[]) =>
+    run('npx', ['tsx', 'scripts/cli.ts', ...args], {
+      cwd: checkout.directory,
+      // moto takes any keys; `exports create` sends these for an S3 destination.
+      env: { ...devEnv(ports, database.url), AWS_ACCESS_KEY_ID: 'cli', AWS_SECRET_ACCESS_KEY: 'cli-secret' },
+    }).then(
+      (result) => ({ ...result, code: 0 }),
+      (error: { stdout: string; stderr: string; code: number }) => error,
+    );
+
+  it('prints where to look: the Web UI, the key as a shell variable, the commands for the files', () => {
+    const banner = dev.output();
+    expect(banner).toContain(`http://127.0.0.1:${ports.temporalUi}/namespaces/default/workflows`);
+    expect(banner).toContain(`export KEY=${access.key}`);
+    expect(banner).toMatch(/npm run cli -- files \S+ --interval latest --print/);
+  });
+
+  it('writes files to the local bucket within a minute of the banner, holding the seeded events of their interval', async () => {
+    const s3 = testS3Client(`http://127.0.0.1:${ports.s3}`);
+    const deadline = Date.now() + FIRST_FILE_WITHIN_MS;
+    let files: string[] = [];
+    while (Date.now() < deadline) {
+      files = (await listKeys(s3, DEMO_BUCKET)).filter((key) => key.endsWith('.jsonl.gz'));
+      if (files.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(files.length).toBeGreaterThan(0);
+
+    const file = files[0]!;
+    const [, start, end] = /(\d{4}-\d\d-\d\dT[\d:]+Z)-(\d{4}-\d\d-\d\dT[\d:]+Z)\.jsonl\.gz$/.exec(file)!;
+    const rows = await readJsonLinesGz(s3, DEMO_BUCKET, file);
+    expect(rows.length).toBeGreaterThan(0);
+    const { rows: seeded } = await database.pool.query<{ uuid: string; event: string; distinct_id: string }>(
+      `SELECT DISTINCT ON (uuid) uuid::text, event, distinct_id FROM events
+       WHERE team_id = $1 AND inserted_at >= $2 AND inserted_at < $3 ORDER BY uuid`,
+      [access.projectId, start, end],
+    );
+    const exported = rows
+      .map((row) => ({ uuid: row.uuid, event: row.event, distinct_id: row.distinct_id }))
+      .sort((a, b) => String(a.uuid).localeCompare(String(b.uuid)));
+    expect(exported).toEqual(seeded);
+    s3.destroy();
+  });
+
+  it('shows a Completed run of the demo export through the API', async () => {
+    const exports = await api('/batch_exports');
+    const demo = exports.results.find((candidate) => candidate.name === 'Demo: events to local S3')!;
+    expect(demo).toBeDefined();
+    const runs = await api(`/batch_exports/${demo.id}/runs?status=Completed`);
+    expect(runs.results.length).toBeGreaterThan(0);
+  });
+
+  it('follows a backfill from the CLI to its end: exit code 0 and a final line saying Completed', async () => {
+    const created = await cli(
+      'exports',
+      'create',
+      '--name',
+      'cli backfill',
+      '--interval',
+      'every 5 minutes',
+      '--bucket',
+      DEMO_BUCKET,
+      '--prefix',
+      'cli',
+      '--endpoint-url',
+      `http://127.0.0.1:${ports.s3}`,
+      '--compression',
+      'gzip',
+    );
+    expect(created.stderr).toBe('');
+    // The hour the demo seeded: twelve 5-minute intervals, every one with events.
+    const end = new Date(Math.floor(Date.now() / 300_000) * 300_000);
+    const start = new Date(end.getTime() - 3600_000);
+    const result = await cli(
+      'backfill',
+      'cli backfill',
+      '--start',
+      start.toISOString(),
+      '--end',
+      end.toISOString(),
+      '--follow',
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const finalLine = result.stdout.trim().split('\n').at(-1)!;
+    const { rows } = await database.pool.query<{ count: number }>(
+      `SELECT count(DISTINCT uuid)::int AS count FROM events WHERE team_id = $1 AND inserted_at >= $2 AND inserted_at < $3`,
+      [access.projectId, start, end],
+    );
+    expect(finalLine).toMatch(new RegExp(`^Backfill \\S+ Completed: 12 of 12 intervals, ${rows[0]!.count} rows$`));
+  });
+
+  it('exits 1 from a followed backfill that fails, with the reason on its final line', async () => {
+    const created = await cli(
+      'exports',
+      'create',
+      '--name',
+      'no such bucket',
+      '--interval',
+      'every 5 minutes',
+      '--bucket',
+      'no-such-bucket',
+      '--endpoint-url',
+      `http://127.0.0.1:${ports.s3}`,
+    );
+    expect(created.stdout, created.stderr).toMatch(/^Created export \S+ \(no such bucket\)/);
+    const end = new Date(Math.floor(Date.now() / 300_000) * 300_000);
+    const result = await cli(
+      'backfill',
+      'no such bucket',
+      '--start',
+      new Date(end.getTime() - 300_000).toISOString(),
+      '--end',
+      end.toISOString(),
+      '--follow',
+    );
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^Backfill \S+ Failed: .*bucket does not exist/);
+  });
+
+  it('stops everything on Ctrl-C with "Worker stopped"', async () => {
+    expect(await dev.interrupt()).toEqual({ code: null, signal: 'SIGINT' });
+    expect(dev.output()).toContain('Worker stopped');
+    expect(dev.output()).not.toMatch(/Stopping the .* failed/);
+    expect(await groupAlive(dev.pid)).toBe(false);
+  });
+});
+
+describe('npm run dev: Ctrl-C', () => {
+  it('ends with "Worker stopped", exit code 0 and no process left, every time', async () => {
+    const checkout = await copyCheckout();
+    const database = await createTestDatabase();
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const dev = startDev(checkout.directory, devEnv(await freeDevPorts(), database.url), ['--no-demo']);
+        try {
+          await dev.waitFor(BANNER_END, 110_000);
+          expect(dev.output()).toContain('No demo (--no-demo)');
+          expect(await dev.interrupt()).toEqual({ code: null, signal: 'SIGINT' });
+          expect(dev.output()).toContain('Worker stopped');
+          expect(dev.output()).not.toMatch(/Stopping the .* failed/);
+          expect(await groupAlive(dev.pid)).toBe(false);
+        } finally {
+          dev.kill();
+        }
+      }
+    } finally {
+      await database.drop();
+      await checkout.remove();
+    }
+  }, 300_000);
+});
