@@ -76,11 +76,25 @@ export async function resolveExport(api: ApiClient, reference: string): Promise<
   );
 }
 
-/** A date-time as the API takes it: ISO 8601 with a timezone, or a date (YYYY-MM-DD) for day and week exports. */
+const RELATIVE = /^-(\d+)([mhd])$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * A date-time as the API takes it: ISO 8601 with a timezone, a date (YYYY-MM-DD) for day and week exports, or a time
+ * relative to now: -30m, -2h, -1d, rounded down to the whole minute, hour or day (UTC) so that it falls on an
+ * interval's edge.
+ */
 export function timeOption(value: string): string {
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  const relative = RELATIVE.exec(value);
+  if (relative) {
+    const unit = UNIT_MS[relative[2] as keyof typeof UNIT_MS];
+    const at = Date.now() - Number(relative[1]) * unit;
+    return new Date(Math.floor(at / unit) * unit).toISOString();
+  }
   const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime()))
-    throw new InvalidArgumentError(`"${value}" is not a date-time (2026-11-30T10:00:00Z)`);
+  if (!/\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(parsed.getTime())) {
+    throw new InvalidArgumentError(`"${value}" is not a time: use 2026-11-30T10:00:00Z, a date, or -30m / -2h / -1d`);
+  }
   return parsed.toISOString();
 }

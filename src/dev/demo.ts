@@ -91,14 +91,14 @@ export async function startDemo(options: {
   }
 }
 
-/** The last hour of traffic, less what an earlier run already inserted. */
+/** The last two hours of traffic (the backfill exports one), less what an earlier start already inserted. */
 async function seedSince(pool: Pool, teamId: number, now: Date): Promise<void> {
   const { rows } = await pool.query<{ latest: Date | null }>(
     'SELECT max(inserted_at) AS latest FROM events WHERE team_id = $1',
     [teamId],
   );
-  const hourAgo = new Date(now.getTime() - BACKFILL_MS - INTERVAL_MS);
-  const start = rows[0]?.latest && rows[0].latest > hourAgo ? rows[0].latest : hourAgo;
+  const seedFrom = new Date(now.getTime() - 2 * BACKFILL_MS - INTERVAL_MS);
+  const start = rows[0]?.latest && rows[0].latest > seedFrom ? rows[0].latest : seedFrom;
   if (now.getTime() - start.getTime() < 1000) return;
   await insertTraffic(pool, generateTraffic({ teamId, start, end: now, sessionsPerMinute: 6 }));
 }

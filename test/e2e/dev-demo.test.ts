@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BUCKET } from '../../src/dev/demo';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { listKeys, readJsonLinesGz, testS3Client } from '../helpers/s3';
+import { markedShellBlocks } from './readme-blocks';
 import { copyCheckout, devEnv, freeDevPorts, groupAlive, startDev, type DevPorts, type DevProcess } from './dev-stack';
 
 const run = promisify(execFile);
@@ -158,6 +159,30 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
     );
     expect(result.code, result.stderr).toBe(1);
     expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^Backfill \S+ Failed: .*bucket does not exist/);
+  });
+
+  it('runs every command of the README marked for it against this stack', async () => {
+    const blocks = await markedShellBlocks(path.join(checkout.directory, 'README.md'));
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    const outputs: string[] = [];
+    for (const block of blocks) {
+      // The README speaks of the default port and database; this stack has its own.
+      const script = block
+        .replaceAll('http://127.0.0.1:8000', access.apiUrl)
+        .replaceAll('postgres://postgres@127.0.0.1:5432/batch_exports', database.url);
+      const result = await run('bash', ['-euo', 'pipefail', '-c', script], {
+        cwd: checkout.directory,
+        env: devEnv(ports, database.url),
+      }).catch((error: { stdout: string; stderr: string }) => {
+        throw new Error(`README block failed:\n${script}\n${error.stdout}\n${error.stderr}`);
+      });
+      outputs.push(result.stdout);
+    }
+    // What the newcomer is promised to see: the demo export, its files' rows, a backfill that Completed.
+    const all = outputs.join('\n');
+    expect(all).toContain('"name":"Demo: events to local S3"');
+    expect(all).toMatch(/"event":\s*"\$pageview"/);
+    expect(all).toMatch(/^Backfill \S+ Completed: \d+ of \d+ intervals/m);
   });
 
   it('stops everything on Ctrl-C with "Worker stopped"', async () => {
