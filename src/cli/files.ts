@@ -84,13 +84,16 @@ export function filesCommand(): Command {
 /** The run of the interval asked for: `latest` is the newest Completed one. */
 async function findRun(api: ApiClient, found: BatchExport, interval: string): Promise<Run> {
   if (interval === 'latest') {
-    const page = await api.project<Page<Run>>('GET', `/batch_exports/${found.id}/runs?status=Completed&limit=1`);
+    const page = await api.project<Page<Run>>(
+      'GET',
+      `/batch_exports/${found.id}/runs?status=Completed&ordering=-data_interval_end&limit=1`,
+    );
     if (!page.results[0])
       throw new UsageError(`Export ${found.id} has no Completed run yet (npm run cli -- runs ${found.id})`);
     return page.results[0];
   }
   const start = new Date(timeOption(interval)).getTime();
-  for (let path: string | null = `/batch_exports/${found.id}/runs?limit=500`; path;) {
+  for (let path: string | null = `/batch_exports/${found.id}/runs?ordering=-data_interval_end&limit=500`; path;) {
     const page: Page<Run> = path.startsWith('/batch_exports')
       ? await api.project('GET', path)
       : await api.request('GET', path);

@@ -5,11 +5,11 @@ import type { LogEntry, Page, Run } from './resources';
 
 const FOLLOW_POLL_MS = 2000;
 
-/** `runs <export>`: the latest runs as a table, newest first. */
+/** `runs <export>`: the latest intervals' runs as a table, newest interval first. */
 export function runsCommand(): Command {
   return addApiOptions(
     new Command('runs')
-      .description("An export's runs as a table, newest first")
+      .description("An export's runs as a table, newest interval first")
       .argument('<export>', 'id or name of the export')
       .option('--limit <n>', 'how many runs', intOption, 20)
       .option('--status <status>', 'only runs with this status (Completed, Failed, Running, ...)'),
@@ -17,6 +17,7 @@ export function runsCommand(): Command {
     const api = apiClient(options);
     const found = await resolveExport(api, reference);
     const query = new URLSearchParams({
+      ordering: '-data_interval_end',
       limit: String(options.limit),
       ...(options.status ? { status: options.status } : {}),
     });
