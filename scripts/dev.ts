@@ -13,8 +13,8 @@ import { createPool } from '../src/db/pool';
 import { DEMO_BUCKET, startDemo, type Demo } from '../src/dev/demo';
 import { DATA_DIR, ensureDevAccess } from '../src/dev/dev-access';
 import { loadDevSettings } from '../src/dev/dev-settings';
+import { startDevTemporal, type DevTemporal } from '../src/dev/dev-temporal';
 import { waitForPort } from '../src/dev/ports';
-import { startLocalTemporal, type LocalTemporal } from '../src/dev/temporal-server';
 import { createLogger } from '../src/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
@@ -37,11 +37,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 
-  let temporal: LocalTemporal | undefined;
+  let temporal: DevTemporal | undefined;
   const [host, port] = config.temporal.address.split(':') as [string, string];
   if (!(await isListening(Number(port), host))) {
     console.log(`Starting a Temporal dev server on ${config.temporal.address} ...`);
-    temporal = await startLocalTemporal({
+    temporal = await startDevTemporal({
       port: Number(port),
       uiPort: settings.temporalUiPort,
       dbFilename: path.join(DATA_DIR, 'temporal.db'),
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       ['Temporal client', async () => temporalClient.connection.close()],
       ['worker connection', async () => connection.close()],
       ['database pools', async () => Promise.all([pool.end(), sourcePool === pool ? undefined : sourcePool.end()])],
-      ['Temporal dev server', async () => temporal?.env.teardown()],
+      ['Temporal dev server', async () => temporal?.stop()],
     ];
     let failed = false;
     for (const [name, step] of steps) {

@@ -34,7 +34,7 @@ export async function startDemo(options: {
   /** moto's port; a free one when unset. */
   s3Port?: number;
 }): Promise<Demo> {
-  const moto = await startMotoServer({ port: options.s3Port });
+  const moto = await startMotoServer({ port: options.s3Port, ownProcessGroup: true });
   let ticker: NodeJS.Timeout | undefined;
   try {
     const s3 = new S3Client({

@@ -4,7 +4,11 @@ import { freePort, waitForPort } from './ports';
 
 /** A moto S3 server (in memory) on `port`, else a free local port, for tests and local runs without MinIO. */
 export async function startMotoServer(
-  options: { port?: number } = {},
+  options: {
+    port?: number;
+    /** In a process group of its own, so that Ctrl-C in a terminal leaves it to whoever started it to stop. */
+    ownProcessGroup?: boolean;
+  } = {},
 ): Promise<{ endpoint: string; stop: () => Promise<void> }> {
   const executable = findExecutable('moto_server', 'MOTO_SERVER_PATH');
   if (!executable) {
@@ -13,6 +17,7 @@ export async function startMotoServer(
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
   });
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {

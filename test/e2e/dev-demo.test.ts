@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_BUCKET } from '../../src/dev/demo';
+import { waitForPort } from '../../src/dev/ports';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { listKeys, readJsonLinesGz, testS3Client } from '../helpers/s3';
 import { markedShellBlocks } from './readme-blocks';
@@ -14,16 +15,38 @@ const BANNER_END = 'Press Ctrl-C to stop.';
 /** The promise of `npm run dev`: files in the bucket within a minute of the banner. */
 const FIRST_FILE_WITHIN_MS = 60_000;
 
+/** Which of the stack's ports something still listens on. */
+async function listening(ports: DevPorts): Promise<number[]> {
+  const open: number[] = [];
+  for (const port of Object.values(ports)) {
+    if (
+      await waitForPort(port, '127.0.0.1', 0).then(
+        () => true,
+        () => false,
+      )
+    )
+      open.push(port);
+  }
+  return open;
+}
+
 describe('npm run dev: a live demo out of the box, in a copy of the checkout', () => {
   let checkout: Awaited<ReturnType<typeof copyCheckout>>;
   let database: TestDatabase;
+  /** Where the events are: SOURCE_DATABASE_URL, apart from the metadata database, as a user's own data would be. */
+  let source: TestDatabase;
   let ports: DevPorts;
   let dev: DevProcess;
   let access: { key: string; projectId: number; apiUrl: string };
 
   beforeAll(async () => {
-    [checkout, database, ports] = await Promise.all([copyCheckout(), createTestDatabase(), freeDevPorts()]);
-    dev = startDev(checkout.directory, devEnv(ports, database.url));
+    [checkout, database, source, ports] = await Promise.all([
+      copyCheckout(),
+      createTestDatabase(),
+      createTestDatabase(),
+      freeDevPorts(),
+    ]);
+    dev = startDev(checkout.directory, devEnv(ports, database.url, source.url));
     await dev.waitFor(BANNER_END, 110_000);
     access = JSON.parse(await readFile(path.join(checkout.directory, '.data/dev-api.json'), 'utf8'));
   }, 120_000);
@@ -31,6 +54,7 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
   afterAll(async () => {
     dev?.kill();
     await database?.drop();
+    await source?.drop();
     await checkout?.remove();
   });
 
@@ -46,7 +70,11 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
     run('npx', ['tsx', 'scripts/cli.ts', ...args], {
       cwd: checkout.directory,
       // moto takes any keys; `exports create` sends these for an S3 destination.
-      env: { ...devEnv(ports, database.url), AWS_ACCESS_KEY_ID: 'cli', AWS_SECRET_ACCESS_KEY: 'cli-secret' },
+      env: {
+        ...devEnv(ports, database.url, source.url),
+        AWS_ACCESS_KEY_ID: 'cli',
+        AWS_SECRET_ACCESS_KEY: 'cli-secret',
+      },
     }).then(
       (result) => ({ ...result, code: 0 }),
       (error: { stdout: string; stderr: string; code: number }) => error,
@@ -74,7 +102,7 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
     const [, start, end] = /(\d{4}-\d\d-\d\dT[\d:]+Z)-(\d{4}-\d\d-\d\dT[\d:]+Z)\.jsonl\.gz$/.exec(file)!;
     const rows = await readJsonLinesGz(s3, DEMO_BUCKET, file);
     expect(rows.length).toBeGreaterThan(0);
-    const { rows: seeded } = await database.pool.query<{ uuid: string; event: string; distinct_id: string }>(
+    const { rows: seeded } = await source.pool.query<{ uuid: string; event: string; distinct_id: string }>(
       `SELECT DISTINCT ON (uuid) uuid::text, event, distinct_id FROM events
        WHERE team_id = $1 AND inserted_at >= $2 AND inserted_at < $3 ORDER BY uuid`,
       [access.projectId, start, end],
@@ -83,6 +111,9 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
       .map((row) => ({ uuid: row.uuid, event: row.event, distinct_id: row.distinct_id }))
       .sort((a, b) => String(a.uuid).localeCompare(String(b.uuid)));
     expect(exported).toEqual(seeded);
+    // SOURCE_DATABASE_URL is where the demo writes and the worker reads; the metadata database has no events.
+    const { rows: metadataEvents } = await database.pool.query('SELECT 1 FROM events LIMIT 1');
+    expect(metadataEvents).toEqual([]);
     s3.destroy();
   });
 
@@ -126,7 +157,7 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
     );
     expect(result.code, result.stderr).toBe(0);
     const finalLine = result.stdout.trim().split('\n').at(-1)!;
-    const { rows } = await database.pool.query<{ count: number }>(
+    const { rows } = await source.pool.query<{ count: number }>(
       `SELECT count(DISTINCT uuid)::int AS count FROM events WHERE team_id = $1 AND inserted_at >= $2 AND inserted_at < $3`,
       [access.projectId, start, end],
     );
@@ -166,13 +197,13 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     const outputs: string[] = [];
     for (const block of blocks) {
-      // The README speaks of the default port and database; this stack has its own.
+      // The README speaks of the default port and database (the source of events too); this stack has its own.
       const script = block
         .replaceAll('http://127.0.0.1:8000', access.apiUrl)
-        .replaceAll('postgres://postgres@127.0.0.1:5432/batch_exports', database.url);
+        .replaceAll('postgres://postgres@127.0.0.1:5432/batch_exports', source.url);
       const result = await run('bash', ['-euo', 'pipefail', '-c', script], {
         cwd: checkout.directory,
-        env: devEnv(ports, database.url),
+        env: devEnv(ports, database.url, source.url),
       }).catch((error: { stdout: string; stderr: string }) => {
         throw new Error(`README block failed:\n${script}\n${error.stdout}\n${error.stderr}`);
       });
@@ -190,23 +221,32 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
     expect(dev.output()).toContain('Worker stopped');
     expect(dev.output()).not.toMatch(/Stopping the .* failed/);
     expect(await groupAlive(dev.pid)).toBe(false);
+    // The Temporal server and moto run in process groups of their own: stopped, nothing answers on their ports.
+    expect(await listening(ports)).toEqual([]);
   });
 });
 
 describe('npm run dev: Ctrl-C', () => {
-  it('ends with "Worker stopped" and no process left, every time', async () => {
+  it('ends with "Worker stopped" and no process left, every time, also while a backfill is running', async () => {
     const checkout = await copyCheckout();
     const database = await createTestDatabase();
     try {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const dev = startDev(checkout.directory, devEnv(await freeDevPorts(), database.url), ['--no-demo']);
+      // Started again in the same checkout, as a user does: the second start replaces the first's demo export.
+      for (const args of [[], [], ['--no-demo']]) {
+        const ports = await freeDevPorts();
+        const dev = startDev(checkout.directory, devEnv(ports, database.url), args);
         try {
           await dev.waitFor(BANNER_END, 110_000);
-          expect(dev.output()).toContain('No demo (--no-demo)');
+          // With the demo, Ctrl-C comes while its backfill runs: workflow tasks and activities are in flight.
+          expect(dev.output()).toContain(args.length ? 'No demo (--no-demo)' : 'is being backfilled now');
           expect(await dev.interrupt()).toEqual({ code: null, signal: 'SIGINT' });
-          expect(dev.output()).toContain('Worker stopped');
-          expect(dev.output()).not.toMatch(/Stopping the .* failed/);
+          const stopping = dev.output().slice(dev.output().indexOf('Stopping ...'));
+          expect(stopping).toContain('Worker stopped');
+          expect(stopping).not.toMatch(/Stopping the .* failed/);
+          // The Temporal server outlives the worker: no task completion is retried against a server already gone.
+          expect(stopping).not.toContain('Connection refused');
           expect(await groupAlive(dev.pid)).toBe(false);
+          expect(await listening(ports)).toEqual([]);
         } finally {
           dev.kill();
         }
@@ -215,5 +255,5 @@ describe('npm run dev: Ctrl-C', () => {
       await database.drop();
       await checkout.remove();
     }
-  }, 300_000);
+  }, 400_000);
 });

@@ -40,7 +40,7 @@ export async function freeDevPorts(): Promise<DevPorts> {
 }
 
 /** The environment `npm run dev` gets: this machine's, without what the test run sets, on the given ports. */
-export function devEnv(ports: DevPorts, databaseUrl: string): NodeJS.ProcessEnv {
+export function devEnv(ports: DevPorts, databaseUrl: string, sourceDatabaseUrl?: string): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of [
     'ENCRYPTION_KEY',
@@ -54,6 +54,7 @@ export function devEnv(ports: DevPorts, databaseUrl: string): NodeJS.ProcessEnv 
   return {
     ...env,
     DATABASE_URL: databaseUrl,
+    ...(sourceDatabaseUrl ? { SOURCE_DATABASE_URL: sourceDatabaseUrl } : {}),
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
     TEMPORAL_UI_PORT: String(ports.temporalUi),
     API_PORT: String(ports.api),
