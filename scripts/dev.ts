@@ -13,7 +13,7 @@ import { createPool } from '../src/db/pool';
 import { DEMO_BUCKET, startDemo, type Demo } from '../src/dev/demo';
 import { DATA_DIR, ensureDevAccess } from '../src/dev/dev-access';
 import { loadDevSettings } from '../src/dev/dev-settings';
-import { startDevTemporal, type DevTemporal } from '../src/dev/dev-temporal';
+import { startDevTemporal } from '../src/dev/dev-temporal';
 import { waitForPort } from '../src/dev/ports';
 import { createLogger } from '../src/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
@@ -36,16 +36,20 @@ async function main(): Promise<void> {
   process.env.LOG_LEVEL ??= 'warn';
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  // From here on Ctrl-C stops what has started so far, also half-way through starting.
+  const stops = stopOnSignals();
 
-  let temporal: DevTemporal | undefined;
   const [host, port] = config.temporal.address.split(':') as [string, string];
+  let temporalStarted = false;
   if (!(await isListening(Number(port), host))) {
     console.log(`Starting a Temporal dev server on ${config.temporal.address} ...`);
-    temporal = await startDevTemporal({
+    const temporal = await startDevTemporal({
       port: Number(port),
       uiPort: settings.temporalUiPort,
       dbFilename: path.join(DATA_DIR, 'temporal.db'),
     });
+    stops.push(['Temporal dev server', () => temporal.stop()]);
+    temporalStarted = true;
   }
 
   await ensureDatabase(config.databaseUrl);
@@ -54,59 +58,32 @@ async function main(): Promise<void> {
     config.sourceDatabaseUrl === config.databaseUrl
       ? pool
       : createPool(config.sourceDatabaseUrl, { applicationName: 'batch-exports-dev-source' });
+  stops.push(['database pools', () => Promise.all([pool.end(), sourcePool === pool ? undefined : sourcePool.end()])]);
   const applied = await migrate(pool);
   console.log(applied.length ? `Applied migrations ${applied.join(', ')}` : 'Database is up to date');
 
   const connection = await connectWorker(config.temporal);
+  stops.push(['worker connection', () => connection.close()]);
   const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool, config } });
   const running = worker.run();
+  stops.push([
+    'worker',
+    async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      console.log('Worker stopped');
+    },
+  ]);
   const temporalClient = await connectClient(config.temporal);
+  stops.push(['Temporal client', () => temporalClient.connection.close()]);
   const logger = createLogger(config.logLevel).child({ component: 'api' });
   const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
+  stops.push(['API', () => api.close()]);
   await api.listen({ host: config.api.host, port: config.api.port });
   const apiUrl = `http://${reachableHost(config.api.host)}:${(api.server.address() as AddressInfo).port}`;
   const access = await ensureDevAccess(pool, apiUrl);
 
   let demo: Demo | undefined;
-  let stopping = false;
-  const shutdown = async () => {
-    console.log('Stopping ...');
-    // Each step runs even when one before it failed: the worker must always get to stop.
-    const steps: [string, () => Promise<unknown>][] = [
-      ['demo', async () => demo?.stop()],
-      ['API', async () => api.close()],
-      [
-        'worker',
-        async () => {
-          if (worker.getState() === 'RUNNING') worker.shutdown();
-          await running;
-          console.log('Worker stopped');
-        },
-      ],
-      ['Temporal client', async () => temporalClient.connection.close()],
-      ['worker connection', async () => connection.close()],
-      ['database pools', async () => Promise.all([pool.end(), sourcePool === pool ? undefined : sourcePool.end()])],
-      ['Temporal dev server', async () => temporal?.stop()],
-    ];
-    let failed = false;
-    for (const [name, step] of steps) {
-      await step().catch((error: unknown) => {
-        failed = true;
-        console.error(`Stopping the ${name} failed: ${error instanceof Error ? error.message : error}`);
-      });
-    }
-    process.exit(failed ? 1 : 0);
-  };
-  // Ctrl-C reaches every process of the terminal's group, and npm and tsx relay it too: a second signal while
-  // stopping must not kill the process before the worker has stopped.
-  const onSignal = () => {
-    if (stopping) return;
-    stopping = true;
-    void shutdown();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
   if (settings.demo) {
     demo = await startDemo({
       api: new ApiClient({ baseUrl: apiUrl, key: access.key, projectId: access.projectId }),
@@ -114,12 +91,13 @@ async function main(): Promise<void> {
       teamId: access.projectId,
       s3Port: settings.s3Port,
     });
+    stops.push(['demo', () => demo!.stop()]);
   }
 
   const uiUrl = `http://127.0.0.1:${settings.temporalUiPort}/namespaces/${config.temporal.namespace}/workflows`;
   console.log(`
 Batch exports is running.
-  Temporal Web UI: ${temporal ? uiUrl : '(your own Temporal server)'}
+  Temporal Web UI: ${temporalStarted ? uiUrl : '(your own Temporal server)'}
   Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
   API:             ${apiUrl}/api/ (docs at ${apiUrl}/api/docs)
   Database:        ${redactPassword(config.databaseUrl)}${sourcePool === pool ? '' : `\n  Source data:     ${redactPassword(config.sourceDatabaseUrl)}`}
@@ -132,6 +110,35 @@ Your API key (also in .data/dev-api-key):
 ${demo ? demoBanner(demo) : '\nNo demo (--no-demo): load your own events, persons and sessions (see the README).'}
 Press Ctrl-C to stop.`);
   await running;
+}
+
+/**
+ * What has started, to stop in reverse order on SIGINT or SIGTERM. Ctrl-C reaches every process of the terminal's
+ * group, and npm and tsx relay it again: a second signal while stopping must not kill the process before the worker
+ * has stopped. Each step runs even when one before it failed.
+ */
+function stopOnSignals(): [string, () => Promise<unknown>][] {
+  const stops: [string, () => Promise<unknown>][] = [];
+  let stopping = false;
+  const stop = async () => {
+    console.log('Stopping ...');
+    let failed = false;
+    for (const [name, step] of stops.reverse()) {
+      await step().catch((error: unknown) => {
+        failed = true;
+        console.error(`Stopping the ${name} failed: ${error instanceof Error ? error.message : error}`);
+      });
+    }
+    process.exit(failed ? 1 : 0);
+  };
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    void stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return stops;
 }
 
 function demoBanner(demo: Demo): string {

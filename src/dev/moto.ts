@@ -19,6 +19,9 @@ export async function startMotoServer(
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: options.ownProcessGroup ?? false,
   });
+  // Out of the terminal's reach, it must not outlive this process when that ends without stopping it.
+  const killOnExit = () => child.kill('SIGKILL');
+  if (options.ownProcessGroup) process.once('exit', killOnExit);
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {
     stderr = (stderr + data.toString()).slice(-4000);
@@ -38,6 +41,7 @@ export async function startMotoServer(
     endpoint: `http://127.0.0.1:${port}`,
     stop: () =>
       new Promise((resolve) => {
+        process.removeListener('exit', killOnExit);
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');

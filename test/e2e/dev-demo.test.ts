@@ -251,6 +251,19 @@ describe('npm run dev: Ctrl-C', () => {
           dev.kill();
         }
       }
+
+      // Half-way through starting (the worker bundling its workflows), Ctrl-C stops what has started.
+      const ports = await freeDevPorts();
+      const dev = startDev(checkout.directory, devEnv(ports, database.url));
+      try {
+        await dev.waitFor('Database is up to date', 110_000);
+        expect(await dev.interrupt()).toEqual({ code: null, signal: 'SIGINT' });
+        expect(dev.output()).not.toMatch(/Stopping the .* failed/);
+        expect(await groupAlive(dev.pid)).toBe(false);
+        expect(await listening(ports)).toEqual([]);
+      } finally {
+        dev.kill();
+      }
     } finally {
       await database.drop();
       await checkout.remove();
