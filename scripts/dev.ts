@@ -25,6 +25,8 @@ import { createWorker } from '../src/temporal/worker';
  * and a live demo (src/dev/demo.ts) unless `--no-demo` or DEV_DEMO=false. Ctrl-C stops everything.
  */
 const DEV_ALLOWED_NETWORKS = '127.0.0.0/8,::1/128';
+/** Set by the first SIGINT or SIGTERM: start-up steps failing after it (the pool ended under them) are expected. */
+let stopping = false;
 
 async function main(): Promise<void> {
   const settings = loadDevSettings(process.env, process.argv.slice(2));
@@ -119,7 +121,6 @@ Press Ctrl-C to stop.`);
  */
 function stopOnSignals(): [string, () => Promise<unknown>][] {
   const stops: [string, () => Promise<unknown>][] = [];
-  let stopping = false;
   const stop = async () => {
     console.log('Stopping ...');
     let failed = false;
@@ -180,6 +181,8 @@ function redactPassword(url: string): string {
 }
 
 main().catch((error: unknown) => {
+  // Stopping half-way through starting: what was starting fails, and the stop steps end the process.
+  if (stopping) return;
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -133,9 +133,10 @@ async function describe(api: ApiClient, path: string): Promise<string> {
       runs.map((run) => [
         run.workflow_run_id,
         run.status,
-        time(run.started_at),
-        time(run.finished_at),
-        `${time(run.data_interval_start)} to ${time(run.data_interval_end)}`,
+        // Exact, as the API gives them: a workflow run may last less than a second.
+        run.started_at ?? '-',
+        run.finished_at ?? '-',
+        `${run.data_interval_start ?? '-'} to ${run.data_interval_end ?? '-'}`,
         run.runs_completed,
         run.runs_failed,
         run.runs_skipped,

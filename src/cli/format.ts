@@ -4,7 +4,7 @@ import Table from 'cli-table3';
 export function table(head: string[], rows: (string | number | null)[][]): string {
   const output = new Table({
     head,
-    style: { head: [], border: [] },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
     chars: {
       top: '',
       'top-mid': '',

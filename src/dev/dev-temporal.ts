@@ -64,9 +64,9 @@ export async function startDevTemporal(options: {
   }
   return {
     stop: async () => {
-      process.removeListener('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+      process.removeListener('exit', killOnExit);
     },
   };
 }

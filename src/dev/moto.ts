@@ -41,9 +41,12 @@ export async function startMotoServer(
     endpoint: `http://127.0.0.1:${port}`,
     stop: () =>
       new Promise((resolve) => {
-        process.removeListener('exit', killOnExit);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const stopped = () => {
+          process.removeListener('exit', killOnExit);
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return stopped();
+        child.once('exit', stopped);
         child.kill('SIGTERM');
       }),
   };
