@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,6 +190,36 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
     );
     expect(result.code, result.stderr).toBe(1);
     expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^Backfill \S+ Failed: .*bucket does not exist/);
+  });
+
+  it('creates an export from a JSON file, shows it and deletes it from the CLI', async () => {
+    const file = path.join(checkout.directory, '.data/export.json');
+    const body = {
+      name: 'from a file',
+      model: 'sessions',
+      interval: 'hour',
+      destination: {
+        type: 'S3',
+        config: {
+          bucket_name: DEMO_BUCKET,
+          region: 'us-east-1',
+          prefix: 'sessions',
+          endpoint_url: `http://127.0.0.1:${ports.s3}`,
+          aws_access_key_id: 'file',
+          aws_secret_access_key: 'file-secret',
+        },
+      },
+    };
+    await writeFile(file, JSON.stringify(body));
+    const created = await cli('exports', 'create', '--file', file);
+    expect(created.stdout, created.stderr).toMatch(/^Created export (\S+) \(from a file\)/);
+    const shown = await cli('exports', 'show', 'from a file');
+    expect(shown.stdout).toContain('Model:        sessions, every hour');
+    expect(shown.stdout).not.toContain('file-secret');
+    expect((await cli('exports', 'delete', 'from a file')).stdout).toMatch(/^Deleted export \S+ \(from a file\)/);
+    const gone = await cli('exports', 'show', 'from a file');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('No export with the id or name "from a file"');
   });
 
   it('runs every command of the README marked for it against this stack', async () => {
