@@ -85,15 +85,18 @@ async function main(): Promise<void> {
   const apiUrl = `http://${reachableHost(config.api.host)}:${(api.server.address() as AddressInfo).port}`;
   const access = await ensureDevAccess(pool, apiUrl);
 
-  let demo: Demo | undefined;
-  if (settings.demo) {
-    demo = await startDemo({
-      api: new ApiClient({ baseUrl: apiUrl, key: access.key, projectId: access.projectId }),
-      sourcePool,
-      teamId: access.projectId,
-      s3Port: settings.s3Port,
-    });
-    stops.push(['demo', () => demo!.stop()]);
+  const demo = settings.demo
+    ? await startDemo({
+        api: new ApiClient({ baseUrl: apiUrl, key: access.key, projectId: access.projectId }),
+        sourcePool,
+        teamId: access.projectId,
+        s3Port: settings.s3Port,
+      })
+    : undefined;
+  if (demo) {
+    stops.push(['demo traffic', () => demo.stopTraffic()]);
+    // First in the list, so stopped last: the worker's in-flight uploads still reach it.
+    stops.unshift(['local S3', () => demo.stopS3()]);
   }
 
   const uiUrl = `http://127.0.0.1:${settings.temporalUiPort}/namespaces/${config.temporal.namespace}/workflows`;

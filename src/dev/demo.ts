@@ -24,7 +24,10 @@ export interface Demo {
   s3Endpoint: string;
   exportId: string;
   backfillId: string;
-  stop(): Promise<void>;
+  /** Stops inserting new events. */
+  stopTraffic(): Promise<void>;
+  /** Stops the local S3: after the worker, whose in-flight uploads would otherwise fail and be logged. */
+  stopS3(): Promise<void>;
 }
 
 export async function startDemo(options: {
@@ -78,11 +81,11 @@ export async function startDemo(options: {
       s3Endpoint: moto.endpoint,
       exportId,
       backfillId,
-      stop: async () => {
+      stopTraffic: async () => {
         clearInterval(ticker);
         await inserting;
-        await moto.stop();
       },
+      stopS3: () => moto.stop(),
     };
   } catch (error) {
     clearInterval(ticker);
