@@ -45,9 +45,18 @@ export class ApiClient {
       throw new ApiRequestError(`Cannot reach the API at ${this.options.baseUrl}: ${reason}`, 0);
     }
     const text = await response.text();
-    const parsed: unknown = text ? JSON.parse(text) : undefined;
+    const parsed = parseJson(text);
     if (!response.ok) throw new ApiRequestError(describeFailure(method, url, response.status, parsed), response.status);
     return parsed as T;
+  }
+}
+
+/** The body as JSON; undefined when empty or not JSON (a proxy's HTML error page, say). */
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
