@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -190,6 +190,47 @@ describe('npm run dev: a live demo out of the box, in a copy of the checkout', (
     );
     expect(result.code, result.stderr).toBe(1);
     expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^Backfill \S+ Failed: .*bucket does not exist/);
+  });
+
+  it('follows the logs of an export from the CLI: new entries appear as they are written', async () => {
+    const follower = spawn('npx', ['tsx', 'scripts/cli.ts', 'logs', 'cli backfill', '--follow'], {
+      cwd: checkout.directory,
+      env: devEnv(ports, database.url, source.url),
+      // A group of its own, so that npx, tsx and node all stop at the end.
+      detached: true,
+    });
+    let output = '';
+    follower.stdout.on('data', (data: Buffer) => (output += data.toString()));
+    const backfillsLogged = () => output.match(/Backfill from .* completed/g)?.length ?? 0;
+    const until = async (done: () => boolean) => {
+      for (let waited = 0; !done(); waited += 250) {
+        if (waited > 60_000) throw new Error(`logs --follow printed:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    try {
+      // The backfill of the earlier test, already in the log.
+      await until(() => backfillsLogged() === 1);
+      const exports = await api('/batch_exports');
+      const exportId = exports.results.find((candidate) => candidate.name === 'cli backfill')!.id;
+      const end = new Date(Math.floor(Date.now() / 300_000) * 300_000);
+      const created = await fetch(
+        `${access.apiUrl}/api/projects/${access.projectId}/batch_exports/${exportId}/backfills`,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${access.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            start_at: new Date(end.getTime() - 600_000).toISOString(),
+            end_at: end.toISOString(),
+          }),
+        },
+      );
+      expect(created.status).toBe(201);
+      await until(() => backfillsLogged() === 2);
+      expect(follower.exitCode).toBeNull();
+    } finally {
+      process.kill(-follower.pid!, 'SIGTERM');
+    }
   });
 
   it('creates an export from a JSON file, shows it and deletes it from the CLI', async () => {
