@@ -71,28 +71,36 @@ export function backfillCommand(): Command {
   });
 }
 
-/** Polls the backfill until it ends, drawing intervals done / total, rows, rate and ETA on a TTY. */
+/**
+ * Polls the backfill until it ends, drawing intervals done / total, rows, rate and ETA on a TTY (stderr). The bar
+ * starts once the backfill knows how many intervals it has. While it runs, rows is the backfill's estimate of the
+ * rows of its range; the final line has the rows exported.
+ */
 async function follow(api: ApiClient, path: string): Promise<Backfill> {
   const started = Date.now();
   const bar = new SingleBar({
-    format: 'Backfill [{bar}] {value}/{total} intervals | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
+    format: 'Backfill [{bar}] {value}/{total} intervals | ~{rows} rows | {rate} rows/s | ETA {eta_formatted}',
     etaBuffer: 20,
     hideCursor: true,
   });
-  let backfill = await api.project<Backfill>('GET', path);
-  bar.start(backfill.progress.total_runs ?? 0, 0, { rows: 0, rate: 0 });
+  let drawing = false;
   try {
     for (;;) {
-      const rows = backfill.total_records_count ?? 0;
-      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-      bar.setTotal(backfill.progress.total_runs ?? 0);
-      bar.update(backfill.progress.finished_runs, { rows, rate: Math.round(rows / seconds) });
+      const backfill = await api.project<Backfill>('GET', path);
+      const { total_runs: total, finished_runs: finished } = backfill.progress;
+      if (total) {
+        const rows = backfill.total_records_count ?? 0;
+        const rate = Math.round((rows * (finished / total)) / Math.max((Date.now() - started) / 1000, 0.001));
+        if (!drawing) bar.start(total, finished, { rows, rate });
+        drawing = true;
+        bar.setTotal(total);
+        bar.update(finished, { rows, rate });
+      }
       if (!GOING.has(backfill.status)) return backfill;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      backfill = await api.project<Backfill>('GET', path);
     }
   } finally {
-    bar.stop();
+    if (drawing) bar.stop();
   }
 }
 
