@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { buildServer } from '../src/api/server';
+import { ApiClient } from '../src/cli/api-client';
 import { loadConfig } from '../src/config';
 import { ensureDatabase } from '../src/db/ensure-database';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
-import { startLocalTemporal, type LocalTemporal } from '../src/dev/temporal-server';
+import { DEMO_BUCKET, startDemo, type Demo } from '../src/dev/demo';
+import { DATA_DIR, ensureDevAccess } from '../src/dev/dev-access';
+import { loadDevSettings } from '../src/dev/dev-settings';
+import { startDevTemporal } from '../src/dev/dev-temporal';
 import { waitForPort } from '../src/dev/ports';
-import { buildServer } from '../src/api/server';
-import { createApiKey } from '../src/db/api-keys';
-import { createOrganization, createProject } from '../src/db/organizations';
 import { createLogger } from '../src/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
@@ -19,48 +22,71 @@ import { startReconciler } from '../src/service/reconciler';
 import { errorMessage } from '../src/errors';
 
 /**
- * The whole system on one machine, on embedded defaults: a Temporal dev server with its Web UI (unless
- * TEMPORAL_ADDRESS points at one already running), the metadata database created and migrated, a worker, and the
- * HTTP API. Ctrl-C stops everything.
+ * The whole system on one machine, on embedded defaults: a Temporal dev server with its Web UI (started on
+ * TEMPORAL_ADDRESS when nothing answers there), the metadata database created and migrated, a worker, the HTTP API,
+ * and a live demo (src/dev/demo.ts) unless `--no-demo` or DEV_DEMO=false. Ctrl-C stops everything.
  */
-const DATA_DIR = path.resolve(__dirname, '../.data');
-const TEMPORAL_PORT = 7233;
-const TEMPORAL_UI_PORT = 8233;
 const DEV_ALLOWED_NETWORKS = '127.0.0.0/8,::1/128';
+/** Set by the first SIGINT or SIGTERM: start-up steps failing after it (the pool ended under them) are expected. */
+let stopping = false;
 
 async function main(): Promise<void> {
+  const settings = loadDevSettings(process.env, process.argv.slice(2));
   await mkdir(DATA_DIR, { recursive: true });
   process.env.ENCRYPTION_KEY ??= await devEncryptionKey();
-  // A local setup exports to local databases and MinIO: loopback is allowed here, and only here, by default.
+  // A local setup exports to local databases and S3: loopback is allowed here, and only here, by default.
   process.env.DESTINATION_ALLOWED_NETWORKS ??= DEV_ALLOWED_NETWORKS;
+  // Every API request logged at info would bury the banner; LOG_LEVEL=info shows them.
+  process.env.LOG_LEVEL ??= 'warn';
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  // From here on Ctrl-C stops what has started so far, also half-way through starting.
+  const stops = stopOnSignals();
 
-  let temporal: LocalTemporal | undefined;
   const [host, port] = config.temporal.address.split(':') as [string, string];
+  let temporalStarted = false;
   if (!(await isListening(Number(port), host))) {
     console.log(`Starting a Temporal dev server on ${config.temporal.address} ...`);
-    temporal = await startLocalTemporal({
-      port: Number(port) || TEMPORAL_PORT,
-      uiPort: TEMPORAL_UI_PORT,
+    const temporal = await startDevTemporal({
+      port: Number(port),
+      uiPort: settings.temporalUiPort,
       dbFilename: path.join(DATA_DIR, 'temporal.db'),
     });
+    stops.push(['Temporal dev server', () => temporal.stop()]);
+    temporalStarted = true;
   }
 
   await ensureDatabase(config.databaseUrl);
-  // The worker's exports read through it too (see worker.ts): a connection per activity slot beside the API's.
+  // The worker's exports read through it too: a connection per activity slot beside the API's.
   const pool = createPool(config.databaseUrl, {
     max: 10 + config.worker.maxConcurrentActivities,
     applicationName: 'batch-exports-dev',
   });
+  const sourcePool =
+    config.sourceDatabaseUrl === config.databaseUrl
+      ? pool
+      : createPool(config.sourceDatabaseUrl, {
+          max: 10 + config.worker.maxConcurrentActivities,
+          applicationName: 'batch-exports-dev-source',
+        });
+  stops.push(['database pools', () => Promise.all([pool.end(), sourcePool === pool ? undefined : sourcePool.end()])]);
   const applied = await migrate(pool);
   console.log(applied.length ? `Applied migrations ${applied.join(', ')}` : 'Database is up to date');
 
-  const devAccess = await devApiKey(pool);
   const connection = await connectWorker(config.temporal);
-  const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool: pool, config } });
+  stops.push(['worker connection', () => connection.close()]);
+  const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool, config } });
   const running = worker.run();
+  stops.push([
+    'worker',
+    async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      console.log('Worker stopped');
+    },
+  ]);
   const temporalClient = await connectClient(config.temporal);
+  stops.push(['Temporal client', () => temporalClient.connection.close()]);
   const logger = createLogger(config.logLevel).child({ component: 'api' });
   const stopReconciler = startReconciler(
     { pool, temporal: temporalClient },
@@ -69,35 +95,81 @@ async function main(): Promise<void> {
       onError: (error) => logger.warn({ error: errorMessage(error) }, 'Reconciling closed workflows failed'),
     },
   );
+  stops.push(['reconciler', () => stopReconciler()]);
   const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
+  stops.push(['API', () => api.close()]);
   await api.listen({ host: config.api.host, port: config.api.port });
+  const apiUrl = `http://${reachableHost(config.api.host)}:${(api.server.address() as AddressInfo).port}`;
+  const access = await ensureDevAccess(pool, apiUrl);
 
+  const demo = settings.demo
+    ? await startDemo({
+        api: new ApiClient({ baseUrl: apiUrl, key: access.key, projectId: access.projectId }),
+        sourcePool,
+        teamId: access.projectId,
+        s3Port: settings.s3Port,
+      })
+    : undefined;
+  if (demo) {
+    stops.push(['demo traffic', () => demo.stopTraffic()]);
+    // First in the list, so stopped last: the worker's in-flight uploads still reach it.
+    stops.unshift(['local S3', () => demo.stopS3()]);
+  }
+
+  const uiUrl = `http://127.0.0.1:${settings.temporalUiPort}/namespaces/${config.temporal.namespace}/workflows`;
   console.log(`
 Batch exports is running.
-  Temporal Web UI: ${temporal ? `http://127.0.0.1:${TEMPORAL_UI_PORT}` : '(your own Temporal server)'}
+  Temporal Web UI: ${temporalStarted ? uiUrl : '(your own Temporal server)'}
   Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
-  API:             http://${config.api.host}:${config.api.port}/api/ (docs at /api/docs, OpenAPI at /api/schema/)
-  Database:        ${redactPassword(config.databaseUrl)}
+  API:             ${apiUrl}/api/ (docs at ${apiUrl}/api/docs)
+  Database:        ${redactPassword(config.databaseUrl)}${sourcePool === pool ? '' : `\n  Source data:     ${redactPassword(config.sourceDatabaseUrl)}`}
   Destinations:    public addresses${config.destinationAccess.allowedNetworks.length ? ` and ${config.destinationAccess.allowedNetworks.join(', ')}` : ''} (DESTINATION_ALLOWED_NETWORKS)
-  Dev API key:     ${devAccess.key} (project ${devAccess.projectId}; kept in .data/dev-api-key)
-Try: curl -H "Authorization: Bearer ${devAccess.key}" http://${config.api.host}:${config.api.port}/api/projects/${devAccess.projectId}/batch_exports
-Press Ctrl-C to stop.`);
+  Project:         ${access.projectId}
 
-  const shutdown = async () => {
-    console.log('Stopping ...');
-    await api.close();
-    await stopReconciler();
-    await temporalClient.connection.close();
-    worker.shutdown();
-    await running;
-    await connection.close();
-    await pool.end();
-    await temporal?.env.teardown();
-    process.exit(0);
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+Your API key (also in .data/dev-api-key):
+  export KEY=${access.key}
+  curl -H "Authorization: Bearer $KEY" ${apiUrl}/api/projects/${access.projectId}/batch_exports
+${demo ? demoBanner(demo) : '\nNo demo (--no-demo): load your own events, persons and sessions (see the README).'}
+Press Ctrl-C to stop.`);
   await running;
+}
+
+/**
+ * What has started, to stop in reverse order on SIGINT or SIGTERM. Ctrl-C reaches every process of the terminal's
+ * group, and npm and tsx relay it again: a second signal while stopping must not kill the process before the worker
+ * has stopped. Each step runs even when one before it failed.
+ */
+function stopOnSignals(): [string, () => Promise<unknown>][] {
+  const stops: [string, () => Promise<unknown>][] = [];
+  const stop = async () => {
+    console.log('Stopping ...');
+    let failed = false;
+    for (const [name, step] of stops.reverse()) {
+      await step().catch((error: unknown) => {
+        failed = true;
+        console.error(`Stopping the ${name} failed: ${error instanceof Error ? error.message : error}`);
+      });
+    }
+    process.exit(failed ? 1 : 0);
+  };
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    void stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return stops;
+}
+
+function demoBanner(demo: Demo): string {
+  return `
+Demo: a small website's traffic (new visits every few seconds) is exported every 5 minutes to the bucket
+${DEMO_BUCKET} of a local S3 (moto, ${demo.s3Endpoint}); its last hour is being backfilled now.
+  npm run cli -- backfill ${demo.exportId} --id ${demo.backfillId} --follow   # the backfill's progress
+  npm run cli -- runs ${demo.exportId}                                        # runs as a table
+  npm run cli -- files ${demo.exportId} --interval latest --print              # what the latest run wrote
+`;
 }
 
 /** A key kept in .data/ so that secrets stored by one dev run can be read by the next. Never for production. */
@@ -109,33 +181,17 @@ async function devEncryptionKey(): Promise<string> {
   return key;
 }
 
-/** An organization, project and key for local use, made on the first run and kept in .data/ (0600). */
-async function devApiKey(pool: ReturnType<typeof createPool>): Promise<{ key: string; projectId: number }> {
-  const file = path.join(DATA_DIR, 'dev-api-key');
-  if (existsSync(file)) {
-    const saved = JSON.parse(await readFile(file, 'utf8')) as { key: string; projectId: number };
-    const { rowCount } = await pool.query('SELECT 1 FROM projects WHERE id = $1', [saved.projectId]);
-    if (rowCount) return saved;
-  }
-  const organization = await createOrganization(pool, 'Local development');
-  const project = await createProject(pool, organization.id, 'Local development');
-  const { key } = await createApiKey(pool, {
-    organizationId: organization.id,
-    userEmail: 'dev@localhost',
-    label: 'npm run dev',
-    scopes: ['batch_export:read', 'batch_export:write'],
-    scopedProjectIds: null,
-  });
-  const saved = { key, projectId: project.id };
-  await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
-  return saved;
-}
-
 async function isListening(port: number, host: string): Promise<boolean> {
   return waitForPort(port, host, 0).then(
     () => true,
     () => false,
   );
+}
+
+/** Where a client on this machine reaches a server listening on `host`. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function redactPassword(url: string): string {
@@ -145,6 +201,8 @@ function redactPassword(url: string): string {
 }
 
 main().catch((error: unknown) => {
+  // Stopping half-way through starting: what was starting fails, and the stop steps end the process.
+  if (stopping) return;
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -259,3 +259,13 @@ function withoutEmptyStrings(env: NodeJS.ProcessEnv): Record<string, string> {
     Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
   );
 }
+
+/** Only where the API listens (API_HOST, API_PORT), for tools that print how to reach it (the CLI's setup). */
+export function loadApiAddress(env: NodeJS.ProcessEnv = process.env): { host: string; port: number } {
+  const parsed = EnvSchema.pick({ API_HOST: true, API_PORT: true }).safeParse(withoutEmptyStrings(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`Invalid environment: ${issue?.path.join('.')} ${issue?.message}`);
+  }
+  return { host: parsed.data.API_HOST, port: parsed.data.API_PORT };
+}

@@ -2,16 +2,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { findExecutable } from './executables';
 import { freePort, waitForPort } from './ports';
 
-/** A moto S3 server on a free local port, for tests and local runs without MinIO. */
-export async function startMotoServer(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+/** A moto S3 server (in memory) on `port`, else a free local port, for tests and local runs without MinIO. */
+export async function startMotoServer(
+  options: {
+    port?: number;
+    /** In a process group of its own, so that Ctrl-C in a terminal leaves it to whoever started it to stop. */
+    ownProcessGroup?: boolean;
+  } = {},
+): Promise<{ endpoint: string; stop: () => Promise<void> }> {
   const executable = findExecutable('moto_server', 'MOTO_SERVER_PATH');
   if (!executable) {
     throw new Error("moto_server not found: pip install 'moto[server]' (or set MOTO_SERVER_PATH)");
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
   });
+  // Out of the terminal's reach, it must not outlive this process when that ends without stopping it.
+  const killOnExit = () => child.kill('SIGKILL');
+  if (options.ownProcessGroup) process.once('exit', killOnExit);
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {
     stderr = (stderr + data.toString()).slice(-4000);
@@ -31,8 +41,12 @@ export async function startMotoServer(): Promise<{ endpoint: string; stop: () =>
     endpoint: `http://127.0.0.1:${port}`,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const stopped = () => {
+          process.removeListener('exit', killOnExit);
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return stopped();
+        child.once('exit', stopped);
         child.kill('SIGTERM');
       }),
   };

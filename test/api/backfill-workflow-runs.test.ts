@@ -175,8 +175,16 @@ describe("a backfill's workflow runs, through the API", () => {
     const backfill = await closed(exportId, backfillId);
     const runs = await listedRuns(exportId, backfillId);
 
-    const { stdout } = await promisify(execFile)('npx', ['tsx', 'scripts/cli.ts', 'backfill', '--id', backfillId], {
-      env: { ...process.env, DATABASE_URL: api.stack.db.url },
+    // The CLI talks to the HTTP API: this one on a port of its own.
+    const url = await api.app.listen({ host: '127.0.0.1', port: 0 });
+    const cli = ['tsx', 'scripts/cli.ts', 'backfill', exportId, '--id', backfillId];
+    const { stdout } = await promisify(execFile)('npx', cli, {
+      env: {
+        ...process.env,
+        BATCH_EXPORTS_API_URL: url,
+        BATCH_EXPORTS_API_KEY: api.key,
+        BATCH_EXPORTS_PROJECT_ID: String(api.teamId),
+      },
     });
 
     expect(stdout).toContain(`Status:        Completed`);

@@ -21,6 +21,7 @@ describe('npm run cli: a new user gets an organization, a project and an API key
         ...process.env,
         DATABASE_URL: api.stack.db.url,
         ENCRYPTION_KEY: api.stack.config.encryptionKey.toString('base64'),
+        API_PORT: '18123',
       },
     });
 
@@ -29,6 +30,7 @@ describe('npm run cli: a new user gets an organization, a project and an API key
     const key = /API key:\s+(\S+)/.exec(stdout)?.[1];
     const project = /Project:\s+(\d+)/.exec(stdout)?.[1];
     expect(key).toMatch(/^pak_/);
+    expect(stdout).toContain(`curl -H "Authorization: Bearer $KEY" http://127.0.0.1:18123/api/projects/${project}/`);
 
     const response = await api.call('GET', `/api/projects/${project}/batch_exports`, { key: key! });
     expect(response.status).toBe(200);
@@ -70,5 +72,32 @@ describe('npm run cli: a new user gets an organization, a project and an API key
     ).rejects.toMatchObject({
       stderr: expect.stringContaining('Unknown scope "admin"'),
     });
+  });
+
+  it('explains every command with --help', async () => {
+    const commands = [
+      'exports',
+      'exports list',
+      'exports create',
+      'exports show',
+      'exports pause',
+      'exports unpause',
+      'exports delete',
+      'backfill',
+      'runs',
+      'logs',
+      'files',
+      'setup',
+      'create-organization',
+      'create-project',
+      'create-api-key',
+    ];
+    const { stdout: overview } = await cli('--help');
+    for (const command of ['exports', 'backfill', 'runs', 'logs', 'files', 'setup'])
+      expect(overview).toContain(command);
+    for (const command of commands) {
+      const { stdout } = await cli(...command.split(' '), '--help');
+      expect(stdout, command).toContain(`Usage: npm run cli -- ${command}`);
+    }
   });
 });
