@@ -4,6 +4,7 @@ import { Runtime } from '@temporalio/worker';
 import { loadConfig } from './src/config';
 import { createPool } from './src/db/pool';
 import { createLogger } from './src/logger';
+import { sdkTelemetry, startWorkerMetrics } from './src/metrics/worker-endpoints';
 import { connectWorker } from './src/temporal/connection';
 import { createWorker } from './src/temporal/worker';
 
@@ -14,7 +15,8 @@ import { createWorker } from './src/temporal/worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel).child({ component: 'worker' });
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], ...sdkTelemetry(config) });
+  const metrics = await startWorkerMetrics(config);
   const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-worker' });
   const sourcePool =
     config.sourceDatabaseUrl === config.databaseUrl
@@ -28,12 +30,19 @@ async function main(): Promise<void> {
     const dependencies = { pool, sourcePool, config };
     const worker = await createWorker({ connection, config, dependencies, workflowBundlePath });
     logger.info(
-      { address: config.temporal.address, namespace: config.temporal.namespace, task_queue: config.temporal.taskQueue },
+      {
+        address: config.temporal.address,
+        namespace: config.temporal.namespace,
+        task_queue: config.temporal.taskQueue,
+        metrics_port: metrics?.port ?? null,
+        temporal_sdk_metrics_port: config.metrics.temporalSdkPort,
+      },
       'Worker started',
     );
     await worker.run();
     logger.info('Worker stopped');
   } finally {
+    await metrics?.close();
     await connection.close();
     if (sourcePool !== pool) await sourcePool.end();
     await pool.end();

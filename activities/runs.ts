@@ -3,6 +3,7 @@ import { pauseAfterConsecutiveFailures } from '../src/backfills/auto-pause';
 import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
 import { completedRunOf, finishRun, startRun, type RunReceipt } from '../src/db/runs';
+import { recordRunFinished } from '../src/metrics/worker-metrics';
 import type { ActivityDependencies } from '.';
 
 export interface StartBatchExportRunInput {
@@ -79,6 +80,7 @@ export function createRunActivities({ pool, config }: ActivityDependencies) {
         log.warn('Batch export run already had a final status; kept it', fields);
         return;
       }
+      await recordRunFinished(pool, input, finished);
       const interval = `${finished.data_interval_start?.toISOString() ?? 'START'} to ${finished.data_interval_end.toISOString()}`;
       const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
       switch (input.status) {

@@ -13,6 +13,7 @@ import { buildServer } from '../src/api/server';
 import { createApiKey } from '../src/db/api-keys';
 import { createOrganization, createProject } from '../src/db/organizations';
 import { createLogger } from '../src/logger';
+import { DEV_METRICS_PORTS, sdkTelemetry, startWorkerMetrics } from '../src/metrics/worker-endpoints';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
 
@@ -31,8 +32,9 @@ async function main(): Promise<void> {
   process.env.ENCRYPTION_KEY ??= await devEncryptionKey();
   // A local setup exports to local databases and MinIO: loopback is allowed here, and only here, by default.
   process.env.DESTINATION_ALLOWED_NETWORKS ??= DEV_ALLOWED_NETWORKS;
-  const config = loadConfig();
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const config = loadConfig({ ...DEV_METRICS_PORTS, ...process.env });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], ...sdkTelemetry(config) });
+  const metrics = await startWorkerMetrics(config);
 
   let temporal: LocalTemporal | undefined;
   const [host, port] = config.temporal.address.split(':') as [string, string];
@@ -64,6 +66,7 @@ Batch exports is running.
   Temporal Web UI: ${temporal ? `http://127.0.0.1:${TEMPORAL_UI_PORT}` : '(your own Temporal server)'}
   Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
   API:             http://${config.api.host}:${config.api.port}/api/ (docs at /api/docs, OpenAPI at /api/schema/)
+  Metrics:         http://${config.api.host}:${config.api.port}/metrics, worker :${metrics?.port ?? '-'}/metrics, Temporal SDK :${config.metrics.temporalSdkPort ?? '-'}/metrics
   Database:        ${redactPassword(config.databaseUrl)}
   Destinations:    public addresses${config.destinationAccess.allowedNetworks.length ? ` and ${config.destinationAccess.allowedNetworks.join(', ')}` : ''} (DESTINATION_ALLOWED_NETWORKS)
   Dev API key:     ${devAccess.key} (project ${devAccess.projectId}; kept in .data/dev-api-key)
@@ -73,6 +76,7 @@ Press Ctrl-C to stop.`);
   const shutdown = async () => {
     console.log('Stopping ...');
     await api.close();
+    await metrics?.close();
     await temporalClient.connection.close();
     worker.shutdown();
     await running;

@@ -96,6 +96,12 @@ const EnvSchema = z.object({
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   /** A request's headers and body must have arrived within this; a slower one gets a 408 and is closed. */
   API_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
+  /** The worker serves its metrics (GET /metrics, Prometheus text) on this port; unset: not served. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The Temporal SDK's own worker metrics (task slots, poll latencies) are served on this port; unset: not served. */
+  TEMPORAL_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The address the worker's metrics ports listen on (0.0.0.0 in a container, so Prometheus can reach them). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
 
@@ -133,6 +139,8 @@ export interface Config {
     rateLimitPerMinute: number;
     requestTimeoutMs: number;
   };
+  /** The worker's metrics endpoints; a null port is not served. */
+  metrics: { host: string; workerPort: number | null; temporalSdkPort: number | null };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -190,6 +198,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrl: e.API_PUBLIC_URL ?? null,
       rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
       requestTimeoutMs: Math.round(e.API_REQUEST_TIMEOUT_SECONDS * 1000),
+    },
+    metrics: {
+      host: e.METRICS_HOST,
+      workerPort: e.WORKER_METRICS_PORT ?? null,
+      temporalSdkPort: e.TEMPORAL_SDK_METRICS_PORT ?? null,
     },
     logLevel: e.LOG_LEVEL,
   };

@@ -16,6 +16,7 @@ import { batchExportActionRoutes } from './routes/batch-export-actions';
 import { batchExportRoutes } from './routes/batch-exports';
 import type { RouteContext } from './routes/common';
 import { healthRoutes } from './routes/health';
+import { metricsRoutes } from '../metrics/api-metrics';
 import { runRoutes } from './routes/runs';
 import { rejectUnstorableInput, zodValidatorCompiler } from './validation';
 
@@ -85,6 +86,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
   app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(metricsRoutes(options.deps.pool));
   await app.register(healthRoutes(options.deps));
   const scopes: Array<{ prefix: string } & Omit<RouteContext, 'deps'>> = [
     {
