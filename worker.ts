@@ -5,6 +5,7 @@ import { loadConfig } from './src/config';
 import { createPool } from './src/db/pool';
 import { createLogger } from './src/logger';
 import { sdkTelemetry, startWorkerMetrics } from './src/metrics/worker-endpoints';
+import { startWorkerFreshnessWatch } from './src/notifications/freshness-watch';
 import { connectWorker } from './src/temporal/connection';
 import { createWorker } from './src/temporal/worker';
 
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     const workflowBundlePath = config.temporal.workflowBundlePath ?? (existsSync(beside) ? beside : undefined);
     const dependencies = { pool, sourcePool, config };
     const worker = await createWorker({ connection, config, dependencies, workflowBundlePath });
+    const freshnessWatch = await startWorkerFreshnessWatch(pool, config, logger);
     logger.info(
       {
         address: config.temporal.address,
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
       'Worker started',
     );
     await worker.run();
+    await freshnessWatch.stop();
     logger.info('Worker stopped');
   } finally {
     await metrics?.close();

@@ -4,7 +4,9 @@ import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
 import { completedRunOf, finishRun, startRun, type RunReceipt } from '../src/db/runs';
 import { recordRunFinished } from '../src/metrics/worker-metrics';
+import { autoPausedEvent, runFailedEvent } from '../src/notifications/hooks';
 import type { ActivityDependencies } from '.';
+import { notifyFromActivity } from './notifications';
 
 export interface StartBatchExportRunInput {
   batchExportId: string;
@@ -33,12 +35,17 @@ export interface FinishBatchExportRunInput {
   receipt?: RunReceipt | null;
 }
 
-export function createRunActivities({ pool, config }: ActivityDependencies) {
+export function createRunActivities(deps: ActivityDependencies) {
+  const { pool, config } = deps;
   /** A safeguard, not bookkeeping: when pausing fails, the run is still recorded and the next failure tries again. */
   async function pauseIfFailingRepeatedly(batchExportId: string): Promise<void> {
     const threshold = config.autoPause.consecutiveFailedRuns;
     try {
-      await pauseAfterConsecutiveFailures({ pool, temporal: Context.current().client }, { batchExportId, threshold });
+      const paused = await pauseAfterConsecutiveFailures(
+        { pool, temporal: Context.current().client },
+        { batchExportId, threshold },
+      );
+      if (paused) await notifyFromActivity(deps, () => autoPausedEvent(pool, batchExportId));
     } catch (error) {
       log.warn('Could not pause the export after consecutive failed runs', {
         batch_export_id: batchExportId,
@@ -104,6 +111,7 @@ export function createRunActivities({ pool, config }: ActivityDependencies) {
             level: 'ERROR',
             message: `Run for ${interval} failed${input.status === 'FailedRetryable' ? ' after retries' : ''}: ${input.latestError}`,
           });
+          await notifyFromActivity(deps, () => runFailedEvent(pool, finished));
           await pauseIfFailingRepeatedly(input.batchExportId);
           break;
       }

@@ -17,6 +17,7 @@ import { batchExportRoutes } from './routes/batch-exports';
 import type { RouteContext } from './routes/common';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from '../metrics/api-metrics';
+import { notificationRoutes } from '../notifications/routes';
 import { runRoutes } from './routes/runs';
 import { rejectUnstorableInput, zodValidatorCompiler } from './validation';
 
@@ -103,6 +104,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(runRoutes(context), { prefix });
     await app.register(backfillRoutes(context), { prefix });
   }
+  await app.register(notificationRoutes(options.deps), { prefix: '/api/projects/:project_id' });
   return app;
 }
 

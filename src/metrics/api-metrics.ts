@@ -28,7 +28,7 @@ export function metricsRoutes(pool: Pool) {
     });
     new Gauge({
       name: 'batch_exports_freshness_lag_seconds',
-      help: 'Seconds between now and the end of the last interval an unpaused export has exported without a gap.',
+      help: 'Seconds between now and the end of the last interval an export has exported without a gap.',
       labelNames: ['batch_export_id', 'team_id'],
       registers: [registry],
       async collect() {

@@ -8,16 +8,19 @@ export interface ExportLag {
 }
 
 /**
- * Freshness lag of every unpaused export that has completed a run: the same figure as the API's
- * `freshness.lag_seconds`. Paused exports are left out (they are behind on purpose), as are exports without a
- * completed run yet (nothing to be behind from).
+ * Freshness lag of every export that has completed a run: the same figure as the API's `freshness.lag_seconds`.
+ * Paused exports are in (a schedule left paused is a reason to be late); exports without a completed run yet are not
+ * (nothing to be behind from).
  */
 export async function freshnessLagByExport(pool: Pool, now: Date): Promise<ExportLag[]> {
   const { rows } = await pool.query<{ id: string; team_id: number }>(
-    'SELECT id, team_id FROM batch_exports WHERE NOT deleted AND NOT paused',
+    'SELECT id, team_id FROM batch_exports WHERE NOT deleted',
   );
   if (rows.length === 0) return [];
-  const freshness = await freshnessOf(pool, rows.map((row) => row.id));
+  const freshness = await freshnessOf(
+    pool,
+    rows.map((row) => row.id),
+  );
   const teams = new Map(rows.map((row) => [row.id, row.team_id]));
   return freshness.flatMap((entry) =>
     entry.exported_until

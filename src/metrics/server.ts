@@ -9,7 +9,11 @@ export interface MetricsServer {
 }
 
 /** Serves `GET /metrics` from `registry` on host:port, for Prometheus to scrape; everything else is a 404. */
-export async function startMetricsServer(options: { registry: Registry; host: string; port: number }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  registry: Registry;
+  host: string;
+  port: number;
+}): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404).end('Not found: metrics are at GET /metrics\n');

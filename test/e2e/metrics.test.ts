@@ -82,7 +82,7 @@ describe('metrics', () => {
     expect(samples.map((sample) => sample.name)).toContain('temporal_worker_start');
   });
 
-  it('the API serves freshness lag per unpaused export and counts its requests', async () => {
+  it('the API serves freshness lag per export and counts its requests', async () => {
     const app = await buildServer({ deps: stack.services });
     try {
       const { teamId } = await createTeam(stack.db.pool);
