@@ -16,6 +16,7 @@ import { createLogger } from '../src/logger';
 import { DEV_METRICS_PORTS, sdkTelemetry, startWorkerMetrics } from '../src/metrics/worker-endpoints';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
+import { detectSearchAttributes } from '../src/temporal-ui/search-attributes';
 
 /**
  * The whole system on one machine, on embedded defaults: a Temporal dev server with its Web UI (unless
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool: pool, config } });
   const running = worker.run();
   const temporalClient = await connectClient(config.temporal);
+  await detectSearchAttributes(temporalClient.connection, config.temporal.namespace, console.warn);
   const logger = createLogger(config.logLevel).child({ component: 'api' });
   const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
   await api.listen({ host: config.api.host, port: config.api.port });

@@ -227,6 +227,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** Only the Temporal settings, for tools that talk to Temporal alone (registering search attributes). */
+export function loadTemporalConfig(env: NodeJS.ProcessEnv = process.env): Config['temporal'] {
+  // The encryption key is required by the full schema but unused here: a placeholder stands in when none is set.
+  return loadConfig({ ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), ...env }).temporal;
+}
+
 /**
  * Only the metadata database's URL, for tools that need nothing else (migrations, the CLI): they run without the
  * encryption key or Temporal settings.
