@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { pauseAfterConsecutiveFailures } from '../src/backfills/auto-pause';
 import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
-import { completedRunOf, finishRun, startRun, type RunReceipt } from '../src/db/runs';
+import { completedRunOf, finishRun, startRun, type RunReceipt, type RunRecord } from '../src/db/runs';
 import { recordRunFinished } from '../src/metrics/worker-metrics';
 import { autoPausedEvent, runFailedEvent } from '../src/notifications/hooks';
 import type { ActivityDependencies } from '.';
@@ -92,7 +92,7 @@ export function createRunActivities(deps: ActivityDependencies) {
       const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
       switch (input.status) {
         case 'Completed':
-          log.info('Batch export run completed', { ...fields, records: input.recordsCompleted });
+          log.info('Batch export run completed', { ...fields, ...runLogFields(input, finished) });
           await writeLog(pool, {
             ...entry,
             level: 'INFO',
@@ -124,4 +124,16 @@ function receiptSummary(receipt: RunReceipt | null | undefined): string {
   if (!receipt || receipt.sourceRecords === null) return '';
   const files = receipt.manifestKey ? `; ${receipt.files.length} file${receipt.files.length === 1 ? '' : 's'}` : '';
   return ` (the source held ${receipt.sourceRecords} rows for the interval${files})`;
+}
+
+/** The fields of a run's one completion line: its interval, what it wrote, how long it took, and its receipt. */
+function runLogFields(input: FinishBatchExportRunInput, run: RunRecord) {
+  return {
+    data_interval_start: run.data_interval_start?.toISOString() ?? null,
+    data_interval_end: run.data_interval_end.toISOString(),
+    records: input.recordsCompleted,
+    bytes: input.bytesExported,
+    duration_seconds: run.finished_at ? (run.finished_at.getTime() - run.created_at.getTime()) / 1000 : null,
+    receipt: input.receipt ?? null,
+  };
 }
