@@ -38,14 +38,15 @@ describe('webhook notifications', () => {
     return response.body;
   }
 
-  /** The parsed bodies the receiver got for `event`, each checked against the secret. */
+  /**
+   * The bodies the receiver accepted for `event`, signed with `secret`: a webhook's own deliveries (several webhooks
+   * of the project may want the same event), and a wrong signature counts as nothing received.
+   */
   function received(event: string, secret: string): NotificationPayload[] {
     return receiver.requests
-      .filter((request) => request.status === 200 && JSON.parse(request.body).event === event)
-      .map((request) => {
-        expect(signedWith(request, secret), 'signature').toBe(true);
-        return JSON.parse(request.body) as NotificationPayload;
-      });
+      .filter((request) => request.status === 200 && signedWith(request, secret))
+      .map((request) => JSON.parse(request.body) as NotificationPayload)
+      .filter((body) => body.event === event);
   }
 
   it('creates, lists and deletes webhooks; the secret is shown once', async () => {
@@ -131,6 +132,29 @@ describe('webhook notifications', () => {
     const attempts = receiver.requests.filter((request) => JSON.parse(request.body).id === queued.body.event_id);
     expect(attempts.map((request) => request.status)).toEqual([500, 500, 500, 200]);
     expect(signedWith(attempts[3]!, secret)).toBe(true);
+  });
+
+  it('notifies a completed backfill, with its range and link', async () => {
+    const { secret } = await subscribe(['backfill.completed', 'backfill.failed']);
+    const batchExport = await api.createExport({ name: 'history', paused: true });
+    const created = await api.call('POST', `${base}/batch_exports/${batchExport.id}/backfills`, {
+      body: { start_at: '2024-09-01T10:00:00Z', end_at: '2024-09-01T12:00:00Z' },
+    });
+    expect(created.status, created.text).toBe(201);
+
+    const [completed] = await eventually(
+      async () =>
+        received('backfill.completed', secret).filter((body) => body.backfill_id === created.body.backfill_id),
+      (bodies) => bodies.length > 0,
+      WITHIN_MS * 3,
+    );
+    expect(completed).toMatchObject({
+      batch_export: { id: batchExport.id, name: 'history' },
+      interval: { start: '2024-09-01T10:00:00.000Z', end: '2024-09-01T12:00:00.000Z' },
+      error: null,
+      links: { backfill: `${base}/batch_exports/${batchExport.id}/backfills/${created.body.backfill_id}` },
+    });
+    expect(received('backfill.failed', secret)).toEqual([]);
   });
 
   it('notifies a late export once, and once again when it recovers', async () => {
