@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server';
 import { freePort } from '../../src/dev/ports';
+import { cancelBackfill, createBackfill } from '../../src/service/backfills';
+import { backfillDeps, eventually } from '../helpers/backfills';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { parseMetrics, sampleValue, scrape, type Sample } from '../helpers/prometheus';
 import { createBucket, testS3Client } from '../helpers/s3';
@@ -111,6 +113,34 @@ describe('metrics', () => {
           sampleValue(second, 'batch_exports_api_requests_total', { method: 'GET', route: '/health' }),
       ).toBe(1);
     } finally {
+      await app.close();
+    }
+  });
+
+  it("the API serves an active backfill's intervals done and remaining", async () => {
+    const app = await buildServer({ deps: stack.services });
+    const { teamId } = await createTeam(stack.db.pool);
+    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-09-01T10:10:00Z')]);
+    // Nothing listens there: the backfill's first run keeps retrying, one interval at a time, so none is done.
+    const stuck = await createS3Export(stack, teamId, 'stuck', {
+      endpoint_url: `http://127.0.0.1:${await freePort()}`,
+    });
+    const backfill = await createBackfill(backfillDeps(stack, { maxParallelRuns: 1 }), {
+      teamId,
+      batchExportId: stuck.id,
+      body: { start_at: '2024-09-01T10:00:00Z', end_at: '2024-09-01T13:00:00Z' },
+    });
+    try {
+      const labels = { batch_export_id: stuck.id };
+      const samples = await eventually(
+        () => scrapeApi(app),
+        (found) => sampleValue(found, 'batch_exports_backfill_intervals', { ...labels, state: 'remaining' }) > 0,
+      );
+
+      expect(sampleValue(samples, 'batch_exports_backfill_intervals', { ...labels, state: 'remaining' })).toBe(3);
+      expect(sampleValue(samples, 'batch_exports_backfill_intervals', { ...labels, state: 'done' })).toBe(0);
+    } finally {
+      await cancelBackfill(backfillDeps(stack), { teamId, batchExportId: stuck.id, backfillId: backfill.id });
       await app.close();
     }
   });
