@@ -56,9 +56,13 @@ export async function registerSearchAttributes(connection: ConnectionLike, names
  */
 let enabled = false;
 
+/** How often a process that could not reach Temporal at start-up checks for the attributes again. */
+const RETRY_MS = 30_000;
+
 /**
  * Checks once, at start-up, that the namespace has the attributes; without them the process runs without setting any
- * and says so once (`warn`) with the command that registers them.
+ * and says so once (`warn`) with the command that registers them. When Temporal does not answer, it checks again
+ * every 30 s (without saying so again) until it does.
  */
 export async function detectSearchAttributes(
   connection: ConnectionLike,
@@ -77,8 +81,11 @@ export async function detectSearchAttributes(
   } catch (error) {
     enabled = false;
     warn(
-      `Could not list the search attributes of namespace ${namespace}; runs are started without any: ${String(error)}`,
+      `Could not list the search attributes of namespace ${namespace}; runs are started without any until Temporal ` +
+        `answers: ${String(error)}`,
     );
+    // Temporal down at start-up: look again later, quietly, so that the attributes come on once it is back.
+    setTimeout(() => void detectSearchAttributes(connection, namespace, () => undefined), RETRY_MS).unref();
   }
   return enabled;
 }
