@@ -5,6 +5,8 @@ import { loadConfig } from './src/config';
 import { createPool } from './src/db/pool';
 import { errorMessage } from './src/errors';
 import { createLogger } from './src/logger';
+import { sdkTelemetry, startWorkerMetrics } from './src/metrics/worker-endpoints';
+import { startWorkerFreshnessWatch } from './src/notifications/freshness-watch';
 import { startReconciler } from './src/service/reconciler';
 import { connectClient, connectWorker } from './src/temporal/connection';
 import { createWorker } from './src/temporal/worker';
@@ -20,7 +22,8 @@ const METADATA_CONNECTIONS = 10;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel).child({ component: 'worker' });
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], ...sdkTelemetry(config) });
+  const metrics = await startWorkerMetrics(config);
   // The attempt using a lost connection fails (and is retried) by itself; the log says why.
   const onConnectionError = (error: Error) => logger.warn({ error: error.message }, 'Lost a Postgres connection');
   // Each running export holds a source connection for its COPY and still writes to the metadata database (log
@@ -48,12 +51,15 @@ async function main(): Promise<void> {
     const workflowBundlePath = config.temporal.workflowBundlePath ?? (existsSync(beside) ? beside : undefined);
     const dependencies = { pool, sourcePool, config };
     const worker = await createWorker({ connection, config, dependencies, workflowBundlePath });
+    const freshnessWatch = await startWorkerFreshnessWatch(pool, config, logger);
     logger.info(
       {
         address: config.temporal.address,
         namespace: config.temporal.namespace,
         task_queue: config.temporal.taskQueue,
         ...config.worker,
+        metrics_port: metrics?.port ?? null,
+        temporal_sdk_metrics_port: config.metrics.temporalSdkPort,
       },
       'Worker started',
     );
@@ -65,10 +71,12 @@ async function main(): Promise<void> {
       },
     );
     await worker.run();
+    await freshnessWatch.stop();
     logger.info('Worker stopped');
   } finally {
     await stopReconciler?.();
     await temporal.connection.close();
+    await metrics?.close();
     await connection.close();
     if (sourcePool !== pool) await sourcePool.end();
     await pool.end();

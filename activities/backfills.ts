@@ -12,8 +12,10 @@ import { recordWorkflowRun, type WorkflowRunStatus } from '../src/db/backfill-wo
 import { finishBackfill, markBackfill, recordSkippedRuns, type BackfillFinalStatus } from '../src/db/backfills';
 import { writeLog } from '../src/db/logs';
 import { completedIntervalEnds } from '../src/db/runs';
+import { backfillFinishedEvent } from '../src/notifications/hooks';
 import type { BackfillSchedule } from '../workflows/types';
 import type { ActivityDependencies } from '.';
+import { notifyFromActivity } from './notifications';
 
 export interface BackfillRef {
   backfillId: string;
@@ -99,7 +101,8 @@ export function scheduleShape(schedule: BackfillSchedule): ScheduleShape {
   };
 }
 
-export function createBackfillActivities({ pool, sourcePool }: ActivityDependencies) {
+export function createBackfillActivities(deps: ActivityDependencies) {
+  const { pool, sourcePool } = deps;
   async function exportOrFail(ref: BackfillRef) {
     const batchExport = await getBatchExport(pool, ref.batchExportId);
     if (!batchExport) {
@@ -244,6 +247,7 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
             ? `Backfill from ${range} completed: ${exported}`
             : `Backfill from ${range} ${input.status === 'Cancelled' ? 'was cancelled' : 'failed'}: ${input.latestError ?? ''} (${exported})`,
       });
+      await notifyFromActivity(deps, () => backfillFinishedEvent(pool, finished));
     },
   };
 }

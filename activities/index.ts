@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../src/config';
 import { createBackfillActivities } from './backfills';
 import { createNoOpActivities } from './noop';
+import { createNotificationActivities } from './notifications';
 import { createPostgresActivities } from './postgres';
 import { createRunActivities } from './runs';
 import { createS3Activities } from './s3';
@@ -11,7 +12,7 @@ export interface ActivityDependencies {
   pool: Pool;
   /** Where events, persons and sessions are read from. */
   sourcePool: Pool;
-  config: Pick<Config, 'encryptionKey' | 's3' | 'source' | 'autoPause' | 'destinationAccess'>;
+  config: Pick<Config, 'encryptionKey' | 's3' | 'source' | 'autoPause' | 'destinationAccess' | 'api' | 'notifications'>;
 }
 
 /** Every activity the worker registers, bound to real dependencies. */
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createPostgresActivities(deps),
     ...createBackfillActivities(deps),
     ...createNoOpActivities(deps),
+    ...createNotificationActivities(deps),
   };
 }
 

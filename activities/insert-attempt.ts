@@ -5,6 +5,7 @@ import { getBatchExport, getDestinationConfigWithSecrets, type BatchExportRecord
 import { writeLog } from '../src/db/logs';
 import { markRunRunning, recordFailedAttempt, recordSilentAttempt } from '../src/db/runs';
 import { BatchExportError, errorKindHint, errorMessage } from '../src/errors';
+import { recordFailedAttempt as countFailedAttempt } from '../src/metrics/worker-metrics';
 import type { InsertActivityInput, InsertRetryPolicy } from '../workflows/types';
 import { describeFailure, toActivityFailure } from './failures';
 
@@ -78,6 +79,7 @@ export async function failAttempt(
 ): Promise<Error> {
   const failure = toActivityFailure(error, secrets);
   const described = describeFailure(error, secrets);
+  if (!context.cancellationSignal.aborted) countFailedAttempt(described.kind);
   if (!described.retryable || context.cancellationSignal.aborted) return failure;
   const attempt = context.info.attempt;
   const nextAttemptAt = nextAttemptStart(input.retryPolicy, attempt, new Date());

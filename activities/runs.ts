@@ -2,8 +2,11 @@ import { Context, log } from '@temporalio/activity';
 import { pauseAfterConsecutiveFailures } from '../src/backfills/auto-pause';
 import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
-import { completedRunOf, finishRun, startRun, type RunReceipt } from '../src/db/runs';
+import { completedRunOf, finishRun, startRun, type RunReceipt, type RunRecord } from '../src/db/runs';
+import { recordRunFinished } from '../src/metrics/worker-metrics';
+import { autoPausedEvent, runFailedEvent } from '../src/notifications/hooks';
 import type { ActivityDependencies } from '.';
+import { notifyFromActivity } from './notifications';
 
 export interface StartBatchExportRunInput {
   batchExportId: string;
@@ -32,12 +35,17 @@ export interface FinishBatchExportRunInput {
   receipt?: RunReceipt | null;
 }
 
-export function createRunActivities({ pool, config }: ActivityDependencies) {
+export function createRunActivities(deps: ActivityDependencies) {
+  const { pool, config } = deps;
   /** A safeguard, not bookkeeping: when pausing fails, the run is still recorded and the next failure tries again. */
   async function pauseIfFailingRepeatedly(batchExportId: string): Promise<void> {
     const threshold = config.autoPause.consecutiveFailedRuns;
     try {
-      await pauseAfterConsecutiveFailures({ pool, temporal: Context.current().client }, { batchExportId, threshold });
+      const paused = await pauseAfterConsecutiveFailures(
+        { pool, temporal: Context.current().client },
+        { batchExportId, threshold },
+      );
+      if (paused) await notifyFromActivity(deps, () => autoPausedEvent(pool, batchExportId));
     } catch (error) {
       log.warn('Could not pause the export after consecutive failed runs', {
         batch_export_id: batchExportId,
@@ -79,11 +87,12 @@ export function createRunActivities({ pool, config }: ActivityDependencies) {
         log.warn('Batch export run already had a final status; kept it', fields);
         return;
       }
+      await recordRunFinished(pool, input, finished);
       const interval = `${finished.data_interval_start?.toISOString() ?? 'START'} to ${finished.data_interval_end.toISOString()}`;
       const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
       switch (input.status) {
         case 'Completed':
-          log.info('Batch export run completed', { ...fields, records: input.recordsCompleted });
+          log.info('Batch export run completed', { ...fields, ...runLogFields(input, finished) });
           await writeLog(pool, {
             ...entry,
             level: 'INFO',
@@ -102,6 +111,7 @@ export function createRunActivities({ pool, config }: ActivityDependencies) {
             level: 'ERROR',
             message: `Run for ${interval} failed${input.status === 'FailedRetryable' ? ' after retries' : ''}: ${input.latestError}`,
           });
+          await notifyFromActivity(deps, () => runFailedEvent(pool, finished));
           await pauseIfFailingRepeatedly(input.batchExportId);
           break;
       }
@@ -114,4 +124,16 @@ function receiptSummary(receipt: RunReceipt | null | undefined): string {
   if (!receipt || receipt.sourceRecords === null) return '';
   const files = receipt.manifestKey ? `; ${receipt.files.length} file${receipt.files.length === 1 ? '' : 's'}` : '';
   return ` (the source held ${receipt.sourceRecords} rows for the interval${files})`;
+}
+
+/** The fields of a run's one completion line: its interval, what it wrote, how long it took, and its receipt. */
+function runLogFields(input: FinishBatchExportRunInput, run: RunRecord) {
+  return {
+    data_interval_start: run.data_interval_start?.toISOString() ?? null,
+    data_interval_end: run.data_interval_end.toISOString(),
+    records: input.recordsCompleted,
+    bytes: input.bytesExported,
+    duration_seconds: run.finished_at ? (run.finished_at.getTime() - run.created_at.getTime()) / 1000 : null,
+    receipt: input.receipt ?? null,
+  };
 }

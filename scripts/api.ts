@@ -2,14 +2,16 @@ import { buildServer } from '../src/api/server';
 import { loadConfig } from '../src/config';
 import { createPool } from '../src/db/pool';
 import { createLogger } from '../src/logger';
-import { connectClient } from '../src/temporal/connection';
+import { lazyClient } from '../src/temporal/connection';
+import { detectSearchAttributes } from '../src/temporal-ui/search-attributes';
 
 /** The API process: `npm run api`. Listens on API_HOST:API_PORT; SIGTERM / SIGINT finish open requests, then exit. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel).child({ component: 'api' });
   const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-api' });
-  const temporal = await connectClient(config.temporal);
+  const temporal = await lazyClient(config.temporal);
+  await detectSearchAttributes(temporal.connection, config.temporal.namespace, (message) => logger.warn(message));
   const app = await buildServer({ deps: { pool, temporal, config, logger }, logger, http: config.api });
   let closing = false;
   const shutdown = async (signal: string) => {

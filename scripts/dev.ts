@@ -16,10 +16,13 @@ import { loadDevSettings } from '../src/dev/dev-settings';
 import { startDevTemporal } from '../src/dev/dev-temporal';
 import { waitForPort } from '../src/dev/ports';
 import { createLogger } from '../src/logger';
+import { DEV_METRICS_PORTS, sdkTelemetry, startWorkerMetrics } from '../src/metrics/worker-endpoints';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
 import { startReconciler } from '../src/service/reconciler';
 import { errorMessage } from '../src/errors';
+import { detectSearchAttributes } from '../src/temporal-ui/search-attributes';
+import { startWorkerFreshnessWatch } from '../src/notifications/freshness-watch';
 
 /**
  * The whole system on one machine, on embedded defaults: a Temporal dev server with its Web UI (started on
@@ -38,10 +41,12 @@ async function main(): Promise<void> {
   process.env.DESTINATION_ALLOWED_NETWORKS ??= DEV_ALLOWED_NETWORKS;
   // Every API request logged at info would bury the banner; LOG_LEVEL=info shows them.
   process.env.LOG_LEVEL ??= 'warn';
-  const config = loadConfig();
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const config = loadConfig({ ...DEV_METRICS_PORTS, ...process.env });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], ...sdkTelemetry(config) });
   // From here on Ctrl-C stops what has started so far, also half-way through starting.
   const stops = stopOnSignals();
+  const metrics = await startWorkerMetrics(config);
+  if (metrics) stops.push(['worker metrics', () => metrics.close()]);
 
   const [host, port] = config.temporal.address.split(':') as [string, string];
   let temporalStarted = false;
@@ -87,6 +92,7 @@ async function main(): Promise<void> {
   ]);
   const temporalClient = await connectClient(config.temporal);
   stops.push(['Temporal client', () => temporalClient.connection.close()]);
+  await detectSearchAttributes(temporalClient.connection, config.temporal.namespace, console.warn);
   const logger = createLogger(config.logLevel).child({ component: 'api' });
   const stopReconciler = startReconciler(
     { pool, temporal: temporalClient },
@@ -96,6 +102,9 @@ async function main(): Promise<void> {
     },
   );
   stops.push(['reconciler', () => stopReconciler()]);
+  // Lateness alerts (notifications), as every worker process runs them.
+  const freshnessWatch = await startWorkerFreshnessWatch(pool, config, logger);
+  stops.push(['freshness watch', () => freshnessWatch.stop()]);
   const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
   stops.push(['API', () => api.close()]);
   await api.listen({ host: config.api.host, port: config.api.port });
@@ -122,6 +131,7 @@ Batch exports is running.
   Temporal Web UI: ${temporalStarted ? uiUrl : '(your own Temporal server)'}
   Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
   API:             ${apiUrl}/api/ (docs at ${apiUrl}/api/docs)
+  Metrics:         ${apiUrl}/metrics, worker :${metrics?.port ?? '-'}/metrics, Temporal SDK :${config.metrics.temporalSdkPort ?? '-'}/metrics
   Database:        ${redactPassword(config.databaseUrl)}${sourcePool === pool ? '' : `\n  Source data:     ${redactPassword(config.sourceDatabaseUrl)}`}
   Destinations:    public addresses${config.destinationAccess.allowedNetworks.length ? ` and ${config.destinationAccess.allowedNetworks.join(', ')}` : ''} (DESTINATION_ALLOWED_NETWORKS)
   Project:         ${access.projectId}

@@ -112,6 +112,20 @@ const EnvSchema = z.object({
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   /** A request's headers and body must have arrived within this; a slower one gets a 408 and is closed. */
   API_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
+  /** The worker serves its metrics (GET /metrics, Prometheus text) on this port; unset: not served. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The Temporal SDK's own worker metrics (task slots, poll latencies) are served on this port; unset: not served. */
+  TEMPORAL_SDK_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The address the worker's metrics ports listen on (0.0.0.0 in a container, so Prometheus can reach them). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  /**
+   * A webhook that does not answer 2xx is retried after this long, then twice as long each time (up to 10 minutes)
+   * until NOTIFICATION_MAX_ATTEMPTS: 10 s and 12 attempts cover a receiver down for about an hour.
+   */
+  NOTIFICATION_RETRY_INITIAL_SECONDS: z.coerce.number().positive().max(3600).default(10),
+  NOTIFICATION_MAX_ATTEMPTS: positiveInt.max(100).default(12),
+  /** How often the worker compares each export's freshness lag with its alert threshold ("late" / "recovered"). */
+  FRESHNESS_CHECK_SECONDS: positiveInt.max(3600).default(60),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
 
@@ -174,6 +188,12 @@ export interface Config {
     rateLimitPerMinute: number;
     requestTimeoutMs: number;
   };
+  notifications: {
+    retry: { initialIntervalSeconds: number; maximumAttempts: number };
+    freshnessCheckMs: number;
+  };
+  /** The worker's metrics endpoints; a null port is not served. */
+  metrics: { host: string; workerPort: number | null; temporalSdkPort: number | null };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -239,8 +259,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
       requestTimeoutMs: Math.round(e.API_REQUEST_TIMEOUT_SECONDS * 1000),
     },
+    notifications: {
+      retry: {
+        initialIntervalSeconds: e.NOTIFICATION_RETRY_INITIAL_SECONDS,
+        maximumAttempts: e.NOTIFICATION_MAX_ATTEMPTS,
+      },
+      freshnessCheckMs: e.FRESHNESS_CHECK_SECONDS * 1000,
+    },
+    metrics: {
+      host: e.METRICS_HOST,
+      workerPort: e.WORKER_METRICS_PORT ?? null,
+      temporalSdkPort: e.TEMPORAL_SDK_METRICS_PORT ?? null,
+    },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** Only the Temporal settings, for tools that talk to Temporal alone (registering search attributes). */
+export function loadTemporalConfig(env: NodeJS.ProcessEnv = process.env): Config['temporal'] {
+  // The encryption key is required by the full schema but unused here: a placeholder stands in when none is set.
+  return loadConfig({ ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), ...env }).temporal;
 }
 
 /**

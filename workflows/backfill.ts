@@ -212,6 +212,8 @@ async function exportInterval(
           : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         // Terminating the backfill must not leave runs Running forever: they are asked to cancel, and record it.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: input.childSearchAttributes,
+        staticSummary: `Backfill ${input.backfillId}: ${input.batchExportId} up to ${end}`,
       },
     );
     return 'completed';

@@ -1,3 +1,4 @@
+import type { SearchAttributePair } from '@temporalio/common';
 import type { RunReceipt } from '../src/db/runs';
 
 /** The input of every destination's export workflow: one interval of one batch export. */
@@ -108,6 +109,8 @@ export interface BackfillWorkflowInput {
   reexportCompleted: boolean;
   /** Set by continue-as-new; absent on the first run. */
   progress?: BackfillProgress;
+  /** The Temporal UI search attributes of each interval's run; absent when the cluster lacks them. */
+  childSearchAttributes?: SearchAttributePair[];
 }
 
 export interface BackfillWorkflowResult {

@@ -16,6 +16,8 @@ import { batchExportActionRoutes } from './routes/batch-export-actions';
 import { batchExportRoutes } from './routes/batch-exports';
 import type { RouteContext } from './routes/common';
 import { healthRoutes } from './routes/health';
+import { metricsRoutes } from '../metrics/api-metrics';
+import { notificationRoutes } from '../notifications/routes';
 import { runRoutes } from './routes/runs';
 import { rejectUnstorableInput, zodValidatorCompiler } from './validation';
 
@@ -85,6 +87,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
   app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(metricsRoutes(options.deps.pool));
   await app.register(healthRoutes(options.deps));
   const scopes: Array<{ prefix: string } & Omit<RouteContext, 'deps'>> = [
     {
@@ -101,6 +104,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(runRoutes(context), { prefix });
     await app.register(backfillRoutes(context), { prefix });
   }
+  await app.register(notificationRoutes(options.deps), { prefix: '/api/projects/:project_id' });
   return app;
 }
 

@@ -6,6 +6,7 @@ import { UsageError } from './context';
 import { exportsCommand } from './exports';
 import { filesCommand } from './files';
 import { logsCommand, runsCommand } from './runs';
+import { webhooksCommand } from './webhooks';
 
 /** The CLI: commands that talk to the HTTP API, and the setup commands that write to the metadata database. */
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(runsCommand());
   program.addCommand(logsCommand());
   program.addCommand(filesCommand());
+  program.addCommand(webhooksCommand());
   for (const command of adminCommands()) program.addCommand(command);
   return program;
 }

@@ -1,6 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findExecutable } from './executables';
 import { freePort } from './ports';
+import { searchAttributeFlags } from '../temporal-ui/search-attributes';
 
 export interface LocalTemporal {
   address: string;
@@ -34,6 +35,8 @@ export async function startLocalTemporal(
       extraArgs: [
         '--log-level',
         'error',
+        // Runs and backfills carry these; a real cluster gets them with `npm run temporal:search-attributes`.
+        ...searchAttributeFlags(),
         ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
           '--dynamic-config-value',
           // The value is JSON: strings quoted, numbers and booleans as they are.

@@ -25,6 +25,7 @@ import type { BackfillWorkflowInput } from '../../workflows/types';
 import { stillRunning } from '../backfills/reconcile';
 import { withTemporalDeadline } from './batch-exports';
 import { temporalFailure } from './temporal-sync';
+import { backfillUiOptions, runSearchAttributes } from '../temporal-ui/search-attributes';
 
 export interface BackfillDependencies {
   pool: Pool;
@@ -82,6 +83,7 @@ export async function startBackfill(
         // The same range backfilled again gets the same workflow id. An execution still open under it belongs to a
         // backfill whose row is already final (no active backfill overlaps this one), winding down: replace it.
         workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+        ...backfillUiOptions(batchExport, backfill),
       }),
     );
   } catch (error) {
@@ -165,6 +167,7 @@ function workflowInput(
     startAt: backfill.start_at?.toISOString() ?? null,
     endAt: backfill.end_at!.toISOString(),
     exportWorkflowType: workflowTypeFor(batchExport.destination.type),
+    childSearchAttributes: runSearchAttributes(batchExport, backfill.id),
     maxParallelRuns: deps.config.backfills.maxParallelRuns,
     intervalsPerWorkflowRun: deps.config.backfills.intervalsPerWorkflowRun,
     reexportCompleted: options.reexportCompleted,

@@ -21,7 +21,10 @@ import { checkRegexFilters, parseOrThrow } from './validation';
 export { TemporalUnavailableError, withTemporalDeadline } from './temporal-sync';
 
 export interface ServiceDependencies extends SyncDependencies {
-  config: Pick<Config, 'encryptionKey' | 'temporal' | 'schedule' | 'backfills' | 'destinationAccess'>;
+  config: Pick<
+    Config,
+    'encryptionKey' | 'temporal' | 'schedule' | 'backfills' | 'destinationAccess' | 'api' | 'notifications'
+  >;
 }
 
 /**

@@ -21,6 +21,15 @@ export async function connectClient(config: Config['temporal']): Promise<Client>
   return new Client({ connection, namespace: config.namespace });
 }
 
+/**
+ * A client whose connection is made on first use and remade after Temporal comes back: the API starts, and serves
+ * what Postgres alone answers, while Temporal is down; calls that need Temporal fail (503) until it answers again.
+ */
+export async function lazyClient(config: Config['temporal']): Promise<Client> {
+  const connection = Connection.lazy({ address: config.address, tls: await tlsOptions(config) });
+  return new Client({ connection, namespace: config.namespace });
+}
+
 /** The connection a worker polls over. */
 export async function connectWorker(config: Config['temporal']): Promise<NativeConnection> {
   return NativeConnection.connect({ address: config.address, tls: await tlsOptions(config) });

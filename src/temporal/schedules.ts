@@ -3,6 +3,7 @@ import type { BatchExportRecord } from '../db/batch-exports';
 import { DESTINATIONS, isSupportedDestination } from '../destinations';
 import { parseInterval } from '../intervals';
 import type { BatchExportWorkflowInput } from '../../workflows/types';
+import { scheduledRunUiOptions } from '../temporal-ui/search-attributes';
 
 const DAYS_OF_WEEK = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
 
@@ -63,6 +64,7 @@ export function scheduleOptions(
       workflowId: batchExport.id,
       taskQueue: options.taskQueue,
       args: [input],
+      ...scheduledRunUiOptions(batchExport),
     },
     policies: {
       // An interval starts even while the previous one still runs: one slow interval must not delay the rest.

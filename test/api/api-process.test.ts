@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/db/api-keys';
 import { createOrganization, createProject } from '../../src/db/organizations';
+import { spawnApiProcess } from '../helpers/api-process';
 import { startTestStack, type TestStack } from '../helpers/stack';
-
-const ROOT = path.resolve(__dirname, '../..');
 
 describe('npm run api (scripts/api.ts)', () => {
   let stack: TestStack;
@@ -28,27 +25,15 @@ describe('npm run api (scripts/api.ts)', () => {
       scopedProjectIds: null,
     });
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/api.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: stack.db.url,
-        TEMPORAL_ADDRESS: stack.config.temporal.address,
-        ENCRYPTION_KEY: stack.config.encryptionKey.toString('base64'),
-        API_HOST: '127.0.0.1',
-        API_PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const api = spawnApiProcess({
+      DATABASE_URL: stack.db.url,
+      TEMPORAL_ADDRESS: stack.config.temporal.address,
+      ENCRYPTION_KEY: stack.config.encryptionKey.toString('base64'),
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
     });
-    let output = '';
-    child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (output += data.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      for (let i = 0; i < 600 && !output.includes('API listening') && child.exitCode === null; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(output).toContain('API listening');
+      expect(await api.listening()).toContain('API listening');
 
       const health = await fetch(`http://127.0.0.1:${port}/health`);
       expect(health.status).toBe(200);
@@ -57,11 +42,11 @@ describe('npm run api (scripts/api.ts)', () => {
       });
       expect(list.status).toBe(200);
       expect(await list.json()).toEqual({ count: 0, next: null, previous: null, results: [] });
-      expect(output).not.toContain(key);
+      expect(api.output()).not.toContain(key);
     } finally {
-      child.kill('SIGTERM');
+      api.child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
-    expect(output).toContain('API stopped');
+    expect(await api.exited).toBe(0);
+    expect(api.output()).toContain('API stopped');
   });
 });

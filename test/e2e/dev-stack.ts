@@ -33,10 +33,19 @@ export interface DevPorts {
   temporalUi: number;
   api: number;
   s3: number;
+  workerMetrics: number;
+  sdkMetrics: number;
 }
 
 export async function freeDevPorts(): Promise<DevPorts> {
-  return { temporal: await freePort(), temporalUi: await freePort(), api: await freePort(), s3: await freePort() };
+  return {
+    temporal: await freePort(),
+    temporalUi: await freePort(),
+    api: await freePort(),
+    s3: await freePort(),
+    workerMetrics: await freePort(),
+    sdkMetrics: await freePort(),
+  };
 }
 
 /** The environment `npm run dev` gets: this machine's, without what the test run sets, on the given ports. */
@@ -59,6 +68,8 @@ export function devEnv(ports: DevPorts, databaseUrl: string, sourceDatabaseUrl?:
     TEMPORAL_UI_PORT: String(ports.temporalUi),
     API_PORT: String(ports.api),
     DEV_S3_PORT: String(ports.s3),
+    WORKER_METRICS_PORT: String(ports.workerMetrics),
+    TEMPORAL_SDK_METRICS_PORT: String(ports.sdkMetrics),
   };
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { errorMessage } from '../../errors';
 import type { ServiceDependencies } from '../../service/batch-exports';
+import { taskQueueHealth } from '../../health/task-queues';
 import { zodApp } from './common';
 
 /** A health check must answer fast even when a dependency hangs. */
@@ -11,6 +12,15 @@ const Health = z.object({
   status: z.enum(['ok', 'unavailable']),
   postgres: z.string(),
   temporal: z.string(),
+  task_queues: z
+    .record(
+      z.string(),
+      z.object({
+        last_completed_run_age_seconds: z.number().int().nullable(),
+        workflow_pollers: z.number().int().nullable(),
+      }),
+    )
+    .describe("The deployment's task queue: seconds since a run last completed there, and the workers polling it."),
 });
 
 /** GET /health: 200 when Postgres and Temporal both answer, 503 saying which one does not. */
@@ -26,16 +36,21 @@ export function healthRoutes(deps: ServiceDependencies) {
         response: { 200: Health, 503: Health },
       },
       handler: async (_request, reply) => {
-        const [postgres, temporal] = await Promise.all([
+        const taskQueue = deps.config.temporal.taskQueue;
+        const [postgres, temporal, queue] = await Promise.all([
           check(() => deps.pool.query('SELECT 1')),
           check(() =>
             deps.temporal.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>
               deps.temporal.workflowService.getSystemInfo({}),
             ),
           ),
+          taskQueueHealth(deps, taskQueue, new Date(), CHECK_TIMEOUT_MS).catch(() => null),
         ]);
         const ok = postgres === 'ok' && temporal === 'ok';
-        return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', postgres, temporal });
+        const task_queues = queue ? { [taskQueue]: queue } : {};
+        return reply
+          .status(ok ? 200 : 503)
+          .send({ status: ok ? 'ok' : 'unavailable', postgres, temporal, task_queues });
       },
     });
   };
