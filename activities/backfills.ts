@@ -12,7 +12,7 @@ import { recordWorkflowRun, type WorkflowRunStatus } from '../src/db/backfill-wo
 import { finishBackfill, markBackfill, recordSkippedRuns, type BackfillFinalStatus } from '../src/db/backfills';
 import { writeLog } from '../src/db/logs';
 import { completedIntervalEnds } from '../src/db/runs';
-import type { BackfillSchedule } from '../workflows/types';
+import type { BackfillSchedule } from '../src/temporal/contracts';
 import type { ActivityDependencies } from '.';
 
 export interface BackfillRef {

@@ -5,7 +5,7 @@ import { getBatchExport, getDestinationConfigWithSecrets, type BatchExportRecord
 import { writeLog } from '../src/db/logs';
 import { markRunRunning, recordFailedAttempt, recordSilentAttempt } from '../src/db/runs';
 import { BatchExportError, errorKindHint, errorMessage } from '../src/errors';
-import type { InsertActivityInput, InsertRetryPolicy } from '../workflows/types';
+import type { InsertActivityInput, InsertRetryPolicy } from '../src/temporal/contracts';
 import { describeFailure, toActivityFailure } from './failures';
 
 /** The export and its destination config (secrets included), parsed by the destination's schema. */

@@ -4,7 +4,7 @@ import { discardRows } from '../src/destinations/noop/export';
 import { buildModelQuery } from '../src/models';
 import { streamCopyBatches } from '../src/models/copy-stream';
 import { jsonLinesQuery } from '../src/models/types';
-import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
+import type { InsertActivityInput, InsertActivityResult } from '../src/temporal/contracts';
 import type { ActivityDependencies } from '.';
 import { keepHeartbeating } from './heartbeat';
 import { announceAttempt, failAttempt, loadExport } from './insert-attempt';

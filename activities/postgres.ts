@@ -8,7 +8,7 @@ import {
   type PostgresExportResult,
 } from '../src/destinations/postgres/export';
 import { buildModelQuery } from '../src/models';
-import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
+import type { InsertActivityInput, InsertActivityResult } from '../src/temporal/contracts';
 import type { ActivityDependencies } from '.';
 import { keepHeartbeating } from './heartbeat';
 import { announceAttempt, failAttempt, loadExport, secretValues } from './insert-attempt';

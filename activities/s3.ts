@@ -26,7 +26,7 @@ import { createFileEncoder } from '../src/formats';
 import { buildModelQuery } from '../src/models';
 import { streamCopyBatches } from '../src/models/copy-stream';
 import { copyColumnsQuery, countQuery, jsonLinesQuery } from '../src/models/types';
-import type { InsertActivityInput, InsertActivityResult } from '../workflows/types';
+import type { InsertActivityInput, InsertActivityResult } from '../src/temporal/contracts';
 import type { ActivityDependencies } from '.';
 import { keepHeartbeating } from './heartbeat';
 import { announceAttempt, failAttempt, loadExport, secretValues } from './insert-attempt';

@@ -15,6 +15,7 @@ import { createOrganization, createProject } from '../src/db/organizations';
 import { createLogger } from '../src/logger';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
+import { createActivities } from '../activities';
 import { startReconciler } from '../src/service/reconciler';
 import { errorMessage } from '../src/errors';
 
@@ -58,7 +59,8 @@ async function main(): Promise<void> {
 
   const devAccess = await devApiKey(pool);
   const connection = await connectWorker(config.temporal);
-  const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool: pool, config } });
+  const activities = createActivities({ pool, sourcePool: pool, config });
+  const worker = await createWorker({ connection, config, activities });
   const running = worker.run();
   const temporalClient = await connectClient(config.temporal);
   const logger = createLogger(config.logLevel).child({ component: 'api' });

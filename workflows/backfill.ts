@@ -19,7 +19,7 @@ import type {
   BackfillWorkflowResult,
   BatchExportWorkflowInput,
   BatchExportWorkflowResult,
-} from './types';
+} from '../src/temporal/contracts';
 
 const activities = proxyActivities<Activities>({
   // Estimating counts a whole range's rows: minutes on a large team.

@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { insertActivityOptions, runExport } from './export-run';
-import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from './types';
+import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../src/temporal/contracts';
 
 /** Reads one interval of a batch export and discards it. Registered as the `noop-export` workflow type. */
 export async function noOpExportWorkflow(input: BatchExportWorkflowInput): Promise<BatchExportWorkflowResult> {

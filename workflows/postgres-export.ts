@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { insertActivityOptions, runExport } from './export-run';
-import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from './types';
+import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../src/temporal/contracts';
 
 /** Exports one interval of a batch export to a Postgres table. Registered as the `postgres-export` workflow type. */
 export async function postgresExportWorkflow(input: BatchExportWorkflowInput): Promise<BatchExportWorkflowResult> {

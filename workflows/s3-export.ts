@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { insertActivityOptions, runExport } from './export-run';
-import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from './types';
+import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../src/temporal/contracts';
 
 const { abortUnfinishedS3Uploads } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',

@@ -21,7 +21,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { dataIntervalStart, isoSeconds } from '../intervals';
 import { ACTIVE_STATUSES } from '../statuses';
 import { workflowTypeFor } from '../temporal/schedules';
-import type { BackfillWorkflowInput } from '../../workflows/types';
+import type { BackfillWorkflowInput } from '../temporal/contracts';
 import { stillRunning } from '../backfills/reconcile';
 import { withTemporalDeadline } from './batch-exports';
 import { temporalFailure } from './temporal-sync';

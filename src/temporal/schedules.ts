@@ -2,7 +2,7 @@ import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleSpec } from '
 import type { BatchExportRecord } from '../db/batch-exports';
 import { DESTINATIONS, isSupportedDestination } from '../destinations';
 import { parseInterval } from '../intervals';
-import type { BatchExportWorkflowInput } from '../../workflows/types';
+import type { BatchExportWorkflowInput } from './contracts';
 
 const DAYS_OF_WEEK = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
 

@@ -1,4 +1,4 @@
-import type { RunReceipt } from '../src/db/runs';
+import type { RunReceipt } from '../db/runs';
 
 /** The input of every destination's export workflow: one interval of one batch export. */
 export interface BatchExportWorkflowInput {
