@@ -3,7 +3,7 @@ import { pauseAfterConsecutiveFailures } from '../src/backfills/auto-pause';
 import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
 import { completedRunOf, finishRun, startRun, type RunReceipt } from '../src/db/runs';
-import type { ActivityDependencies } from '.';
+import type { ActivityDependencies } from './dependencies';
 
 export interface StartBatchExportRunInput {
   batchExportId: string;

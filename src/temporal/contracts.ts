@@ -1,6 +1,13 @@
 import type { RunReceipt } from '../db/runs';
 
-/** The input of every destination's export workflow: one interval of one batch export. */
+/**
+ * The workflow type schedules and backfills start for every destination (workflows/index.ts registers it). Schedules
+ * created before it start the per-destination types `s3-export`, `postgres-export` and `noop-export`, still
+ * registered.
+ */
+export const EXPORT_WORKFLOW_TYPE = 'batch-export';
+
+/** The input of the export workflow: one interval of one batch export. */
 export interface BatchExportWorkflowInput {
   batchExportId: string;
   teamId: number;
@@ -80,6 +87,9 @@ export interface BackfillSchedule {
   startAt: string | null;
   endAt: string | null;
 }
+
+/** A backfill's estimate that misses heartbeats this long is taken for dead (its worker died) and retried. */
+export const BACKFILL_ESTIMATE_HEARTBEAT_TIMEOUT_SECONDS = 30;
 
 /** Where a backfill is, carried from one workflow run to the next by continue-as-new. */
 export interface BackfillProgress {
