@@ -1,4 +1,4 @@
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { dataBounds } from '../src/backfills/data-bounds';
 import {
@@ -13,7 +13,8 @@ import { finishBackfill, markBackfill, recordSkippedRuns, type BackfillFinalStat
 import { writeLog } from '../src/db/logs';
 import { completedIntervalEnds } from '../src/db/runs';
 import type { BackfillSchedule } from '../src/temporal/contracts';
-import type { ActivityDependencies } from '.';
+import type { ActivityDependencies } from './dependencies';
+import { keepHeartbeating } from './heartbeat';
 
 export interface BackfillRef {
   backfillId: string;
@@ -111,44 +112,55 @@ export function createBackfillActivities({ pool, sourcePool }: ActivityDependenc
     return batchExport;
   }
 
+  /**
+   * Finds the first interval with data, counts the intervals from there to the end and estimates the records, and
+   * records them with status Running. Leading intervals without data are not run at all.
+   */
+  async function estimate(input: EstimateBackfillInput): Promise<EstimateBackfillResult> {
+    const batchExport = await exportOrFail(input);
+    const shape = scheduleShape(input.schedule);
+    const end = new Date(input.endAt);
+    // An unaligned start includes the interval holding it, so that interval's data counts too.
+    const from = input.startAt ? intervalContaining(shape, new Date(input.startAt)).start : null;
+    const bounds = await dataBounds(sourcePool, { teamId: input.teamId, model: batchExport.model, from, until: end });
+    if (!bounds.firstInsertedAt) {
+      await markBackfill(pool, input.backfillId, { status: 'Running', totalRecordsCount: 0, totalRuns: 0 });
+      return { adjustedStartAt: null, totalRuns: 0 };
+    }
+    const adjustedStartAt = intervalContaining(shape, bounds.firstInsertedAt).start;
+    const totalRuns = countScheduledIntervals(shape, adjustedStartAt, end);
+    await markBackfill(pool, input.backfillId, {
+      status: 'Running',
+      adjustedStartAt,
+      totalRecordsCount: bounds.records,
+      totalRuns,
+    });
+    log.info('Backfill running', { batch_export_id: input.batchExportId, backfill_id: input.backfillId, totalRuns });
+    await writeLog(pool, {
+      teamId: input.teamId,
+      batchExportId: input.batchExportId,
+      backfillId: input.backfillId,
+      level: 'INFO',
+      message: `Backfill running: ${totalRuns} interval${totalRuns === 1 ? '' : 's'} from ${adjustedStartAt.toISOString()} (the first with data) to ${input.endAt}, about ${bounds.records} records`,
+    });
+    return { adjustedStartAt: adjustedStartAt.toISOString(), totalRuns };
+  }
+
   return {
     async startBackfill(input: BackfillRef): Promise<void> {
       await markBackfill(pool, input.backfillId, { status: 'Starting' });
       log.info('Backfill starting', { batch_export_id: input.batchExportId, backfill_id: input.backfillId });
     },
 
-    /**
-     * Finds the first interval with data, counts the intervals from there to the end and estimates the records, and
-     * records them with status Running. Leading intervals without data are not run at all.
-     */
+    /** Estimates the backfill (see estimate), heartbeating while it counts. */
     async estimateBackfill(input: EstimateBackfillInput): Promise<EstimateBackfillResult> {
-      const batchExport = await exportOrFail(input);
-      const shape = scheduleShape(input.schedule);
-      const end = new Date(input.endAt);
-      // An unaligned start includes the interval holding it, so that interval's data counts too.
-      const from = input.startAt ? intervalContaining(shape, new Date(input.startAt)).start : null;
-      const bounds = await dataBounds(sourcePool, { teamId: input.teamId, model: batchExport.model, from, until: end });
-      if (!bounds.firstInsertedAt) {
-        await markBackfill(pool, input.backfillId, { status: 'Running', totalRecordsCount: 0, totalRuns: 0 });
-        return { adjustedStartAt: null, totalRuns: 0 };
+      // Counting may take minutes and reports no progress: the timer alone tells Temporal the worker is alive.
+      const stopHeartbeating = keepHeartbeating(Context.current(), () => undefined);
+      try {
+        return await estimate(input);
+      } finally {
+        stopHeartbeating();
       }
-      const adjustedStartAt = intervalContaining(shape, bounds.firstInsertedAt).start;
-      const totalRuns = countScheduledIntervals(shape, adjustedStartAt, end);
-      await markBackfill(pool, input.backfillId, {
-        status: 'Running',
-        adjustedStartAt,
-        totalRecordsCount: bounds.records,
-        totalRuns,
-      });
-      log.info('Backfill running', { batch_export_id: input.batchExportId, backfill_id: input.backfillId, totalRuns });
-      await writeLog(pool, {
-        teamId: input.teamId,
-        batchExportId: input.batchExportId,
-        backfillId: input.backfillId,
-        level: 'INFO',
-        message: `Backfill running: ${totalRuns} interval${totalRuns === 1 ? '' : 's'} from ${adjustedStartAt.toISOString()} (the first with data) to ${input.endAt}, about ${bounds.records} records`,
-      });
-      return { adjustedStartAt: adjustedStartAt.toISOString(), totalRuns };
     },
 
     /** The next intervals to run, leaving out those a completed run already exported. Read-only: safe to retry. */
