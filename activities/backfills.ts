@@ -1,18 +1,13 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { dataBounds } from '../src/backfills/data-bounds';
-import {
-  countScheduledIntervals,
-  intervalContaining,
-  scheduledIntervals,
-  type ScheduleShape,
-} from '../src/backfills/intervals';
+import { countScheduledIntervals, intervalContaining, scheduledIntervals } from '../src/backfills/intervals';
 import { getBatchExport } from '../src/db/batch-exports';
 import { recordWorkflowRun, type WorkflowRunStatus } from '../src/db/backfill-workflow-runs';
 import { finishBackfill, markBackfill, recordSkippedRuns, type BackfillFinalStatus } from '../src/db/backfills';
 import { writeLog } from '../src/db/logs';
 import { completedIntervalEnds } from '../src/db/runs';
-import type { BackfillSchedule } from '../src/temporal/contracts';
+import { scheduleShape, type BackfillSchedule } from '../src/temporal/contracts';
 import type { ActivityDependencies } from './dependencies';
 import { keepHeartbeating } from './heartbeat';
 
@@ -88,17 +83,6 @@ export interface FinishBackfillInput extends BackfillRef {
 
 /** Thrown (non-retryable) when the export a backfill belongs to is gone: the backfill cannot go on. */
 export const EXPORT_DELETED = 'BatchExportDeleted';
-
-export function scheduleShape(schedule: BackfillSchedule): ScheduleShape {
-  return {
-    interval: schedule.interval,
-    timezone: schedule.timezone,
-    offset_hour: schedule.offsetHour,
-    offset_day: schedule.offsetDay,
-    start_at: schedule.startAt ? new Date(schedule.startAt) : null,
-    end_at: schedule.endAt ? new Date(schedule.endAt) : null,
-  };
-}
 
 export function createBackfillActivities({ pool, sourcePool }: ActivityDependencies) {
   async function exportOrFail(ref: BackfillRef) {
