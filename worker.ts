@@ -10,6 +10,7 @@ import { startWorkerFreshnessWatch } from './src/notifications/freshness-watch';
 import { startReconciler } from './src/service/reconciler';
 import { connectClient, connectWorker } from './src/temporal/connection';
 import { createWorker } from './src/temporal/worker';
+import { createActivities } from './activities';
 
 /** Connections for bookkeeping: recording runs, log lines, the reconciler. */
 const METADATA_CONNECTIONS = 10;
@@ -49,8 +50,8 @@ async function main(): Promise<void> {
     // The compiled worker (npm run build) finds the workflow bundle built beside it.
     const beside = path.join(__dirname, 'workflow-bundle.js');
     const workflowBundlePath = config.temporal.workflowBundlePath ?? (existsSync(beside) ? beside : undefined);
-    const dependencies = { pool, sourcePool, config };
-    const worker = await createWorker({ connection, config, dependencies, workflowBundlePath });
+    const activities = createActivities({ pool, sourcePool, config });
+    const worker = await createWorker({ connection, config, activities, workflowBundlePath });
     const freshnessWatch = await startWorkerFreshnessWatch(pool, config, logger);
     logger.info(
       {

@@ -1,20 +1,16 @@
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { dataBounds } from '../src/backfills/data-bounds';
-import {
-  countScheduledIntervals,
-  intervalContaining,
-  scheduledIntervals,
-  type ScheduleShape,
-} from '../src/backfills/intervals';
+import { countScheduledIntervals, intervalContaining, scheduledIntervals } from '../src/backfills/intervals';
 import { getBatchExport } from '../src/db/batch-exports';
 import { recordWorkflowRun, type WorkflowRunStatus } from '../src/db/backfill-workflow-runs';
 import { finishBackfill, markBackfill, recordSkippedRuns, type BackfillFinalStatus } from '../src/db/backfills';
 import { writeLog } from '../src/db/logs';
 import { completedIntervalEnds } from '../src/db/runs';
 import { backfillFinishedEvent } from '../src/notifications/hooks';
-import type { BackfillSchedule } from '../workflows/types';
-import type { ActivityDependencies } from '.';
+import { scheduleShape, type BackfillSchedule } from '../src/temporal/contracts';
+import type { ActivityDependencies } from './dependencies';
+import { keepHeartbeating } from './heartbeat';
 import { notifyFromActivity } from './notifications';
 
 export interface BackfillRef {
@@ -90,17 +86,6 @@ export interface FinishBackfillInput extends BackfillRef {
 /** Thrown (non-retryable) when the export a backfill belongs to is gone: the backfill cannot go on. */
 export const EXPORT_DELETED = 'BatchExportDeleted';
 
-export function scheduleShape(schedule: BackfillSchedule): ScheduleShape {
-  return {
-    interval: schedule.interval,
-    timezone: schedule.timezone,
-    offset_hour: schedule.offsetHour,
-    offset_day: schedule.offsetDay,
-    start_at: schedule.startAt ? new Date(schedule.startAt) : null,
-    end_at: schedule.endAt ? new Date(schedule.endAt) : null,
-  };
-}
-
 export function createBackfillActivities(deps: ActivityDependencies) {
   const { pool, sourcePool } = deps;
   async function exportOrFail(ref: BackfillRef) {
@@ -114,44 +99,55 @@ export function createBackfillActivities(deps: ActivityDependencies) {
     return batchExport;
   }
 
+  /**
+   * Finds the first interval with data, counts the intervals from there to the end and estimates the records, and
+   * records them with status Running. Leading intervals without data are not run at all.
+   */
+  async function estimate(input: EstimateBackfillInput): Promise<EstimateBackfillResult> {
+    const batchExport = await exportOrFail(input);
+    const shape = scheduleShape(input.schedule);
+    const end = new Date(input.endAt);
+    // An unaligned start includes the interval holding it, so that interval's data counts too.
+    const from = input.startAt ? intervalContaining(shape, new Date(input.startAt)).start : null;
+    const bounds = await dataBounds(sourcePool, { teamId: input.teamId, model: batchExport.model, from, until: end });
+    if (!bounds.firstInsertedAt) {
+      await markBackfill(pool, input.backfillId, { status: 'Running', totalRecordsCount: 0, totalRuns: 0 });
+      return { adjustedStartAt: null, totalRuns: 0 };
+    }
+    const adjustedStartAt = intervalContaining(shape, bounds.firstInsertedAt).start;
+    const totalRuns = countScheduledIntervals(shape, adjustedStartAt, end);
+    await markBackfill(pool, input.backfillId, {
+      status: 'Running',
+      adjustedStartAt,
+      totalRecordsCount: bounds.records,
+      totalRuns,
+    });
+    log.info('Backfill running', { batch_export_id: input.batchExportId, backfill_id: input.backfillId, totalRuns });
+    await writeLog(pool, {
+      teamId: input.teamId,
+      batchExportId: input.batchExportId,
+      backfillId: input.backfillId,
+      level: 'INFO',
+      message: `Backfill running: ${totalRuns} interval${totalRuns === 1 ? '' : 's'} from ${adjustedStartAt.toISOString()} (the first with data) to ${input.endAt}, about ${bounds.records} records`,
+    });
+    return { adjustedStartAt: adjustedStartAt.toISOString(), totalRuns };
+  }
+
   return {
     async startBackfill(input: BackfillRef): Promise<void> {
       await markBackfill(pool, input.backfillId, { status: 'Starting' });
       log.info('Backfill starting', { batch_export_id: input.batchExportId, backfill_id: input.backfillId });
     },
 
-    /**
-     * Finds the first interval with data, counts the intervals from there to the end and estimates the records, and
-     * records them with status Running. Leading intervals without data are not run at all.
-     */
+    /** Estimates the backfill (see estimate), heartbeating while it counts. */
     async estimateBackfill(input: EstimateBackfillInput): Promise<EstimateBackfillResult> {
-      const batchExport = await exportOrFail(input);
-      const shape = scheduleShape(input.schedule);
-      const end = new Date(input.endAt);
-      // An unaligned start includes the interval holding it, so that interval's data counts too.
-      const from = input.startAt ? intervalContaining(shape, new Date(input.startAt)).start : null;
-      const bounds = await dataBounds(sourcePool, { teamId: input.teamId, model: batchExport.model, from, until: end });
-      if (!bounds.firstInsertedAt) {
-        await markBackfill(pool, input.backfillId, { status: 'Running', totalRecordsCount: 0, totalRuns: 0 });
-        return { adjustedStartAt: null, totalRuns: 0 };
+      // Counting may take minutes and reports no progress: the timer alone tells Temporal the worker is alive.
+      const stopHeartbeating = keepHeartbeating(Context.current(), () => undefined);
+      try {
+        return await estimate(input);
+      } finally {
+        stopHeartbeating();
       }
-      const adjustedStartAt = intervalContaining(shape, bounds.firstInsertedAt).start;
-      const totalRuns = countScheduledIntervals(shape, adjustedStartAt, end);
-      await markBackfill(pool, input.backfillId, {
-        status: 'Running',
-        adjustedStartAt,
-        totalRecordsCount: bounds.records,
-        totalRuns,
-      });
-      log.info('Backfill running', { batch_export_id: input.batchExportId, backfill_id: input.backfillId, totalRuns });
-      await writeLog(pool, {
-        teamId: input.teamId,
-        batchExportId: input.batchExportId,
-        backfillId: input.backfillId,
-        level: 'INFO',
-        message: `Backfill running: ${totalRuns} interval${totalRuns === 1 ? '' : 's'} from ${adjustedStartAt.toISOString()} (the first with data) to ${input.endAt}, about ${bounds.records} records`,
-      });
-      return { adjustedStartAt: adjustedStartAt.toISOString(), totalRuns };
     },
 
     /** The next intervals to run, leaving out those a completed run already exported. Read-only: safe to retry. */

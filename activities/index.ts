@@ -1,29 +1,25 @@
-import type { Pool } from 'pg';
-import type { Config } from '../src/config';
 import { createBackfillActivities } from './backfills';
-import { createNoOpActivities } from './noop';
+import type { ActivityDependencies } from './dependencies';
+import { createInsertActivities } from './insert';
 import { createNotificationActivities } from './notifications';
-import { createPostgresActivities } from './postgres';
 import { createRunActivities } from './runs';
-import { createS3Activities } from './s3';
 
-export interface ActivityDependencies {
-  /** The metadata database. */
-  pool: Pool;
-  /** Where events, persons and sessions are read from. */
-  sourcePool: Pool;
-  config: Pick<Config, 'encryptionKey' | 's3' | 'source' | 'autoPause' | 'destinationAccess' | 'api' | 'notifications'>;
-}
+export type { ActivityDependencies } from './dependencies';
 
 /** Every activity the worker registers, bound to real dependencies. */
 export function createActivities(deps: ActivityDependencies) {
+  const insert = createInsertActivities(deps);
   return {
     ...createRunActivities(deps),
-    ...createS3Activities(deps),
-    ...createPostgresActivities(deps),
     ...createBackfillActivities(deps),
-    ...createNoOpActivities(deps),
     ...createNotificationActivities(deps),
+    ...insert,
+    // The per-destination activities before the one insert activity: histories of export workflows started by an
+    // earlier version schedule them by these names (workflows/export.ts keeps the workflows that do).
+    insertIntoS3: insert.insertIntoDestination,
+    insertIntoPostgres: insert.insertIntoDestination,
+    insertIntoNoOp: insert.insertIntoDestination,
+    abortUnfinishedS3Uploads: insert.cleanUpAfterFailedInsert,
   };
 }
 

@@ -1,38 +1,42 @@
 import type { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import type { z } from 'zod';
 import { getBatchExport, getDestinationConfigWithSecrets, type BatchExportRecord } from '../src/db/batch-exports';
 import { writeLog } from '../src/db/logs';
 import { markRunRunning, recordFailedAttempt, recordSilentAttempt } from '../src/db/runs';
+import { destinationOf, isSupportedDestination, type DestinationDefinition } from '../src/destinations';
 import { BatchExportError, errorKindHint, errorMessage } from '../src/errors';
 import { recordFailedAttempt as countFailedAttempt } from '../src/metrics/worker-metrics';
-import type { InsertActivityInput, InsertRetryPolicy } from '../workflows/types';
+import type { InsertActivityInput, InsertRetryPolicy } from '../src/temporal/contracts';
 import { describeFailure, toActivityFailure } from './failures';
 
-/** The export and its destination config (secrets included), parsed by the destination's schema. */
-export async function loadExport<T>(
+/** The export, its destination and its config (secrets included), parsed by the destination's schema. */
+export async function loadExport(
   pool: Pool,
   encryptionKey: Buffer,
   batchExportId: string,
-  schema: z.ZodType<T>,
-  destinationName: string,
-): Promise<{ batchExport: BatchExportRecord; destinationConfig: T }> {
+): Promise<{ batchExport: BatchExportRecord; destination: DestinationDefinition; config: Record<string, unknown> }> {
   const batchExport = await getBatchExport(pool, batchExportId);
-  const destination = await getDestinationConfigWithSecrets(pool, encryptionKey, batchExportId);
-  if (!batchExport || !destination) {
+  const stored = await getDestinationConfigWithSecrets(pool, encryptionKey, batchExportId);
+  if (!batchExport || !stored) {
     throw new BatchExportError(`Batch export ${batchExportId} does not exist or was deleted`, {
       kind: 'configuration',
     });
   }
-  const parsed = schema.safeParse(destination.config);
+  if (!isSupportedDestination(stored.type)) {
+    throw new BatchExportError(`Destination type ${stored.type} is not supported by this worker`, {
+      kind: 'configuration',
+    });
+  }
+  const destination = destinationOf(stored.type);
+  const parsed = destination.configSchema.safeParse(stored.config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new BatchExportError(
-      `The ${destinationName} destination's config is invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
+      `The ${stored.type} destination's config is invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
       { kind: 'configuration' },
     );
   }
-  return { batchExport, destinationConfig: parsed.data };
+  return { batchExport, destination, config: parsed.data };
 }
 
 /** Marks the run Running and writes the log lines the user sees when an attempt starts (WARNING on a retry). */

@@ -5,7 +5,7 @@ import { writeLog } from '../src/db/logs';
 import { completedRunOf, finishRun, startRun, type RunReceipt, type RunRecord } from '../src/db/runs';
 import { recordRunFinished } from '../src/metrics/worker-metrics';
 import { autoPausedEvent, runFailedEvent } from '../src/notifications/hooks';
-import type { ActivityDependencies } from '.';
+import type { ActivityDependencies } from './dependencies';
 import { notifyFromActivity } from './notifications';
 
 export interface StartBatchExportRunInput {

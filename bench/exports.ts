@@ -5,7 +5,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 import { ensureDatabase } from '../src/db/ensure-database';
 import { createBatchExport } from '../src/service/batch-exports';
-import type { BatchExportWorkflowResult } from '../workflows/types';
+import type { BatchExportWorkflowResult } from '../src/temporal/contracts';
 import { numberArgument, stringArgument, verdict, type SuiteResult } from './args';
 import { BENCH_DATABASE_URL, BENCH_TEAM_ID, ensureTeam, type BenchContext } from './context';
 import { profileWorkflows } from './history-profile';

@@ -19,6 +19,7 @@ import { createLogger } from '../src/logger';
 import { DEV_METRICS_PORTS, sdkTelemetry, startWorkerMetrics } from '../src/metrics/worker-endpoints';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/temporal/worker';
+import { createActivities } from '../activities';
 import { startReconciler } from '../src/service/reconciler';
 import { errorMessage } from '../src/errors';
 import { detectSearchAttributes } from '../src/temporal-ui/search-attributes';
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
 
   const connection = await connectWorker(config.temporal);
   stops.push(['worker connection', () => connection.close()]);
-  const worker = await createWorker({ connection, config, dependencies: { pool, sourcePool, config } });
+  const activities = createActivities({ pool, sourcePool, config });
+  const worker = await createWorker({ connection, config, activities });
   const running = worker.run();
   stops.push([
     'worker',

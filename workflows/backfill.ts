@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import { isoSeconds } from '../src/intervals';
+import { BACKFILL_ESTIMATE_HEARTBEAT_TIMEOUT_SECONDS } from '../src/temporal/contracts';
 import type { Activities } from '../activities';
 import type { BackfillRef } from '../activities/backfills';
 import { emptyTally, recordHandOver, recordWorkflowRun, type WorkflowRunTally } from './backfill-workflow-run';
@@ -19,12 +20,25 @@ import type {
   BackfillWorkflowResult,
   BatchExportWorkflowInput,
   BatchExportWorkflowResult,
-} from './types';
+} from '../src/temporal/contracts';
 
-const activities = proxyActivities<Activities>({
-  // Estimating counts a whole range's rows: minutes on a large team.
+const BACKFILL_RETRY = { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 } as const;
+
+/**
+ * Planning a page, recording progress, finishing: each takes a few queries and is safe to repeat. The short timeout
+ * is how a dead worker is noticed: an attempt on a SIGKILLed worker is retried elsewhere after a minute, instead of
+ * stalling the backfill for as long as the timeout allows.
+ */
+const activities = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: BACKFILL_RETRY });
+
+/**
+ * Estimating counts a whole range's rows: minutes on a large team. It heartbeats while it counts, so a dead worker is
+ * noticed after the heartbeat timeout instead.
+ */
+const estimating = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 20 },
+  heartbeatTimeout: `${BACKFILL_ESTIMATE_HEARTBEAT_TIMEOUT_SECONDS} seconds`,
+  retry: BACKFILL_RETRY,
 });
 
 /** Intervals planned per round trip to Postgres; a workflow run plans several pages before continuing as new. */
@@ -75,7 +89,7 @@ const NOTHING_TO_DO: BackfillProgress = { after: '', skippedRuns: 0, failedRuns:
 /** Records Starting, then the estimate (which records Running); null when the range holds no data at all. */
 async function begin(input: BackfillWorkflowInput, ref: BackfillRef): Promise<BackfillProgress | null> {
   await activities.startBackfill(ref);
-  const estimate = await activities.estimateBackfill({
+  const estimate = await estimating.estimateBackfill({
     ...ref,
     schedule: input.schedule,
     startAt: input.startAt,

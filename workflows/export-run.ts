@@ -20,7 +20,7 @@ import type {
   InsertActivityInput,
   InsertActivityResult,
   InsertRetryPolicy,
-} from './types';
+} from '../src/temporal/contracts';
 import type { RunReceipt } from '../src/db/runs';
 
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -1,25 +1,12 @@
 import type { CopyBatch } from '../models/copy-stream';
 import type { ModelField } from '../models/types';
 import { createCompressor, type TextCompression } from './compression';
+import type { FileEncoder } from './encoder';
 import { ParquetEncoder, type ParquetCompression } from './parquet';
 
 export type FileFormat = 'JSONLines' | 'Parquet';
 
-/**
- * Turns rows (as Postgres's binary COPY sent them) into the bytes of one file, batch by batch. `encode` may be called again before the previous call
- * resolved; results come in call order, and are the file's next bytes (maybe none yet, e.g. while a Parquet row
- * group fills). `finish` returns the last bytes; `discard` drops an unfinished file.
- */
-export interface FileEncoder {
-  encode(batch: CopyBatch): Promise<Buffer>;
-  finish(): Promise<Buffer>;
-  discard(): Promise<void>;
-  /**
-   * True when a new encoder can continue a file after any `encode` result (gzip members, zstd frames, plain
-   * text), so a retried export resumes mid-file; false when the file must be written again from its start.
-   */
-  readonly continuable: boolean;
-}
+export type { FileEncoder } from './encoder';
 
 export type EncoderOptions =
   | { format: 'JSONLines'; compression: TextCompression }

@@ -2,7 +2,7 @@ import type { Schema } from 'apache-arrow';
 import type { ModelField } from '../models/types';
 import type { CopyBatch } from '../models/copy-stream';
 import { arrowSchema, batchToArrowIpc } from './arrow';
-import type { FileEncoder } from './index';
+import type { FileEncoder } from './encoder';
 import { newParquetFileId, requestParquetThread, type ParquetCodec } from './parquet-thread';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'gzip' | 'brotli' | 'lz4' | null;

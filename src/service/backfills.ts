@@ -21,7 +21,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { dataIntervalStart, isoSeconds } from '../intervals';
 import { ACTIVE_STATUSES } from '../statuses';
 import { workflowTypeFor } from '../temporal/schedules';
-import type { BackfillWorkflowInput } from '../../workflows/types';
+import { carriedSchedule, type BackfillWorkflowInput } from '../temporal/contracts';
 import { stillRunning } from '../backfills/reconcile';
 import { withTemporalDeadline } from './batch-exports';
 import { temporalFailure } from './temporal-sync';
@@ -156,14 +156,7 @@ function workflowInput(
     backfillId: backfill.id,
     batchExportId: batchExport.id,
     teamId: batchExport.team_id,
-    schedule: {
-      interval: batchExport.interval,
-      timezone: batchExport.timezone,
-      offsetHour: batchExport.offset_hour,
-      offsetDay: batchExport.offset_day,
-      startAt: batchExport.start_at?.toISOString() ?? null,
-      endAt: batchExport.end_at?.toISOString() ?? null,
-    },
+    schedule: carriedSchedule(batchExport),
     startAt: backfill.start_at?.toISOString() ?? null,
     endAt: backfill.end_at!.toISOString(),
     exportWorkflowType: workflowTypeFor(batchExport.destination.type),

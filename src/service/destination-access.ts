@@ -1,5 +1,5 @@
 import type { DestinationAccess } from '../config';
-import { DESTINATIONS, type DestinationDefinition, type DestinationType } from '../destinations';
+import { destinationOf, DESTINATIONS, type DestinationDefinition, type DestinationType } from '../destinations';
 import { DestinationRefusedError, ValidationError } from '../errors';
 
 /**
@@ -64,7 +64,7 @@ export async function checkDestinationAccess(
   access: DestinationAccess,
 ): Promise<void> {
   try {
-    await DESTINATIONS[type].checkAccess(config, access);
+    await destinationOf(type).checkAccess(config, access);
   } catch (error) {
     if (!(error instanceof DestinationRefusedError)) throw error;
     throw new ValidationError(error.message, `destination.config.${error.field}`, 'destination_not_allowed');

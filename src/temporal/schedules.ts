@@ -1,8 +1,8 @@
 import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
 import type { BatchExportRecord } from '../db/batch-exports';
-import { DESTINATIONS, isSupportedDestination } from '../destinations';
+import { isSupportedDestination } from '../destinations';
 import { parseInterval } from '../intervals';
-import type { BatchExportWorkflowInput } from '../../workflows/types';
+import { EXPORT_WORKFLOW_TYPE, type BatchExportWorkflowInput } from './contracts';
 import { scheduledRunUiOptions } from '../temporal-ui/search-attributes';
 
 const DAYS_OF_WEEK = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
@@ -37,11 +37,12 @@ export function scheduleSpec(
   };
 }
 
+/** The workflow an export of this destination type runs: one for all of them, EXPORT_WORKFLOW_TYPE. */
 export function workflowTypeFor(destinationType: string): string {
   if (!isSupportedDestination(destinationType)) {
     throw new Error(`No export workflow exists for destination type ${destinationType}`);
   }
-  return DESTINATIONS[destinationType].workflowType;
+  return EXPORT_WORKFLOW_TYPE;
 }
 
 /** The export's whole schedule. Schedule id = export id; runs are `{export id}-{interval end}Z` in the UI. */

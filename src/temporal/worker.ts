@@ -1,16 +1,16 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDependencies } from '../../activities';
 import type { Config } from '../config';
 import { WORKFLOWS_PATH } from './workflows-path';
 
 /**
- * A worker that runs every export workflow and activity. Production passes a prebuilt bundle
- * (npm run build); without one the workflows are bundled from source at start-up.
+ * A worker that runs every export workflow and the activities it is given: the entry point (worker.ts, the dev
+ * server, the test stack) builds them with createActivities, so this layer never reaches up into activities/.
+ * Production passes a prebuilt bundle (npm run build); without one the workflows are bundled from source at start-up.
  */
 export async function createWorker(options: {
   connection: NativeConnection;
   config: Pick<Config, 'temporal' | 'worker'>;
-  dependencies: ActivityDependencies;
+  activities: object;
   workflowBundlePath?: string;
   overrides?: Partial<WorkerOptions>;
 }): Promise<Worker> {
@@ -19,7 +19,7 @@ export async function createWorker(options: {
     connection: options.connection,
     namespace: options.config.temporal.namespace,
     taskQueue: options.config.temporal.taskQueue,
-    activities: createActivities(options.dependencies),
+    activities: options.activities,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     // Bounded so that the worker stays within its memory budget (config.ts, WORKER_MEMORY_BUDGET_MB).
     maxConcurrentActivityTaskExecutions: options.config.worker.maxConcurrentActivities,

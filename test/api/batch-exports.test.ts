@@ -41,7 +41,7 @@ describe('batch exports API: create, list, retrieve, update, delete', () => {
     const schedule = await expectScheduleToMatch(api, response.body);
     expect(schedule.spec.timezone).toBe('Europe/Berlin');
     expect(schedule.spec.calendars?.[0]?.hour).toEqual([{ start: 3, end: 3, step: 1 }]);
-    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 's3-export' });
+    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'batch-export' });
   });
 
   it('stores the secrets encrypted, not in the plain config', async () => {

@@ -1,8 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { readHistories, replayOnCurrentCode } from '../helpers/replay-histories';
 
 /**
  * Histories recorded by the backfill workflow before it recorded its workflow runs (commit d0715c4): two hours per
@@ -13,21 +11,10 @@ const HISTORIES = path.join(__dirname, '../fixtures/backfill-histories');
 
 describe('backfill histories of earlier versions', () => {
   it('replay on the current workflow code without a nondeterminism error', async () => {
-    const files = (await readdir(HISTORIES)).filter((file) => file.endsWith('.binpb')).sort();
+    const histories = await readHistories(HISTORIES);
+    const files = histories.map(({ workflowId }) => workflowId);
     expect(files).toHaveLength(6);
-    const histories = await Promise.all(
-      files.map(async (file) => ({
-        workflowId: file,
-        history: temporal.api.history.v1.History.decode(await readFile(path.join(HISTORIES, file))),
-      })),
-    );
-    const replayed: Array<{ file: string; error: unknown }> = [];
-    for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: inject('workflowBundlePath') } },
-      histories,
-    )) {
-      replayed.push({ file: result.workflowId, error: result.error });
-    }
+    const replayed = await replayOnCurrentCode(histories);
     expect(replayed).toEqual(files.map((file) => ({ file, error: undefined })));
   });
 });

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport } from '../../src/service/batch-exports';
-import type { BatchExportWorkflowInput } from '../../workflows/types';
+import type { BatchExportWorkflowInput } from '../../src/temporal/contracts';
 import { createTeam } from '../helpers/fixtures';
 import { createBucket, listKeys, readExportedObject, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
 import {

@@ -55,7 +55,7 @@ describe('Postgres exports through the HTTP API', () => {
     );
     expect(stored?.config).toMatchObject({ user: 'exporter_user', password: 'correct horse battery staple' });
     const schedule = await api.stack.temporal.schedule.getHandle(response.body.id).describe();
-    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'postgres-export' });
+    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'batch-export' });
   });
 
   it.each([

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresExportProgress } from '../../src/destinations/postgres/export';
 import { listRuns } from '../../src/db/runs';
-import type { BatchExportWorkflowInput } from '../../workflows/types';
+import type { BatchExportWorkflowInput } from '../../src/temporal/contracts';
 import { createDestinationDatabase, type DestinationDatabase } from '../helpers/destination-database';
 import { createTeam } from '../helpers/fixtures';
 import { createPostgresExport } from '../helpers/postgres-exports';

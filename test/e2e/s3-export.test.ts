@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport, TemporalUnavailableError } from '../../src/service/batch-exports';
-import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../../workflows/types';
+import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../../src/temporal/contracts';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createBucket, getObject, listKeys, readJsonLinesGz, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
 import { startTestStack, type TestStack } from '../helpers/stack';

@@ -23,7 +23,7 @@ describe('the schedule of a batch export', () => {
     config: { bucket_name: 'my-bucket', region: 'eu-west-1', ...TEST_CREDENTIALS },
   });
 
-  it('is created with the export id, an hourly interval spec and the s3-export workflow', async () => {
+  it('is created with the export id, an hourly interval spec and the batch-export workflow', async () => {
     const batchExport = await createBatchExport(stack.services, teamId, { name: 'hourly', destination: destination() });
 
     const schedule = await stack.temporal.schedule.getHandle(batchExport.id).describe();
@@ -35,7 +35,7 @@ describe('the schedule of a batch export', () => {
     expect(schedule.state.paused).toBe(false);
     expect(schedule.action).toMatchObject({
       type: 'startWorkflow',
-      workflowType: 's3-export',
+      workflowType: 'batch-export',
       workflowId: batchExport.id,
       taskQueue: stack.config.temporal.taskQueue,
       args: [{ batchExportId: batchExport.id, teamId, interval: 'hour', timezone: 'UTC' }],

@@ -5,7 +5,7 @@ import type {
   BatchExportWorkflowInput,
   BatchExportWorkflowResult,
   InsertActivitySettings,
-} from '../../workflows/types';
+} from '../../src/temporal/contracts';
 import type { DestinationDatabase } from './destination-database';
 import type { TestStack } from './stack';
 

@@ -5,7 +5,7 @@ import type {
   BatchExportWorkflowInput,
   BatchExportWorkflowResult,
   InsertActivitySettings,
-} from '../../workflows/types';
+} from '../../src/temporal/contracts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { getObject, readExportedObject, TEST_CREDENTIALS } from './s3';

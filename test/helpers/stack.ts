@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config';
 import type { ServiceDependencies } from '../../src/service/batch-exports';
 import { createWorker } from '../../src/temporal/worker';
+import { createActivities } from '../../activities';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export interface TestStack {
@@ -54,7 +55,7 @@ export async function startTestStack(options: { worker?: boolean; env?: Record<s
     const worker = await createWorker({
       connection: nativeConnection,
       config,
-      dependencies: { pool: db.pool, sourcePool: db.pool, config },
+      activities: createActivities({ pool: db.pool, sourcePool: db.pool, config }),
       workflowBundlePath: inject('workflowBundlePath'),
       overrides: { shutdownGraceTime: '1 second' },
     });

@@ -1,26 +1,25 @@
 import type { Client } from 'pg';
-import type { DestinationTestStep, TestStepContext } from '..';
+import type { DestinationTestStep, TestStepContext } from '../contract';
 import { BatchExportError } from '../../errors';
 import { EVENT_FIELDS } from '../../models/events';
-import { PostgresDestinationConfig } from './config';
+import type { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
 import { classifyPostgresError, errorContext } from './errors';
 import { createTableStatement, tableSpec } from './table';
 
 /** Runs `fn` connected with the config; errors come out as messages telling what to fix. */
 async function withDestination(
-  rawConfig: Record<string, unknown>,
+  config: PostgresDestinationConfig,
   { signal, access }: TestStepContext,
-  fn: (client: Client, config: PostgresDestinationConfig) => Promise<void>,
+  fn: (client: Client) => Promise<void>,
 ): Promise<void> {
-  const config = PostgresDestinationConfig.parse(rawConfig);
   let client: Client | undefined;
   // A step that timed out stops talking to the server; its result was already given up on.
   const stop = () => void client?.end().catch(() => undefined);
   signal.addEventListener('abort', stop, { once: true });
   try {
     client = await connectToDestination(config, access);
-    await fn(client, config);
+    await fn(client);
   } catch (error) {
     throw classifyPostgresError(error, errorContext(config));
   } finally {
@@ -36,7 +35,7 @@ const EVENTS_TABLE = tableSpec({
   orderBy: [],
 });
 
-export const POSTGRES_TEST_STEPS: readonly DestinationTestStep[] = [
+export const POSTGRES_TEST_STEPS: readonly DestinationTestStep<PostgresDestinationConfig>[] = [
   {
     name: 'Connect to the database',
     description: 'Logs in to the database with the given host, port, user and password.',
@@ -49,8 +48,8 @@ export const POSTGRES_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Check the schema exists',
     description: 'Looks the schema up in the database.',
-    async run(rawConfig, context) {
-      await withDestination(rawConfig, context, async (client, config) => {
+    async run(config, context) {
+      await withDestination(config, context, async (client) => {
         const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [config.schema]);
         if (!rowCount) {
           throw new BatchExportError(`Schema "${config.schema}" does not exist: create it or check schema`, {
@@ -63,8 +62,8 @@ export const POSTGRES_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Check the table can be created',
     description: 'Creates the events table if it is missing, in a transaction that is rolled back: nothing is kept.',
-    async run(rawConfig, context) {
-      await withDestination(rawConfig, context, async (client, config) => {
+    async run(config, context) {
+      await withDestination(config, context, async (client) => {
         await client.query('BEGIN');
         try {
           await client.query(createTableStatement(EVENTS_TABLE, config.schema, config.table_name));

@@ -1,22 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
-import type { DestinationTestStep, TestStepContext } from '..';
+import type { DestinationTestStep, TestStepContext } from '../contract';
 import { DestinationRefusedError, errorMessage } from '../../errors';
 import { createS3Client } from './client';
-import { S3DestinationConfig } from './config';
+import type { S3DestinationConfig } from './config';
 import { classifyS3Error } from './errors';
 import { renderPrefix } from './keys';
 
 /** Runs `fn` with a client for the config; the client is closed afterwards. */
 async function withClient<T>(
-  rawConfig: Record<string, unknown>,
+  config: S3DestinationConfig,
   context: TestStepContext,
-  fn: (client: ReturnType<typeof createS3Client>, config: S3DestinationConfig) => Promise<T>,
+  fn: (client: ReturnType<typeof createS3Client>) => Promise<T>,
 ): Promise<T> {
-  const config = S3DestinationConfig.parse(rawConfig);
   const client = createS3Client(config, context.access);
   try {
-    return await fn(client, config);
+    return await fn(client);
   } finally {
     client.destroy();
   }
@@ -26,8 +25,8 @@ async function withClient<T>(
  * HEAD on the bucket answers both "do the credentials work?" and "does the bucket exist?": 403 is the first
  * question's no, 404 the second's. HEAD responses carry no error body, so the status code is all there is.
  */
-async function headBucket(rawConfig: Record<string, unknown>, context: TestStepContext): Promise<number> {
-  return withClient(rawConfig, context, async (client, config) => {
+async function headBucket(config: S3DestinationConfig, context: TestStepContext): Promise<number> {
+  return withClient(config, context, async (client) => {
     try {
       await client.send(new HeadBucketCommand({ Bucket: config.bucket_name }), { abortSignal: context.signal });
       return 200;
@@ -40,7 +39,7 @@ async function headBucket(rawConfig: Record<string, unknown>, context: TestStepC
   });
 }
 
-export const S3_TEST_STEPS: readonly DestinationTestStep[] = [
+export const S3_TEST_STEPS: readonly DestinationTestStep<S3DestinationConfig>[] = [
   {
     name: 'Connect with the credentials',
     description: 'Sends a request to S3 with the given endpoint, region and credentials.',
@@ -59,7 +58,7 @@ export const S3_TEST_STEPS: readonly DestinationTestStep[] = [
     description: 'Looks the bucket up in the given region.',
     async run(config, context) {
       const status = await headBucket(config, context);
-      if (status === 404) throw new Error(`Bucket "${String(config.bucket_name)}" does not exist: check bucket_name`);
+      if (status === 404) throw new Error(`Bucket "${config.bucket_name}" does not exist: check bucket_name`);
       if (status === 301 || status === 400) throw new Error('The bucket is in another region: check region');
       if (status >= 300) throw new Error(`S3 answered HTTP ${status} when looking up the bucket`);
     },
@@ -67,8 +66,8 @@ export const S3_TEST_STEPS: readonly DestinationTestStep[] = [
   {
     name: 'Write and delete a test object',
     description: 'Uploads a small object under the prefix, with the configured encryption, then deletes it.',
-    async run(rawConfig, context) {
-      await withClient(rawConfig, context, async (client, config) => {
+    async run(config, context) {
+      await withClient(config, context, async (client) => {
         const now = new Date();
         const prefix = renderPrefix(config.prefix, { table: 'events', dataIntervalStart: now, dataIntervalEnd: now });
         const key = `${prefix.replace(/\/+$/, '')}${prefix ? '/' : ''}batch-export-test-${randomUUID()}.txt`;

@@ -1,7 +1,15 @@
 import type { SearchAttributePair } from '@temporalio/common';
-import type { RunReceipt } from '../src/db/runs';
+import type { ScheduleShape } from '../backfills/intervals';
+import type { RunReceipt } from '../db/runs';
 
-/** The input of every destination's export workflow: one interval of one batch export. */
+/**
+ * The workflow type schedules and backfills start for every destination (workflows/index.ts registers it). Schedules
+ * created before it start the per-destination types `s3-export`, `postgres-export` and `noop-export`, still
+ * registered.
+ */
+export const EXPORT_WORKFLOW_TYPE = 'batch-export';
+
+/** The input of the export workflow: one interval of one batch export. */
 export interface BatchExportWorkflowInput {
   batchExportId: string;
   teamId: number;
@@ -71,16 +79,59 @@ export interface InsertActivityResult {
   receipt?: RunReceipt;
 }
 
-/** The schedule a backfill follows: the export's, as it was when the backfill was created. */
-export interface BackfillSchedule {
+/**
+ * The schedule a backfill follows: the export's ScheduleShape (src/backfills/intervals.ts) as it was when the backfill
+ * was created, one shape from the API to the activities. Its bounds are ISO 8601 strings here, which is how a Date
+ * crosses Temporal's JSON; scheduleShape() turns them back. Backfills started before carry LegacyBackfillSchedule.
+ */
+export type BackfillSchedule = CarriedScheduleShape | LegacyBackfillSchedule;
+
+export interface CarriedScheduleShape extends Omit<ScheduleShape, 'start_at' | 'end_at'> {
+  start_at: string | null;
+  end_at: string | null;
+}
+
+/** The camelCase schedule of backfills started before CarriedScheduleShape; their inputs still hold it. */
+export interface LegacyBackfillSchedule {
   interval: string;
   timezone: string;
   offsetHour: number | null;
   offsetDay: number | null;
-  /** The export's own bounds (ISO 8601): its schedule fires nothing outside them. */
   startAt: string | null;
   endAt: string | null;
 }
+
+/** The shape a backfill carries for an export's schedule. */
+export function carriedSchedule(shape: ScheduleShape): CarriedScheduleShape {
+  return {
+    interval: shape.interval,
+    timezone: shape.timezone,
+    offset_hour: shape.offset_hour,
+    offset_day: shape.offset_day,
+    start_at: shape.start_at?.toISOString() ?? null,
+    end_at: shape.end_at?.toISOString() ?? null,
+  };
+}
+
+/** The ScheduleShape of what a backfill carries, in either form. */
+export function scheduleShape(schedule: BackfillSchedule): ScheduleShape {
+  const carried: CarriedScheduleShape =
+    'offsetHour' in schedule
+      ? {
+          interval: schedule.interval,
+          timezone: schedule.timezone,
+          offset_hour: schedule.offsetHour,
+          offset_day: schedule.offsetDay,
+          start_at: schedule.startAt,
+          end_at: schedule.endAt,
+        }
+      : schedule;
+  const date = (value: string | null) => (value ? new Date(value) : null);
+  return { ...carried, start_at: date(carried.start_at), end_at: date(carried.end_at) };
+}
+
+/** A backfill's estimate that misses heartbeats this long is taken for dead (its worker died) and retried. */
+export const BACKFILL_ESTIMATE_HEARTBEAT_TIMEOUT_SECONDS = 30;
 
 /** Where a backfill is, carried from one workflow run to the next by continue-as-new. */
 export interface BackfillProgress {

@@ -1,0 +1,35 @@
+import { log } from '@temporalio/activity';
+import { buildModelQuery } from '../../models';
+import { streamCopyBatches } from '../../models/copy-stream';
+import { jsonLinesQuery } from '../../models/types';
+import type { InsertActivityResult } from '../../temporal/contracts';
+import type { InsertAttempt } from '../contract';
+import type { NoOpDestinationConfig } from './config';
+import { discardRows } from './export';
+
+/** Reads the interval's rows as JSON lines and discards them; returns how many there were and their size. */
+export async function discardInterval(attempt: InsertAttempt<NoOpDestinationConfig>): Promise<InsertActivityResult> {
+  const { input, settings } = attempt;
+  const model = buildModelQuery({
+    batchExport: attempt.batchExport,
+    dataIntervalStart: new Date(input.dataIntervalStart),
+    dataIntervalEnd: new Date(input.dataIntervalEnd),
+    includeEvents: attempt.config.include_events,
+    excludeEvents: attempt.config.exclude_events,
+  });
+  // Nothing is written, so there is nothing to resume: a retried attempt reads the interval again.
+  const result = await discardRows(
+    streamCopyBatches(attempt.sourcePool, jsonLinesQuery(model), {
+      batchBytes: settings.source.batchBytes,
+      batchRows: settings.source.batchSize,
+      cursorWidth: 0,
+    }),
+    { signal: attempt.signal, onBatch: (current) => attempt.heartbeat({ ...current }) },
+  );
+  log.info('Read and discarded interval', {
+    batch_export_id: input.batchExportId,
+    run_id: input.runId,
+    records: result.records,
+  });
+  return { recordsCompleted: result.records, bytesExported: result.bytes };
+}
