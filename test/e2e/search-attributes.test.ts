@@ -89,9 +89,9 @@ describe('runs and backfills in the Temporal UI', () => {
     );
     expect(listed.map((execution) => execution.type).sort()).toEqual([
       'backfill-batch-export',
-      'noop-export',
-      'noop-export',
-      'noop-export',
+      'batch-export',
+      'batch-export',
+      'batch-export',
     ]);
     const byTeam = [];
     for await (const execution of stack.temporal.workflow.list({
