@@ -1,9 +1,9 @@
 import type { BatchExportRecord } from '../db/batch-exports';
 import { BatchExportError } from '../errors';
-import { HogQLError } from '../hogql';
+import { HogQLError } from './hogql';
 import { eventsQuery } from './events';
 import { PropertyFilters } from './filters';
-import { hogqlModelQuery } from './hogql';
+import { hogqlModelQuery } from './hogql-query';
 import { personsQuery } from './persons';
 import { sessionsQuery } from './sessions';
 import type { IntervalQuery, ModelQuery } from './types';

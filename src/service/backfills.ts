@@ -22,7 +22,7 @@ import { dataIntervalStart, isoSeconds } from '../intervals';
 import { ACTIVE_STATUSES } from '../statuses';
 import { workflowTypeFor } from '../temporal/schedules';
 import type { BackfillWorkflowInput } from '../../workflows/types';
-import { stillRunning } from '../backfills/reconcile';
+import { stillRunning } from './reconcile-backfills';
 import { withTemporalDeadline } from './batch-exports';
 import { temporalFailure } from './temporal-sync';
 

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { stillRunning } from '../backfills/reconcile';
+import { stillRunning } from './reconcile-backfills';
 import { listActiveBackfills } from '../db/backfills';
 import { writeLog } from '../db/logs';
 import { claimRunsToCheck, finishRun, type FinishRun, type RunToCheck } from '../db/runs';

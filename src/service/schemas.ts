@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DESTINATIONS, isSupportedDestination } from '../destinations';
-import { HogQLError, validateHogQL } from '../hogql';
+import { HogQLError, validateHogQL } from '../models/hogql';
 import { isValidInterval, parseInterval } from '../intervals';
 import { isValidTimezone } from '../timezones';
 import { PropertyFilters } from '../models/filters';

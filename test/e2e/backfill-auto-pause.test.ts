@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTO_PAUSE_ACTOR } from '../../src/backfills/auto-pause';
+import { AUTO_PAUSE_ACTOR } from '../../src/service/auto-pause';
 import { listWorkflowRunsPage } from '../../src/db/backfill-workflow-runs';
 import { getBatchExport } from '../../src/db/batch-exports';
 import { listRuns } from '../../src/db/runs';

@@ -3,9 +3,9 @@ import type { Pool } from 'pg';
 import { getBatchExport, setBatchExportPaused } from '../db/batch-exports';
 import { writeLog } from '../db/logs';
 import { latestOutcomes } from '../db/runs';
-import { cancelActiveBackfills } from '../service/backfills';
-import { pauseNote, requireBatchExport } from '../service/batch-exports';
-import { withTemporalDeadline } from '../service/temporal-sync';
+import { cancelActiveBackfills } from './backfills';
+import { pauseNote, requireBatchExport } from './batch-exports';
+import { withTemporalDeadline } from './temporal-sync';
 
 /** Who the pause is attributed to, in paused_by and the schedule's note. */
 export const AUTO_PAUSE_ACTOR = 'the system, after consecutive failed runs';

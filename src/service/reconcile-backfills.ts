@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription }
 import type { Pool } from 'pg';
 import { closeWorkflowRun } from '../db/backfill-workflow-runs';
 import { finishBackfill, type BackfillRecord } from '../db/backfills';
-import { withTemporalDeadline } from '../service/temporal-sync';
+import { withTemporalDeadline } from './temporal-sync';
 import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW } from '../temporal/workflow-status';
 
 /** Longer than starting a workflow can take (the Temporal deadline is seconds). */

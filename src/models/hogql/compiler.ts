@@ -1,5 +1,5 @@
-import { EVENT_FIELDS, EVENT_PROPERTIES, jsonWithoutNul } from '../models/events';
-import type { FieldType, ModelField } from '../models/types';
+import { EVENT_FIELDS, EVENT_PROPERTIES, jsonWithoutNul } from '../events';
+import type { FieldType, ModelField } from '../types';
 import { compileCall, type ExpressionCompiler } from './functions';
 import { bigintOrNull, floatOrNull } from './numbers';
 import { parseHogQL, type Expr, type Literal, type SelectQuery } from './parser';
