@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { dataBounds } from '../src/backfills/data-bounds';
+import { dataBounds } from '../src/models/bounds';
 import {
   countScheduledIntervals,
   intervalContaining,
