@@ -16,7 +16,6 @@ import {
 } from '../db/backfills';
 import type { BatchExportRecord, Queryable } from '../db/batch-exports';
 import { writeLog } from '../db/logs';
-import { getRun } from '../db/runs';
 import { withTransaction } from '../db/transaction';
 import { NotFoundError, ValidationError } from '../errors';
 import { isUuid } from '../ids';
@@ -26,6 +25,7 @@ import { workflowTypeFor } from '../temporal/schedules';
 import type { BackfillWorkflowInput } from '../../workflows/types';
 import { stillRunning } from './reconcile-backfills';
 import { requireBatchExport, withTemporalDeadline } from './batch-exports';
+import { requireRun } from './runs';
 import { temporalFailure } from './temporal-sync';
 
 export interface BackfillDependencies {
@@ -265,8 +265,7 @@ export async function retryRun(
   batchExport: BatchExportRecord,
   runId: string,
 ): Promise<BackfillRecord> {
-  const run = isUuid(runId) ? await getRun(deps.pool, runId) : null;
-  if (!run || run.batch_export_id !== batchExport.id) throw new NotFoundError('Run not found');
+  const run = await requireRun(deps, batchExport.id, runId);
   if (ACTIVE_STATUSES.includes(run.status)) {
     throw new ValidationError(`The run is still ${run.status}: only a finished run can be retried`, null, 'run_active');
   }
