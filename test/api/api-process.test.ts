@@ -1,20 +1,16 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/db/api-keys';
 import { createOrganization, createProject } from '../../src/db/organizations';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 const ROOT = path.resolve(__dirname, '../..');
 
 describe('npm run api (scripts/api.ts)', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
 
-  beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
-  });
   afterAll(async () => {
-    await stack?.stop();
   });
 
   it('listens on API_HOST:API_PORT, serves authenticated requests and stops cleanly on SIGTERM', async () => {

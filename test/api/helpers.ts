@@ -5,7 +5,7 @@ import { parseInterval } from '../../src/intervals';
 import { buildServer } from '../../src/api/server';
 import { createApiKey, type ApiKeyScope } from '../../src/db/api-keys';
 import { createOrganization, createProject } from '../../src/db/organizations';
-import { createBucket, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
+import { createBucket, testS3Client, testS3Destination } from '../helpers/s3';
 import { checkResponsesAgainstSchema } from './conformance';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -111,17 +111,7 @@ export async function startApiTest(options: { worker?: boolean; env?: Record<str
       return response.body;
     },
     async s3Destination(extra = {}) {
-      const bucket = await createBucket(s3);
-      return {
-        type: 'S3',
-        config: {
-          bucket_name: bucket,
-          region: 'us-east-1',
-          endpoint_url: stack.s3Endpoint,
-          ...TEST_CREDENTIALS,
-          ...extra,
-        },
-      };
+      return testS3Destination(stack.s3Endpoint, await createBucket(s3), extra);
     },
     async stop() {
       // Responses of app.inject calls made directly by the test.
