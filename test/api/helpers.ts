@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { parseInterval } from '../../src/intervals';
 import { buildServer } from '../../src/api/server';
 import { createApiKey, type ApiKeyScope } from '../../src/db/api-keys';
@@ -164,4 +164,19 @@ export async function expectScheduleToMatch(
   const action = schedule.action as { args?: Array<{ interval: string; timezone: string }> };
   expect(action.args?.[0]).toMatchObject({ interval: batchExport.interval, timezone: batchExport.timezone });
   return schedule;
+}
+
+/**
+ * The API of one test file (see startApiTest), started before its tests and its own beforeAll hooks, stopped after
+ * them and its own afterAll hooks: useTestStack (test/helpers/stack.ts) with an API in front.
+ */
+export function useApiTest(options: Parameters<typeof startApiTest>[0] = {}): ApiTest {
+  const api = {} as ApiTest;
+  beforeAll(async () => {
+    Object.assign(api, await startApiTest(options));
+  });
+  afterAll(async () => {
+    await api.stop?.();
+  });
+  return api;
 }
