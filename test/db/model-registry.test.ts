@@ -1,23 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { insertBatchExport } from '../../src/db/batch-exports';
 import { dataBounds } from '../../src/models/bounds';
 import { MODEL_NAMES, MODELS } from '../../src/models/registry';
 import { Model } from '../../src/service/schemas';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { useTestDatabase } from '../helpers/database';
 import { createTeam } from '../helpers/fixtures';
 
 /** What docs/adding-a-model.md promises: a model's file, its registry line and a migration are all it takes. */
 describe('the model registry', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
   let teamId: number;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     ({ teamId } = await createTeam(db.pool));
-  });
-
-  afterAll(async () => {
-    await db?.drop();
   });
 
   it('is the list of models the API accepts', () => {
