@@ -104,8 +104,8 @@ export async function startBackfill(
 }
 
 /**
- * Inserts the backfill row if the team's limit and the overlap check allow it. Both run under a per-team lock, so
- * two requests at once cannot both pass them.
+ * Inserts the backfill row if the team's limit and the overlap check allow it, in the caller's transaction. Both run
+ * under a per-team lock held until that transaction ends, so two requests at once cannot both pass them.
  */
 async function reserveBackfill(
   deps: BackfillDependencies,
@@ -136,14 +136,13 @@ async function reserveBackfill(
       'overlapping_backfill',
     );
   }
-  const backfill = await insertBackfill(client, {
+  return insertBackfill(client, {
     teamId: batchExport.team_id,
     batchExportId: batchExport.id,
     startAt: range.startAt,
     endAt: range.endAt,
     workflowId,
   });
-  return backfill;
 }
 
 /** Everything the workflow needs, fixed now: a later change to the export does not change a running backfill. */
