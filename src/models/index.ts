@@ -27,7 +27,7 @@ export function buildModelQuery(input: ModelQueryInput): ModelQuery {
     filters: parseStoredFilters(batchExport.filters),
   };
   if (!isModelName(batchExport.model)) {
-    throw new BatchExportError(`Model "${String(batchExport.model)}" cannot be exported`, { kind: 'configuration' });
+    throw new BatchExportError(`Model "${batchExport.model}" cannot be exported`, { kind: 'configuration' });
   }
   const model = MODELS[batchExport.model];
   if (model.hogql && batchExport.hogql_query) return compileStoredHogQL(batchExport.hogql_query, interval);
