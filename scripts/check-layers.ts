@@ -1,7 +1,8 @@
 /**
  * Fails when an import points from a lower layer to a higher one, when src/ imports activities/ or workflows/, or
  * when modules import each other in a circle (type-only imports count: they couple the files all the same).
- * The layers, highest first, are listed in LAYERS below and in docs/design.md (Layers). Run by `npm run lint` and CI: `tsx scripts/check-layers.ts`.
+ * The layers, highest first, are LAYERS below (and docs/design.md §10). Run by `npm run lint` and CI;
+ * `--strict` ignores the allow-list of known violations.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -40,7 +41,7 @@ const ALLOWED: ReadonlySet<string> = new Set([
   'src/destinations/s3/test-steps.ts -> src/destinations/index.ts',
   'src/destinations/postgres/test-steps.ts -> src/destinations/index.ts',
   'src/formats/parquet.ts -> src/formats/index.ts',
-])
+]);
 
 /** `--strict`: ignore the allow-list (to see what is left of it). */
 const STRICT = process.argv.includes('--strict');

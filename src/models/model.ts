@@ -22,6 +22,6 @@ export interface ModelDefinition {
   sourceTables: readonly string[];
   /** How a re-export replaces rows; null: rows never change, the events table deduplicates them by uuid instead. */
   mergeKey: MergeKey | null;
-  /** Whether a hogql_query may shape its rows. Only events: hogql_query selects from events (src/models/hogql-query.ts). */
+  /** Whether a hogql_query may shape its rows: events only, which hogql_query selects from (models/hogql-query.ts). */
   hogql: boolean;
 }
