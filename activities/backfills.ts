@@ -1,6 +1,6 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { dataBounds } from '../src/backfills/data-bounds';
+import { dataBounds } from '../src/models/bounds';
 import { countScheduledIntervals, intervalContaining, scheduledIntervals } from '../src/backfills/intervals';
 import { getBatchExport } from '../src/db/batch-exports';
 import { recordWorkflowRun, type WorkflowRunStatus } from '../src/db/backfill-workflow-runs';

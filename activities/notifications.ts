@@ -5,7 +5,7 @@ import { getDelivery, markDeliveryFailed, recordDeliveryAttempt } from '../src/n
 import { emitNotification } from '../src/notifications/emit';
 import type { NotificationEvent } from '../src/notifications/events';
 import { sendNotification } from '../src/notifications/send';
-import type { ActivityDependencies } from '.';
+import type { ActivityDependencies } from './dependencies';
 
 export interface DeliveryRef {
   deliveryId: string;

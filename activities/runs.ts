@@ -1,5 +1,5 @@
 import { Context, log } from '@temporalio/activity';
-import { pauseAfterConsecutiveFailures } from '../src/backfills/auto-pause';
+import { pauseAfterConsecutiveFailures } from '../src/service/auto-pause';
 import { errorMessage } from '../src/errors';
 import { writeLog } from '../src/db/logs';
 import { completedRunOf, finishRun, startRun, type RunReceipt, type RunRecord } from '../src/db/runs';

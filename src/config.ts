@@ -40,11 +40,11 @@ const EnvSchema = z.object({
    * AWS CLI's default) allows 80 GB of compressed output per file, and holds half the memory of 16 MiB parts.
    */
   S3_PART_SIZE_MB: positiveInt.min(5).max(5000).default(8),
-  /** Rows per batch read from the source (at most: the S3 destination also cuts batches by SOURCE_BATCH_MB). */
+  /** Rows per batch read from the source (at most: batches are also cut by SOURCE_BATCH_MB). */
   SOURCE_BATCH_SIZE: positiveInt.max(1_000_000).default(10_000),
   /**
-   * Megabytes of source rows read before the S3 destination (which reads with COPY) cuts them into batches, the
-   * unit of encoding. Two batches are encoded at once, so memory holds a few of them.
+   * Megabytes of source rows read (every destination reads with COPY) before they are cut into a batch, the unit of
+   * encoding and, for the Postgres destination, of a commit. Two batches are encoded at once, so memory holds a few.
    */
   SOURCE_BATCH_MB: z.coerce.number().positive().max(256).default(4),
   /** How far back a schedule catches up on missed intervals after the worker or server was down. */

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { findApiKey, type ApiKeyRecord, type ApiKeyScope } from '../db/api-keys';
 import { getProject, listProjectIds } from '../db/organizations';
 import { forbidden, notFound, unauthorized } from './errors';
+import { isUuid } from '../ids';
 
 /** Who is calling, and the projects (teams) the route's organization or project gives them. */
 export interface Access {
@@ -24,7 +25,6 @@ declare module 'fastify' {
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * onRequest hook: authenticates the personal API key, checks the route's scope and resolves the organization or
@@ -68,7 +68,7 @@ async function teamsInReach(
     return { organizationId: project.organization_id, teamIds: [project.id] };
   }
   if (params.organization_id !== undefined) {
-    if (!GUID.test(params.organization_id)) throw notFound();
+    if (!isUuid(params.organization_id)) throw notFound();
     if (params.organization_id.toLowerCase() !== key.organization_id) {
       throw forbidden('This API key cannot access this organization.');
     }

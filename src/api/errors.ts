@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError, type ValidationProblem } from '../errors';
+import { TooManyBackfillsError } from '../service/backfills';
 import { TemporalUnavailableError } from '../service/batch-exports';
 
 /** An error that is the response: status and body as the client sees them. */
@@ -57,6 +58,10 @@ function toResponse(error: FastifyError | Error): { status: number; payload: Err
     return { status: 400, payload: { ...body, errors: error.problems } };
   }
   if (error instanceof NotFoundError) return toResponse(notFound());
+  // The team's limit of concurrent backfills is a 429, not bad input: the same request works later.
+  if (error instanceof TooManyBackfillsError) {
+    return { status: 429, payload: payload('throttled', 'too_many_backfills', error.message, null) };
+  }
   if (error instanceof TemporalUnavailableError) {
     const detail = `Temporal is unavailable, so nothing was changed; try again later. ${error.message}`;
     return { status: 503, payload: payload('server_error', 'temporal_unavailable', detail, null) };

@@ -4,8 +4,8 @@ import { ValidationError } from '../errors';
 import { parseOrThrow } from '../service/validation';
 
 /**
- * Schemas whose bodies the services validate themselves (the CLI goes through the same services): on a route they
- * only document the body, and the handler gets it as sent.
+ * Schemas whose bodies the services validate themselves (so that every caller of a service gets the same checks): on
+ * a route they only document the body, and the handler gets it as sent.
  */
 const documentedOnly = new WeakSet<object>();
 

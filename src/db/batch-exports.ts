@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { decryptJson } from '../crypto';
+import type { ModelName } from '../models/registry';
 
 /** A pool or a client inside a transaction. */
 export type Queryable = Pick<Pool | PoolClient, 'query'>;
@@ -8,7 +9,7 @@ export interface BatchExportRecord {
   id: string;
   team_id: number;
   name: string;
-  model: 'events' | 'persons' | 'sessions';
+  model: ModelName;
   interval: string;
   paused: boolean;
   last_paused_at: Date | null;

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Pool } from 'pg';
+import { inTransaction } from './transaction';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 // Any constant works; it only has to be the same for every process that migrates this database.
@@ -46,16 +47,15 @@ export async function migrate(pool: Pool, migrations?: Migration[]): Promise<num
     const done = new Set(rows.map((row) => row.version));
     for (const migration of pending) {
       if (done.has(migration.version)) continue;
-      await client.query('BEGIN');
       try {
-        await client.query(migration.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
-          migration.version,
-          migration.name,
-        ]);
-        await client.query('COMMIT');
+        await inTransaction(client, async (tx) => {
+          await tx.query(migration.sql);
+          await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+            migration.version,
+            migration.name,
+          ]);
+        });
       } catch (error) {
-        await client.query('ROLLBACK');
         throw new Error(`Migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, {
           cause: error,
         });

@@ -1,4 +1,5 @@
 import { filterConditions } from './filters';
+import type { ModelDefinition } from './model';
 import { PreparedValue } from './read-transaction';
 import type { IntervalQuery, ModelField, ModelQuery } from './types';
 
@@ -82,3 +83,10 @@ export function eventsQuery(query: IntervalQuery): ModelQuery {
     orderBy: ['r.inserted_at', 'r.uuid'],
   };
 }
+
+export const events: ModelDefinition = {
+  query: eventsQuery,
+  sourceTables: ['events'],
+  mergeKey: null,
+  hogql: true,
+};

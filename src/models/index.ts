@@ -1,15 +1,13 @@
-import type { BatchExportRecord } from '../db/batch-exports';
 import { BatchExportError } from '../errors';
-import { HogQLError } from '../hogql';
-import { eventsQuery } from './events';
 import { PropertyFilters } from './filters';
-import { hogqlModelQuery } from './hogql';
-import { personsQuery } from './persons';
-import { sessionsQuery } from './sessions';
+import { HogQLError } from './hogql';
+import { hogqlModelQuery } from './hogql-query';
+import { isModelName, MODELS } from './registry';
 import type { IntervalQuery, ModelQuery } from './types';
 
 export interface ModelQueryInput {
-  batchExport: Pick<BatchExportRecord, 'team_id' | 'model' | 'hogql_query' | 'filters'>;
+  /** The export's settings that shape its query (a BatchExportRecord has them). */
+  batchExport: { team_id: number; model: string; hogql_query: string | null; filters: unknown };
   dataIntervalStart: Date;
   dataIntervalEnd: Date;
   /** From the destination config. */
@@ -28,16 +26,12 @@ export function buildModelQuery(input: ModelQueryInput): ModelQuery {
     excludeEvents: input.excludeEvents,
     filters: parseStoredFilters(batchExport.filters),
   };
-  switch (batchExport.model) {
-    case 'events':
-      return batchExport.hogql_query ? compileStoredHogQL(batchExport.hogql_query, interval) : eventsQuery(interval);
-    case 'persons':
-      return personsQuery(interval);
-    case 'sessions':
-      return sessionsQuery(interval);
-    default:
-      throw new BatchExportError(`Model "${String(batchExport.model)}" cannot be exported`, { kind: 'configuration' });
+  if (!isModelName(batchExport.model)) {
+    throw new BatchExportError(`Model "${batchExport.model}" cannot be exported`, { kind: 'configuration' });
   }
+  const model = MODELS[batchExport.model];
+  if (model.hogql && batchExport.hogql_query) return compileStoredHogQL(batchExport.hogql_query, interval);
+  return model.query(interval);
 }
 
 // Both were validated when the export was saved; these errors only fire for rows written some other way.

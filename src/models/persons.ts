@@ -1,3 +1,4 @@
+import type { ModelDefinition } from './model';
 import type { IntervalQuery, ModelField, ModelQuery } from './types';
 
 /** The exported fields of a person, one row per distinct id. */
@@ -52,3 +53,15 @@ export function personsQuery(query: IntervalQuery): ModelQuery {
     orderBy: ['r.distinct_id'],
   };
 }
+
+export const persons: ModelDefinition = {
+  query: personsQuery,
+  sourceTables: ['persons', 'person_distinct_ids'],
+  mergeKey: {
+    key: ['team_id', 'distinct_id'],
+    newer:
+      'EXCLUDED.person_version > t.person_version OR EXCLUDED.person_distinct_id_version > t.person_distinct_id_version',
+    required: ['team_id', 'distinct_id', 'person_version', 'person_distinct_id_version'],
+  },
+  hogql: false,
+};

@@ -1,3 +1,4 @@
+import type { ModelDefinition } from './model';
 import type { IntervalQuery, ModelField, ModelQuery } from './types';
 
 /** The exported fields of a session, in output order. */
@@ -42,3 +43,14 @@ export function sessionsQuery(query: IntervalQuery): ModelQuery {
     orderBy: ['r.session_id'],
   };
 }
+
+export const sessions: ModelDefinition = {
+  query: sessionsQuery,
+  sourceTables: ['sessions'],
+  mergeKey: {
+    key: ['team_id', 'session_id'],
+    newer: 'EXCLUDED.end_timestamp > t.end_timestamp',
+    required: ['team_id', 'session_id', 'end_timestamp'],
+  },
+  hogql: false,
+};

@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { hasScheduledInterval } from '../backfills/intervals';
 import { parseBackfillRange, type BackfillRange } from '../backfills/request';
 import type { Config } from '../config';
@@ -14,16 +14,18 @@ import {
   insertBackfill,
   type BackfillRecord,
 } from '../db/backfills';
-import { getBatchExport, type BatchExportRecord, type Queryable } from '../db/batch-exports';
+import type { BatchExportRecord, Queryable } from '../db/batch-exports';
 import { writeLog } from '../db/logs';
-import { getRun } from '../db/runs';
+import { withTransaction } from '../db/transaction';
 import { NotFoundError, ValidationError } from '../errors';
+import { isUuid } from '../ids';
 import { dataIntervalStart, isoSeconds } from '../intervals';
 import { ACTIVE_STATUSES } from '../statuses';
 import { workflowTypeFor } from '../temporal/schedules';
 import { carriedSchedule, type BackfillWorkflowInput } from '../temporal/contracts';
-import { stillRunning } from '../backfills/reconcile';
-import { withTemporalDeadline } from './batch-exports';
+import { stillRunning } from './reconcile-backfills';
+import { requireBatchExport, withTemporalDeadline } from './batch-exports';
+import { requireRun } from './runs';
 import { temporalFailure } from './temporal-sync';
 import { backfillUiOptions, runSearchAttributes } from '../temporal-ui/search-attributes';
 
@@ -55,11 +57,21 @@ export async function createBackfill(
   deps: BackfillDependencies,
   input: { teamId: number; batchExportId: string; body: unknown; now?: Date },
 ): Promise<BackfillRecord> {
-  const batchExport = await exportOrNotFound(deps, input.teamId, input.batchExportId);
+  const batchExport = await requireBatchExport(deps.pool, input.batchExportId, [input.teamId]);
+  return backfillExport(deps, batchExport, input.body, input.now);
+}
+
+/** createBackfill for an export the caller has already looked up (and checked the team of). */
+export async function backfillExport(
+  deps: BackfillDependencies,
+  batchExport: BatchExportRecord,
+  body: unknown,
+  now: Date = new Date(),
+): Promise<BackfillRecord> {
   const { reexportCompleted, ...range } = parseBackfillRange(
     batchExport,
-    input.body,
-    input.now ?? new Date(),
+    body,
+    now,
     deps.config.backfills.maxIntervals,
   );
   return startBackfill(deps, batchExport, range, { reexportCompleted });
@@ -73,7 +85,7 @@ export async function startBackfill(
   options: { reexportCompleted: boolean },
 ): Promise<BackfillRecord> {
   const workflowId = backfillWorkflowId(batchExport.id, range);
-  const backfill = await reserveBackfill(deps, batchExport, range, workflowId);
+  const backfill = await withTransaction(deps.pool, (tx) => reserveBackfill(deps, tx, batchExport, range, workflowId));
   try {
     await withTemporalDeadline(deps.temporal, () =>
       deps.temporal.workflow.start(BACKFILL_WORKFLOW_TYPE, {
@@ -94,55 +106,45 @@ export async function startBackfill(
 }
 
 /**
- * Inserts the backfill row if the team's limit and the overlap check allow it. Both run under a per-team lock, so
- * two requests at once cannot both pass them.
+ * Inserts the backfill row if the team's limit and the overlap check allow it, in the caller's transaction. Both run
+ * under a per-team lock held until that transaction ends, so two requests at once cannot both pass them.
  */
 async function reserveBackfill(
   deps: BackfillDependencies,
+  client: PoolClient,
   batchExport: BatchExportRecord,
   range: BackfillRange,
   workflowId: string,
 ): Promise<BackfillRecord> {
   const limit = deps.config.backfills.maxActivePerTeam;
-  const client = await deps.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('batch_export_backfills', $1::bigint))`, [
-      batchExport.team_id,
-    ]);
-    if ((await countActiveBackfills(client, batchExport.team_id)) >= limit) {
-      // Only at the limit is it worth asking Temporal whether they all still run.
-      const active = await stillRunning(deps, await activeBackfillsOfTeam(client, batchExport.team_id));
-      if (active.length >= limit) {
-        throw new TooManyBackfillsError(
-          `This project already has ${limit} backfills running: wait for one to finish or cancel one`,
-        );
-      }
-    }
-    const [overlapping] = await stillRunning(deps, await activeBackfills(client, batchExport.id, range));
-    if (overlapping) {
-      const from = overlapping.start_at?.toISOString() ?? 'its earliest data';
-      throw new ValidationError(
-        `A backfill of this export from ${from} to ${overlapping.end_at?.toISOString()} is already ${overlapping.status} (id ${overlapping.id}) and overlaps this range: wait for it to finish or cancel it`,
-        'start_at',
-        'overlapping_backfill',
+  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('batch_export_backfills', $1::bigint))`, [
+    batchExport.team_id,
+  ]);
+  if ((await countActiveBackfills(client, batchExport.team_id)) >= limit) {
+    // Only at the limit is it worth asking Temporal whether they all still run.
+    const active = await stillRunning(deps, await activeBackfillsOfTeam(client, batchExport.team_id));
+    if (active.length >= limit) {
+      throw new TooManyBackfillsError(
+        `This project already has ${limit} backfills running: wait for one to finish or cancel one`,
       );
     }
-    const backfill = await insertBackfill(client, {
-      teamId: batchExport.team_id,
-      batchExportId: batchExport.id,
-      startAt: range.startAt,
-      endAt: range.endAt,
-      workflowId,
-    });
-    await client.query('COMMIT');
-    return backfill;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
   }
+  const [overlapping] = await stillRunning(deps, await activeBackfills(client, batchExport.id, range));
+  if (overlapping) {
+    const from = overlapping.start_at?.toISOString() ?? 'its earliest data';
+    throw new ValidationError(
+      `A backfill of this export from ${from} to ${overlapping.end_at?.toISOString()} is already ${overlapping.status} (id ${overlapping.id}) and overlaps this range: wait for it to finish or cancel it`,
+      'start_at',
+      'overlapping_backfill',
+    );
+  }
+  return insertBackfill(client, {
+    teamId: batchExport.team_id,
+    batchExportId: batchExport.id,
+    startAt: range.startAt,
+    endAt: range.endAt,
+    workflowId,
+  });
 }
 
 /** Everything the workflow needs, fixed now: a later change to the export does not change a running backfill. */
@@ -172,7 +174,7 @@ export async function getBackfillOf(
   deps: Pick<BackfillDependencies, 'pool' | 'temporal'>,
   input: { teamId: number; batchExportId: string; backfillId: string },
 ): Promise<BackfillRecord> {
-  const backfill = UUID.test(input.backfillId) ? await getBackfill(deps.pool, input.backfillId, input) : null;
+  const backfill = isUuid(input.backfillId) ? await getBackfill(deps.pool, input.backfillId, input) : null;
   if (!backfill) throw new NotFoundError('Backfill not found');
   if (!ACTIVE_STATUSES.includes(backfill.status) || (await stillRunning(deps, [backfill])).length > 0) return backfill;
   return (await getBackfill(deps.pool, backfill.id))!;
@@ -200,7 +202,7 @@ export async function cancelBackfill(
       'not_active',
     );
   }
-  await cancelOne(deps, backfill, 'Cancelled by request');
+  await cancelActiveBackfill(deps, backfill, 'Cancelled by request');
   return (await getBackfill(deps.pool, backfill.id))!;
 }
 
@@ -218,11 +220,16 @@ export async function cancelActiveBackfills(
   reason: string,
 ): Promise<number> {
   const backfills = await activeBackfills(deps.pool, batchExportId);
-  for (const backfill of backfills) await cancelOne(deps, backfill, reason);
+  for (const backfill of backfills) await cancelActiveBackfill(deps, backfill, reason);
   return backfills.length;
 }
 
-async function cancelOne(deps: CancelDependencies, backfill: BackfillRecord, reason: string): Promise<void> {
+/** Cancels one backfill (its workflow, then its row), saying why in its log. */
+export async function cancelActiveBackfill(
+  deps: CancelDependencies,
+  backfill: BackfillRecord,
+  reason: string,
+): Promise<void> {
   if (backfill.workflow_id) {
     try {
       await withTemporalDeadline(deps.temporal, () => deps.temporal.workflow.getHandle(backfill.workflow_id!).cancel());
@@ -250,11 +257,10 @@ async function cancelOne(deps: CancelDependencies, backfill: BackfillRecord, rea
 /** Retrying a run = a backfill of its one interval, exported again even if it completed. */
 export async function retryRun(
   deps: BackfillDependencies,
-  input: { teamId: number; batchExportId: string; runId: string },
+  batchExport: BatchExportRecord,
+  runId: string,
 ): Promise<BackfillRecord> {
-  const batchExport = await exportOrNotFound(deps, input.teamId, input.batchExportId);
-  const run = UUID.test(input.runId) ? await getRun(deps.pool, input.runId) : null;
-  if (!run || run.batch_export_id !== batchExport.id) throw new NotFoundError('Run not found');
+  const run = await requireRun(deps, batchExport.id, runId);
   if (ACTIVE_STATUSES.includes(run.status)) {
     throw new ValidationError(`The run is still ${run.status}: only a finished run can be retried`, null, 'run_active');
   }
@@ -275,15 +281,3 @@ export async function backfillPausedPeriod(
   if (!hasScheduledInterval(batchExport, period.start, period.end)) return null;
   return startBackfill(deps, batchExport, { startAt: period.start, endAt: period.end }, { reexportCompleted: false });
 }
-
-async function exportOrNotFound(
-  deps: Pick<BackfillDependencies, 'pool'>,
-  teamId: number,
-  batchExportId: string,
-): Promise<BatchExportRecord> {
-  const batchExport = UUID.test(batchExportId) ? await getBatchExport(deps.pool, batchExportId, teamId) : null;
-  if (!batchExport) throw new NotFoundError('Batch export not found');
-  return batchExport;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { markBatchExportDeleted, setBatchExportPaused, type BatchExportRecord } from '../db/batch-exports';
 import { finishRun, listActiveRuns } from '../db/runs';
-import { cancelActiveBackfills } from './backfills';
+import { backfillPausedPeriod, cancelActiveBackfill, cancelActiveBackfills } from './backfills';
 import { pauseNote, requireBatchExport, type ServiceDependencies } from './batch-exports';
 import { changeConsistently } from './temporal-sync';
 
@@ -18,14 +18,28 @@ export async function pauseBatchExport(
   return setPaused(deps, teamIds, id, { paused: true, actor });
 }
 
-/** Unpauses an export and its schedule. The intervals missed while paused are not run (see backfills for that). */
+/**
+ * Unpauses an export and its schedule. The intervals missed while paused are not run, unless `backfill` is set: then
+ * they are backfilled (from when it was paused to now) as part of the same operation. The backfill starts first,
+ * because its workflow needs its row committed; if the unpause then fails, the backfill is cancelled again, so
+ * that neither half is kept and a retry of the request starts over.
+ */
 export async function unpauseBatchExport(
   deps: ServiceDependencies,
   teamIds: number[],
   id: string,
   actor: string,
+  options: { backfill?: boolean } = {},
 ): Promise<BatchExportRecord> {
-  return setPaused(deps, teamIds, id, { paused: false, actor });
+  const current = await requireBatchExport(deps.pool, id, teamIds);
+  const missed = options.backfill && current.paused ? current.last_paused_at : null;
+  const backfill = missed ? await backfillPausedPeriod(deps, current, { start: missed, end: new Date() }) : null;
+  try {
+    return await setPaused(deps, teamIds, id, { paused: false, actor });
+  } catch (error) {
+    if (backfill) await cancelActiveBackfill(deps, backfill, 'Cancelled: the batch export could not be unpaused');
+    throw error;
+  }
 }
 
 async function setPaused(

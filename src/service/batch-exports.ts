@@ -13,6 +13,7 @@ import {
 } from '../db/batch-exports';
 import { DESTINATIONS, splitSecrets, type DestinationType } from '../destinations';
 import { NotFoundError, ValidationError } from '../errors';
+import { isUuid } from '../ids';
 import { checkDestinationAccess, mergeDestinationConfig } from './destination-access';
 import { BatchExportInput } from './schemas';
 import { changeConsistently, type SyncDependencies } from './temporal-sync';
@@ -116,7 +117,7 @@ export async function requireBatchExport(
   teamIds: number[],
   options: { lock?: boolean } = {},
 ): Promise<BatchExportRecord> {
-  const found = await findBatchExport(db, id, teamIds, options);
+  const found = isUuid(id) ? await findBatchExport(db, id, teamIds, options) : null;
   if (!found) throw new NotFoundError('Batch export not found');
   return found;
 }

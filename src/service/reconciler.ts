@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { stillRunning } from '../backfills/reconcile';
+import { stillRunning } from './reconcile-backfills';
 import { listActiveBackfills } from '../db/backfills';
 import { writeLog } from '../db/logs';
 import { claimRunsToCheck, finishRun, type FinishRun, type RunToCheck } from '../db/runs';
-import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW, workflowStatus } from '../temporal/workflow-status';
+import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW, workflowStatus } from './workflow-status';
 
 export interface ReconcilerDependencies {
   pool: Pool;

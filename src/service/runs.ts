@@ -1,12 +1,13 @@
 import { finishRun, getRun, type RunRecord } from '../db/runs';
 import { NotFoundError, ValidationError } from '../errors';
+import { isUuid } from '../ids';
 import { ACTIVE_STATUSES } from '../statuses';
 import type { ServiceDependencies } from './batch-exports';
 import { TemporalChanges } from './temporal-sync';
 
 /** A run of the given export, or NotFoundError. */
 export async function requireRun(deps: Pick<ServiceDependencies, 'pool'>, batchExportId: string, runId: string) {
-  const run = await getRun(deps.pool, runId);
+  const run = isUuid(runId) ? await getRun(deps.pool, runId) : null;
   if (!run || run.batch_export_id !== batchExportId) throw new NotFoundError('Run not found');
   return run;
 }

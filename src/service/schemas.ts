@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { DESTINATIONS, isSupportedDestination } from '../destinations';
-import { HogQLError, validateHogQL } from '../hogql';
+import { HogQLError, validateHogQL } from '../models/hogql';
 import { isValidInterval, parseInterval } from '../intervals';
 import { isValidTimezone } from '../timezones';
 import { PropertyFilters } from '../models/filters';
+import { MODEL_NAMES, MODELS } from '../models/registry';
 
-export const Model = z.enum(['events', 'persons', 'sessions']);
-
-/** Models each destination can export today. */
-const SUPPORTED_MODELS: readonly z.infer<typeof Model>[] = ['events', 'persons', 'sessions'];
+export const Model = z.enum(MODEL_NAMES);
 
 const Timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
 
@@ -70,9 +68,6 @@ export const BatchExportInput = z
     offset_hour: z.number().int().min(0).max(23).nullish(),
   })
   .superRefine((input, ctx) => {
-    if (!SUPPORTED_MODELS.includes(input.model)) {
-      ctx.addIssue({ code: 'custom', path: ['model'], message: `Model "${input.model}" is not supported yet` });
-    }
     if (input.hogql_query) {
       const problem = hogqlProblem(input.hogql_query, input.model);
       if (problem) ctx.addIssue({ code: 'custom', path: ['hogql_query'], message: problem });
@@ -96,7 +91,7 @@ export type BatchExportInput = z.output<typeof BatchExportInput>;
 
 /** Why a hogql_query cannot be exported, or null when it can. */
 function hogqlProblem(query: string, model: z.infer<typeof Model>): string | null {
-  if (model !== 'events') return `hogql_query selects from events: it cannot be used with the ${model} model`;
+  if (!MODELS[model].hogql) return `hogql_query selects from events: it cannot be used with the ${model} model`;
   try {
     validateHogQL(query);
     return null;

@@ -9,6 +9,7 @@ import {
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import type { BatchExportRecord } from '../db/batch-exports';
+import { withTransaction } from '../db/transaction';
 import { errorMessage, NotFoundError, ValidationError } from '../errors';
 import { scheduleOptions } from '../temporal/schedules';
 
@@ -173,18 +174,11 @@ export async function changeConsistently<T>(
   deps: SyncDependencies,
   work: (tx: PoolClient, temporal: TemporalChanges) => Promise<T>,
 ): Promise<T> {
-  const client = await deps.pool.connect();
   const changes = new TemporalChanges(deps);
   try {
-    await client.query('BEGIN');
-    const result = await work(client, changes);
-    await client.query('COMMIT');
-    return result;
+    return await withTransaction(deps.pool, (tx) => work(tx, changes));
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
     await changes.undo();
     throw error;
-  } finally {
-    client.release();
   }
 }

@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/db/api-keys';
 import { createOrganization, createProject } from '../../src/db/organizations';
 import { spawnApiProcess } from '../helpers/api-process';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('npm run api (scripts/api.ts)', () => {
-  let stack: TestStack;
-
-  beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useTestStack({ worker: false });
 
   it('listens on API_HOST:API_PORT, serves authenticated requests and stops cleanly on SIGTERM', async () => {
     const organization = await createOrganization(stack.db.pool, 'Process test');

@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/crypto';
 import { createOrganization, createProject } from '../../src/db/organizations';
-import { startApiTest, type ApiTest } from './helpers';
+import { useApiTest } from './helpers';
 
 describe('batch exports API: personal API keys, scopes and access', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let base: string;
   let exportId: string;
   let otherProjectId: number;
   let otherProjectExportId: string;
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
     const created = await api.call('POST', base, { body: { name: 'mine', destination: await api.s3Destination() } });
     exportId = created.body.id;
@@ -20,9 +19,6 @@ describe('batch exports API: personal API keys, scopes and access', () => {
       body: { name: 'theirs', destination: await api.s3Destination() },
     });
     otherProjectExportId = other.body.id;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   it('answers 401 without a key, with an unknown key and with a malformed header', async () => {

@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/backfills';
 import { insertEvents, makeEvent } from '../helpers/fixtures';
-import { startApiTest, type ApiResponse, type ApiTest } from './helpers';
+import { useApiTest, type ApiResponse } from './helpers';
 
 interface WorkflowRun {
   workflow_id: string;
@@ -22,19 +22,15 @@ interface WorkflowRun {
 }
 
 describe("a backfill's workflow runs, through the API", () => {
-  let api: ApiTest;
+  // Four intervals per workflow run, one at a time: ten hours take three workflow runs.
+  const api = useApiTest({
+    worker: true,
+    env: { BACKFILL_INTERVALS_PER_WORKFLOW_RUN: '4', BACKFILL_MAX_PARALLEL_RUNS: '1' },
+  });
   let base: string;
 
   beforeAll(async () => {
-    // Four intervals per workflow run, one at a time: ten hours take three workflow runs.
-    api = await startApiTest({
-      worker: true,
-      env: { BACKFILL_INTERVALS_PER_WORKFLOW_RUN: '4', BACKFILL_MAX_PARALLEL_RUNS: '1' },
-    });
     base = `/api/projects/${api.teamId}/batch_exports`;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   /** A paused NoOp export (reads each interval, writes nothing) with an event in the hour starting at `from`. */

@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server';
 import { eventually } from '../helpers/backfills';
 import { insertEvents, makeEvent } from '../helpers/fixtures';
-import { startApiTest, type ApiResponse, type ApiTest } from './helpers';
+import { useApiTest, type ApiResponse } from './helpers';
 
 describe('backfills API', () => {
-  let api: ApiTest;
+  const api = useApiTest({ worker: true });
   let base: string;
 
   beforeAll(async () => {
-    api = await startApiTest({ worker: true });
     base = `/api/projects/${api.teamId}/batch_exports`;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   /** A paused export (its schedule never fires during the test). */

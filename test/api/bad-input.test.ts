@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiTest, type ApiTest } from './helpers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApiTest } from './helpers';
 
 /** Values no field expects: every one must give a 4xx naming the problem, never a 500. */
 const ODD_VALUES: unknown[] = [
@@ -39,19 +39,15 @@ const TOP_LEVEL = [
 const CONFIG = ['bucket_name', 'region', 'prefix', 'endpoint_url', 'compression', 'file_format', 'max_file_size_mb'];
 
 describe('batch exports API: no odd input gets a 500', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let base: string;
   let destination: { type: 'S3'; config: Record<string, unknown> };
   let existingId: string;
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
     destination = await api.s3Destination();
     existingId = (await api.createExport()).id;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   function expectClientAnswer(response: { status: number; body: { detail?: unknown } }, what: string) {

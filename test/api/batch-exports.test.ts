@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getDestinationConfigWithSecrets } from '../../src/db/batch-exports';
-import { describeSchedule, expectScheduleToMatch, startApiTest, type ApiTest } from './helpers';
+import { describeSchedule, expectScheduleToMatch, useApiTest } from './helpers';
 
 describe('batch exports API: create, list, retrieve, update, delete', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let base: string;
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   const create = (body: Record<string, unknown> = {}) => api.createExport(body);

@@ -1,11 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { parseInterval } from '../../src/intervals';
 import { buildServer } from '../../src/api/server';
 import { createApiKey, type ApiKeyScope } from '../../src/db/api-keys';
 import { createOrganization, createProject } from '../../src/db/organizations';
-import { createBucket, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
+import { createBucket, testS3Client, testS3Destination } from '../helpers/s3';
 import { checkResponsesAgainstSchema } from './conformance';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -111,17 +111,7 @@ export async function startApiTest(options: { worker?: boolean; env?: Record<str
       return response.body;
     },
     async s3Destination(extra = {}) {
-      const bucket = await createBucket(s3);
-      return {
-        type: 'S3',
-        config: {
-          bucket_name: bucket,
-          region: 'us-east-1',
-          endpoint_url: stack.s3Endpoint,
-          ...TEST_CREDENTIALS,
-          ...extra,
-        },
-      };
+      return testS3Destination(stack.s3Endpoint, await createBucket(s3), extra);
     },
     async stop() {
       // Responses of app.inject calls made directly by the test.
@@ -174,4 +164,19 @@ export async function expectScheduleToMatch(
   const action = schedule.action as { args?: Array<{ interval: string; timezone: string }> };
   expect(action.args?.[0]).toMatchObject({ interval: batchExport.interval, timezone: batchExport.timezone });
   return schedule;
+}
+
+/**
+ * The API of one test file (see startApiTest), started before its tests and its own beforeAll hooks, stopped after
+ * them and its own afterAll hooks: useTestStack (test/helpers/stack.ts) with an API in front.
+ */
+export function useApiTest(options: Parameters<typeof startApiTest>[0] = {}): ApiTest {
+  const api = {} as ApiTest;
+  beforeAll(async () => {
+    Object.assign(api, await startApiTest(options));
+  });
+  afterAll(async () => {
+    await api.stop?.();
+  });
+  return api;
 }

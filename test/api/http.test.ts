@@ -3,16 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server';
-import { startApiTest, type ApiTest } from './helpers';
+import { useApiTest } from './helpers';
 
 describe('the API over real HTTP: health, OpenAPI document, docs page, logs without secrets', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let server: FastifyInstance;
   let origin: string;
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    api = await startApiTest();
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         logLines.push(chunk.toString('utf8'));
@@ -24,7 +23,6 @@ describe('the API over real HTTP: health, OpenAPI document, docs page, logs with
   });
   afterAll(async () => {
     await server?.close();
-    await api?.stop();
   });
 
   const get = (path: string, key: string | null = api.key) =>

@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startRun } from '../../src/db/runs';
-import { describeSchedule, expectScheduleToMatch, startApiTest, type ApiTest } from './helpers';
+import { describeSchedule, expectScheduleToMatch, useApiTest } from './helpers';
 
 describe('batch exports API: pause, unpause, update and delete keep the schedule in step', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let base: string;
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   const create = (body: Record<string, unknown> = {}) => api.createExport(body);

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiTest, type ApiTest } from './helpers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApiTest } from './helpers';
 
 describe('logs API, and a scheduled run seen through the API', () => {
-  let api: ApiTest;
+  const api = useApiTest({ worker: true });
   let base: string;
   let exportId: string;
   const runA = randomUUID();
   const backfillB = randomUUID();
 
   beforeAll(async () => {
-    api = await startApiTest({ worker: true });
     base = `/api/projects/${api.teamId}/batch_exports`;
     exportId = (await api.call('POST', base, { body: { name: 'logs', destination: await api.s3Destination() } })).body
       .id;
@@ -28,9 +27,6 @@ describe('logs API, and a scheduled run seen through the API', () => {
         [api.teamId, exportId, runId, backfillId, timestamp, level, message],
       );
     }
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   const messages = async (query: string) => {

@@ -6,19 +6,18 @@ import { startRecordingServer, type RecordingServer } from '../helpers/recording
 import { TEST_CREDENTIALS } from '../helpers/s3';
 import { intervalInput, runInterval } from '../helpers/s3-exports';
 import { LOOPBACK_NETWORKS } from '../helpers/stack';
-import { startApiTest, type ApiTest } from './helpers';
+import { useApiTest } from './helpers';
 
 /**
  * The default (strict) network policy: this file's stack allows no extra network. Every refused destination points
  * at a recording listener on loopback, which proves that nothing was dialled.
  */
 describe('destination network policy (default: public addresses only)', () => {
-  let api: ApiTest;
+  const api = useApiTest({ worker: true, env: { DESTINATION_ALLOWED_NETWORKS: '' } });
   let listener: RecordingServer;
   let exports: string;
 
   beforeAll(async () => {
-    api = await startApiTest({ worker: true, env: { DESTINATION_ALLOWED_NETWORKS: '' } });
     exports = `/api/projects/${api.teamId}/batch_exports`;
   });
   beforeEach(async () => {
@@ -27,7 +26,6 @@ describe('destination network policy (default: public addresses only)', () => {
   });
   afterAll(async () => {
     await listener?.close();
-    await api?.stop();
   });
 
   const postgres = (config: Record<string, unknown>) => ({

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server';
 import { checkResponsesAgainstSchema } from './conformance';
-import { startApiTest, type ApiTest } from './helpers';
+import { useApiTest } from './helpers';
 
 interface Operation {
   requestBody?: { required?: boolean; content: Record<string, { schema: { properties?: Record<string, unknown> } }> };
@@ -10,17 +10,13 @@ interface Operation {
 }
 
 describe('the OpenAPI document tells the truth', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let paths: Record<string, Record<string, Operation>>;
   const project = '/api/projects/{project_id}';
   const organization = '/api/organizations/{organization_id}';
 
   beforeAll(async () => {
-    api = await startApiTest();
     paths = (await api.call('GET', '/api/schema/')).body.paths;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   it('documents DELETE as a 204 without a body, and sends none', async () => {

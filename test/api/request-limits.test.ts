@@ -1,20 +1,16 @@
 import { Writable } from 'node:stream';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server';
-import { PUBLIC_URL, startApiTest, type ApiTest } from './helpers';
+import { PUBLIC_URL, useApiTest } from './helpers';
 
 describe('API: no request can hold it, flood it, or leak through caches, links and logs', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let base: string;
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   it('refuses a backfill from year 0 with a 400 naming the limit, while /health keeps answering', async () => {

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeLog } from '../../src/db/logs';
 import { finishRun, startRun } from '../../src/db/runs';
-import { startApiTest, type ApiTest } from './helpers';
+import { useApiTest } from './helpers';
 
 describe('runs API: list with cursors, filters and ordering, retrieve, cancel, logs', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let base: string;
   let exportId: string;
   /** Runs of `exportId`, interval ends 01:00 .. 06:00 on 2024-03-01, created in that order. */
   const runIds: string[] = [];
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
     exportId = (await api.call('POST', base, { body: { name: 'runs', destination: await api.s3Destination() } })).body
       .id;
@@ -33,9 +32,6 @@ describe('runs API: list with cursors, filters and ordering, retrieve, cancel, l
       }
       runIds.push(run.id);
     }
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   const path = (url: string) => {

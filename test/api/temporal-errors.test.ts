@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ScheduleOptions } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../../src/errors';
 import { TemporalChanges } from '../../src/service/temporal-sync';
 import { isValidTimezone } from '../../src/timezones';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 /** Current IANA names that ICU (Intl) still lists under their former names. */
 const RENAMED_ZONES = [
@@ -27,15 +27,11 @@ const RENAMED_ZONES = [
 ];
 
 describe('Temporal and the API agree on what is valid', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
   let changes: TemporalChanges;
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
     changes = new TemporalChanges(stack.services);
-  });
-  afterAll(async () => {
-    await stack?.stop();
   });
 
   /** A paused daily schedule in `timezone`, created through `changes` (so errors are classified) and deleted again. */

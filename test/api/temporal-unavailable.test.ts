@@ -2,16 +2,15 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server';
-import { describeSchedule, startApiTest, type ApiTest } from './helpers';
+import { describeSchedule, useApiTest } from './helpers';
 
 describe('batch exports API when Temporal is unreachable', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let down: FastifyInstance;
   let base: string;
   let existing: { id: string };
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
     existing = (await api.call('POST', base, { body: { name: 'existing', destination: await api.s3Destination() } }))
       .body;
@@ -23,7 +22,6 @@ describe('batch exports API when Temporal is unreachable', () => {
     await down?.close();
     // The dead connection stays open: the SDK's retry timers outlive a call's deadline and would hit a closed
     // channel. The test process ends anyway.
-    await api?.stop();
   });
 
   async function callDown(method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: object) {

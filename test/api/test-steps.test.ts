@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { listKeys, TEST_CREDENTIALS } from '../helpers/s3';
-import { startApiTest, type ApiTest } from './helpers';
+import { useApiTest } from './helpers';
 
 describe('destination test steps API', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let org: string;
 
   beforeAll(async () => {
-    api = await startApiTest();
     org = `/api/organizations/${api.organizationId}/batch_exports`;
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   const runStep = async (step: number, destination: unknown) =>

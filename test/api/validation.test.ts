@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiTest, type ApiTest } from './helpers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApiTest } from './helpers';
 
 describe('batch exports API: bad input is a 400 naming the field, never a 500', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let base: string;
   let validBody: () => Promise<Record<string, unknown>>;
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
     const destination = await api.s3Destination();
     validBody = async () => ({ name: 'valid', destination: structuredClone(destination) });
-  });
-  afterAll(async () => {
-    await api?.stop();
   });
 
   async function expectCreateRejected(

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   closeWorkflowRun,
   listWorkflowRunsPage,
@@ -6,18 +6,14 @@ import {
   type WorkflowRunReport,
 } from '../../src/db/backfill-workflow-runs';
 import { getBackfill, insertBackfill } from '../../src/db/backfills';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { useTestDatabase } from '../helpers/database';
 import { createTeam } from '../helpers/fixtures';
 
 /** What the workflow and reconciliation write, against Postgres: retries and late writes change nothing. */
 describe('backfill workflow runs in Postgres', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
   afterAll(async () => {
-    await db?.drop();
   });
 
   async function newBackfill(): Promise<string> {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTO_PAUSE_ACTOR } from '../../src/backfills/auto-pause';
+import { describe, expect, it } from 'vitest';
+import { AUTO_PAUSE_ACTOR } from '../../src/service/auto-pause';
 import { listWorkflowRunsPage } from '../../src/db/backfill-workflow-runs';
 import { getBatchExport } from '../../src/db/batch-exports';
 import { listRuns } from '../../src/db/runs';
@@ -7,18 +7,10 @@ import { createBatchExport } from '../../src/service/batch-exports';
 import { createBackfill } from '../../src/service/backfills';
 import { backfillDeps, s3Destination, waitForBackfill } from '../helpers/backfills';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('an export that keeps failing', () => {
-  let stack: TestStack;
-
-  beforeAll(async () => {
-    stack = await startTestStack({ env: { AUTO_PAUSE_AFTER_FAILED_RUNS: '3' } });
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useTestStack({ env: { AUTO_PAUSE_AFTER_FAILED_RUNS: '3' } });
 
   it('pauses itself after 3 failed runs in a row, cancels its backfill and logs why', async () => {
     const { teamId } = await createTeam(stack.db.pool);

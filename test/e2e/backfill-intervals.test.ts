@@ -8,26 +8,24 @@ import { createBackfill } from '../../src/service/backfills';
 import { backfillDeps, exportedRows, s3Destination, waitForBackfill } from '../helpers/backfills';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createBucket, testS3Client } from '../helpers/s3';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 /**
  * The schedule is the reference: Temporal's ListScheduleMatchingTimes says when the export's schedule fires, and a
  * backfill must run exactly those intervals.
  */
 describe('backfill intervals against the schedule', () => {
-  let stack: TestStack;
+  const stack = useTestStack();
   let s3: S3Client;
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack();
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
   });
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   async function dailyExport(teamId: number, bucket: string, settings: Record<string, unknown>) {

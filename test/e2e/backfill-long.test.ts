@@ -1,22 +1,14 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listWorkflowRunsPage } from '../../src/db/backfill-workflow-runs';
 import { createBatchExport } from '../../src/service/batch-exports';
 import { createBackfill } from '../../src/service/backfills';
 import { backfillDeps, waitForBackfill } from '../helpers/backfills';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('a long backfill', () => {
-  let stack: TestStack;
-
-  beforeAll(async () => {
-    stack = await startTestStack();
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = useTestStack();
 
   // A thousand workflows take a minute or two on two busy cores: more than the default test timeout.
   it('finishes 1,000 hourly intervals, continuing as new so that no workflow history grows large', async () => {

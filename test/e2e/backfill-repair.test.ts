@@ -11,7 +11,7 @@ import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { intervalKeys, verifyManifest } from '../helpers/manifests';
 import { createBucket, testS3Client } from '../helpers/s3';
 import { createS3Export } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 const START = '2024-10-01T10:00:00Z';
 const END = '2024-10-01T11:00:00Z';
@@ -20,12 +20,11 @@ const MANIFEST = `${START}-${END}_manifest.json`;
 const EVENTS = 5000;
 
 describe('backfills repair what the destination lost', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ env: { SOURCE_BATCH_SIZE: '250' } });
   let s3: S3Client;
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack({ env: { SOURCE_BATCH_SIZE: '250' } });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
     const events = Array.from({ length: EVENTS }, (_, i) =>
@@ -38,7 +37,6 @@ describe('backfills repair what the destination lost', () => {
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   async function backfill(batchExportId: string) {

@@ -6,20 +6,18 @@ import { createBackfill } from '../../src/service/backfills';
 import { backfillDeps, eventually, exportedRows, s3Destination, waitForBackfill } from '../helpers/backfills';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createBucket, testS3Client } from '../helpers/s3';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('a backfill across a worker restart', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
   let s3: S3Client;
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
     s3 = testS3Client(stack.s3Endpoint);
   });
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   it('carries on where it was on a new worker, exporting every row once', async () => {

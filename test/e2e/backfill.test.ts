@@ -10,20 +10,18 @@ import { cancelBackfill, createBackfill, getBackfillOf } from '../../src/service
 import { backfillDeps, eventually, exportedRows, s3Destination, waitForBackfill } from '../helpers/backfills';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { createBucket, testS3Client } from '../helpers/s3';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('backfills', () => {
-  let stack: TestStack;
+  const stack = useTestStack();
   let s3: S3Client;
 
   beforeAll(async () => {
-    stack = await startTestStack();
     s3 = testS3Client(stack.s3Endpoint);
   });
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   async function hourlyExport(teamId: number, name: string) {

@@ -6,20 +6,19 @@ import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createPostgresExport } from '../helpers/postgres-exports';
 import { createBucket, listMultipartUploads, readJsonLinesGz, testS3Client } from '../helpers/s3';
 import { createS3Export, finishedRun, intervalInput, runInterval } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 // Enough rows that the source COPY still streams when the first multipart upload has begun.
 const EVENTS = 150_000;
 
 describe('a worker whose Postgres connections are terminated mid-export', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000' } });
   let s3: S3Client;
   let teamId: number;
   let worker: WorkerProcess;
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000' } });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
     // ~500 bytes of JSON per event, half of it hex noise that gzip cannot shrink: several 5 MiB parts.
@@ -40,7 +39,6 @@ describe('a worker whose Postgres connections are terminated mid-export', () => 
   afterAll(async () => {
     worker?.child.kill('SIGKILL');
     s3?.destroy();
-    await stack?.stop();
   });
 
   /** Terminates the backend running the worker's source COPY once it streams into an S3 upload; returns its pid. */

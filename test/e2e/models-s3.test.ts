@@ -13,22 +13,20 @@ import {
   makeSession,
   mapping,
 } from '../helpers/source-rows';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('persons and sessions to S3', () => {
-  let stack: TestStack;
+  const stack = useTestStack();
   let s3: S3Client;
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack();
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
   });
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   /** Exports the hour ending at `end` of a new export of `model`; returns the rows of its one data file. */

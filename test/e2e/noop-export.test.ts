@@ -4,22 +4,20 @@ import { createBatchExport } from '../../src/service/batch-exports';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createBucket, getObject, testS3Client } from '../helpers/s3';
 import { createS3Export, intervalInput, runInterval } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('noop-export workflow', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ env: { SOURCE_BATCH_SIZE: '3' } });
   let s3: S3Client;
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack({ env: { SOURCE_BATCH_SIZE: '3' } });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
   });
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   it('reads the interval, discards it and records as many rows and bytes as an uncompressed JSON-lines file', async () => {

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getDestinationConfigWithSecrets } from '../../src/db/batch-exports';
-import { startApiTest, type ApiTest } from '../api/helpers';
+import { useApiTest } from '../api/helpers';
 
 describe('Postgres exports through the HTTP API', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let base: string;
   const destination = {
     type: 'Postgres',
@@ -18,12 +18,7 @@ describe('Postgres exports through the HTTP API', () => {
   };
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
-  });
-
-  afterAll(async () => {
-    await api?.stop();
   });
 
   it('creates a persons export to Postgres with defaults filled in, never returning user or password', async () => {

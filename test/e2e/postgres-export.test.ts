@@ -10,22 +10,20 @@ import {
   makeSession,
   mapping,
 } from '../helpers/source-rows';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('postgres-export workflow', () => {
-  let stack: TestStack;
+  const stack = useTestStack();
   let destination: DestinationDatabase;
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack();
     destination = await createDestinationDatabase();
     ({ teamId } = await createTeam(stack.db.pool));
   });
 
   afterAll(async () => {
     await destination?.drop();
-    await stack?.stop();
   });
 
   const rowsOf = async (table: string, orderBy: string) =>

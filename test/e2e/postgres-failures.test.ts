@@ -9,16 +9,15 @@ import {
 } from '../helpers/destination-database';
 import { createPostgresExport, insertAttempts, runPostgresInterval } from '../helpers/postgres-exports';
 import { insertDistinctIds, insertPersons, makePerson, mapping } from '../helpers/source-rows';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('postgres-export failures', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ env: { SOURCE_BATCH_SIZE: '2' } });
   let destination: DestinationDatabase;
   let teamId: number;
 
   beforeAll(async () => {
     // Two rows per batch, so that an interval of a few rows spans several committed batches.
-    stack = await startTestStack({ env: { SOURCE_BATCH_SIZE: '2' } });
     destination = await createDestinationDatabase();
     ({ teamId } = await createTeam(stack.db.pool));
     await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-06-01T10:30:00Z')]);
@@ -26,7 +25,6 @@ describe('postgres-export failures', () => {
 
   afterAll(async () => {
     await destination?.drop();
-    await stack?.stop();
   });
 
   const HOUR_END = '2024-06-01T11:00:00Z';

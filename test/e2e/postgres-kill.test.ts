@@ -7,19 +7,18 @@ import { createDestinationDatabase, type DestinationDatabase } from '../helpers/
 import { createTeam } from '../helpers/fixtures';
 import { createPostgresExport } from '../helpers/postgres-exports';
 import { insertPageviews } from '../helpers/source-rows';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess } from '../helpers/worker-process';
 
 const EVENTS = 20_000;
 
 describe('a Postgres export whose worker is killed mid-interval', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '200' } });
   let destination: DestinationDatabase;
   let teamId: number;
 
   beforeAll(async () => {
     // No worker in this process: the first one is a child process the test kills. 100 batches of 200 rows.
-    stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '200' } });
     destination = await createDestinationDatabase();
     ({ teamId } = await createTeam(stack.db.pool));
     await insertPageviews(stack.db.pool, teamId, EVENTS, '2024-09-01 10:00:00+00', 100);
@@ -33,7 +32,6 @@ describe('a Postgres export whose worker is killed mid-interval', () => {
 
   afterAll(async () => {
     await destination?.drop();
-    await stack?.stop();
   });
 
   it('resumes on another worker after the committed batches and completes with every row exactly once', async () => {

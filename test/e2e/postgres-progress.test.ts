@@ -4,21 +4,20 @@ import { createTeam } from '../helpers/fixtures';
 import { createPostgresExport, insertAttempts, runPostgresInterval } from '../helpers/postgres-exports';
 import { intervalInput } from '../helpers/s3-exports';
 import { insertPageviews } from '../helpers/source-rows';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 const EVENTS = 20_000;
 const BATCH_ROWS = 200;
 
 describe('the progress of a Postgres export', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: String(BATCH_ROWS) } });
   let destination: DestinationDatabase;
   let teamId: number;
   let workerProcess: WorkerProcess | undefined;
 
   beforeAll(async () => {
     // No worker in this process until a test starts one: the first may be a child process the test kills.
-    stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: String(BATCH_ROWS) } });
     destination = await createDestinationDatabase();
     ({ teamId } = await createTeam(stack.db.pool));
     await insertPageviews(stack.db.pool, teamId, EVENTS, '2024-09-01 10:00:00+00', 100);
@@ -38,7 +37,6 @@ describe('the progress of a Postgres export', () => {
   afterAll(async () => {
     workerProcess?.child.kill('SIGKILL');
     await destination?.drop();
-    await stack?.stop();
   });
 
   async function loggedTable(name: string, delaySeconds: number): Promise<void> {

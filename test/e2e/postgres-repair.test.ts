@@ -5,13 +5,13 @@ import { backfillDeps, waitForBackfill } from '../helpers/backfills';
 import { createDestinationDatabase, type DestinationDatabase } from '../helpers/destination-database';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { createPostgresExport, insertAttempts, runPostgresInterval } from '../helpers/postgres-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 const START = '2024-05-01T10:00:00Z';
 const END = '2024-05-01T12:00:00Z';
 
 describe('the Postgres destination after a backfill and after its own count', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ env: { SOURCE_BATCH_SIZE: '7' } });
   let destination: DestinationDatabase;
   let teamId: number;
   let events: TestEvent[];
@@ -20,7 +20,6 @@ describe('the Postgres destination after a backfill and after its own count', ()
 
   beforeAll(async () => {
     // Small batches: an interval is loaded in several transactions, as a big one would be.
-    stack = await startTestStack({ env: { SOURCE_BATCH_SIZE: '7' } });
     destination = await createDestinationDatabase();
     ({ teamId } = await createTeam(stack.db.pool));
     events = Array.from({ length: 40 }, (_, i) =>
@@ -33,7 +32,6 @@ describe('the Postgres destination after a backfill and after its own count', ()
 
   afterAll(async () => {
     await destination?.drop();
-    await stack?.stop();
   });
 
   async function backfill(batchExportId: string) {

@@ -2,17 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createDestinationDatabase, type DestinationDatabase } from '../helpers/destination-database';
 import { createPostgresExport, runPostgresInterval } from '../helpers/postgres-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { selfSignedCertificate, startTlsPostgresProxy } from '../helpers/tls-proxy';
 
 describe('postgres-export over TLS', () => {
-  let stack: TestStack;
+  const stack = useTestStack();
   let destination: DestinationDatabase;
   let proxy: Awaited<ReturnType<typeof startTlsPostgresProxy>>;
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack();
     destination = await createDestinationDatabase();
     proxy = await startTlsPostgresProxy(destination.connection, await selfSignedCertificate());
     ({ teamId } = await createTeam(stack.db.pool));
@@ -22,7 +21,6 @@ describe('postgres-export over TLS', () => {
   afterAll(async () => {
     await proxy?.close();
     await destination?.drop();
-    await stack?.stop();
   });
 
   it('exports to a server with a self-signed certificate when has_self_signed_cert is set', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiTest, type ApiTest } from '../api/helpers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApiTest } from '../api/helpers';
 import { insertEvents, makeEvent } from '../helpers/fixtures';
 import { verifyManifest } from '../helpers/manifests';
 import { intervalInput } from '../helpers/s3-exports';
@@ -7,10 +7,9 @@ import { intervalInput } from '../helpers/s3-exports';
 const HOURS = ['2024-10-01T11:00:00Z', '2024-10-01T12:00:00Z', '2024-10-01T14:00:00Z'];
 
 describe('completeness receipts and freshness', () => {
-  let api: ApiTest;
+  const api = useApiTest({ worker: true });
 
   beforeAll(async () => {
-    api = await startApiTest({ worker: true });
     const kept = makeEvent(api.teamId, '2024-10-01T10:10:00Z');
     await insertEvents(api.stack.db.pool, [
       kept,
@@ -21,10 +20,6 @@ describe('completeness receipts and freshness', () => {
       makeEvent(api.teamId, '2024-10-01T11:30:00Z'),
       makeEvent(api.teamId, '2024-10-01T13:30:00Z'),
     ]);
-  });
-
-  afterAll(async () => {
-    await api?.stop();
   });
 
   it('returns the receipt on runs and a manifest pyarrow and hashlib verify; freshness stops at the first gap', async () => {

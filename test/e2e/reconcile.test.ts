@@ -1,20 +1,19 @@
 import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchExport } from '../../src/service/batch-exports';
-import { startApiTest, type ApiResponse, type ApiTest } from '../api/helpers';
+import { useApiTest, type ApiResponse } from '../api/helpers';
 import { insertEvents, makeEvent } from '../helpers/fixtures';
 import { intervalInput } from '../helpers/s3-exports';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 describe('runs and backfills whose workflow is closed in Temporal', () => {
-  let api: ApiTest;
+  const api = useApiTest();
   let worker: WorkerProcess;
   let base: string;
   /** Holds the events table locked: every export's source query waits, so its run stays Running. */
   let lock: PoolClient;
 
   beforeAll(async () => {
-    api = await startApiTest();
     base = `/api/projects/${api.teamId}/batch_exports`;
     await insertEvents(api.stack.db.pool, [
       makeEvent(api.teamId, '2024-09-01T10:10:00Z'),
@@ -31,7 +30,6 @@ describe('runs and backfills whose workflow is closed in Temporal', () => {
     await lock?.query('ROLLBACK');
     lock?.release();
     worker?.child.kill('SIGKILL');
-    await api?.stop();
   });
 
   /** GETs `url` until `done` accepts the body (at most a minute); returns the last response. */

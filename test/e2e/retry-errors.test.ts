@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev/ports';
-import { startApiTest, type ApiTest } from '../api/helpers';
+import { useApiTest } from '../api/helpers';
 import { eventually } from '../helpers/backfills';
 import { intervalInput } from '../helpers/s3-exports';
 
@@ -9,15 +9,7 @@ const END = '2024-10-01T11:00:00Z';
 const RETRY_AFTER_SECONDS = 300;
 
 describe('a run that keeps failing says why while it retries', () => {
-  let api: ApiTest;
-
-  beforeAll(async () => {
-    api = await startApiTest({ worker: true });
-  });
-
-  afterAll(async () => {
-    await api?.stop();
-  });
+  const api = useApiTest({ worker: true });
 
   it('shows the reason in latest_error and the logs, with the attempt and when the next one starts', async () => {
     // Nothing listens on this loopback port: every request to the S3 endpoint is refused.

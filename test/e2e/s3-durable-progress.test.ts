@@ -6,7 +6,7 @@ import { createBucket, getObject, listKeys, listMultipartUploads, testS3Client }
 import { createS3Export, finishedRun, intervalInput } from '../helpers/s3-exports';
 import { startS3Recorder, type RecordedRequest, type S3Recorder } from '../helpers/s3-recorder';
 import { insertNoisyEvents } from '../helpers/source-rows';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 // ~60 MB gzipped: twelve 5 MiB parts.
@@ -15,14 +15,13 @@ const EVENTS = 300_000;
 const KILL_AFTER_PARTS = 4;
 
 describe('an S3 export whose worker is killed right after a part is stored', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
   let s3: S3Client;
   let recorder: S3Recorder;
   let teamId: number;
   let workerProcess: WorkerProcess | undefined;
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
     s3 = testS3Client(stack.s3Endpoint);
     recorder = await startS3Recorder(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
@@ -33,7 +32,6 @@ describe('an S3 export whose worker is killed right after a part is stored', () 
     workerProcess?.child.kill('SIGKILL');
     s3?.destroy();
     await recorder?.close();
-    await stack?.stop();
   });
 
   it('has the next attempt upload only the parts after those S3 holds, and writes every row once', async () => {

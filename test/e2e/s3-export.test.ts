@@ -5,37 +5,25 @@ import { listRuns } from '../../src/db/runs';
 import { createBatchExport, TemporalUnavailableError } from '../../src/service/batch-exports';
 import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../../src/temporal/contracts';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
-import { createBucket, getObject, listKeys, readJsonLinesGz, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { createBucket, getObject, listKeys, readJsonLinesGz, testS3Client, testS3Destination } from '../helpers/s3';
+import { useTestStack } from '../helpers/stack';
 
 describe('s3-export workflow', () => {
-  let stack: TestStack;
+  const stack = useTestStack();
   let s3: S3Client;
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack();
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
   });
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
-  function s3Destination(bucket: string, extra: Record<string, unknown> = {}) {
-    return {
-      type: 'S3',
-      config: {
-        bucket_name: bucket,
-        region: 'us-east-1',
-        endpoint_url: stack.s3Endpoint,
-        ...TEST_CREDENTIALS,
-        ...extra,
-      },
-    };
-  }
+  const s3Destination = (bucket: string, extra: Record<string, unknown> = {}) =>
+    testS3Destination(stack.s3Endpoint, bucket, extra);
 
   async function runInterval(batchExportId: string, dataIntervalEnd: string): Promise<BatchExportWorkflowResult> {
     const input: BatchExportWorkflowInput = {

@@ -4,17 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createBucket, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
 import { createS3Export, finishedRun, intervalInput, runInterval } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 const QUICK_RETRIES = { initialIntervalSeconds: 1, backoffCoefficient: 1, maximumAttempts: 3 };
 
 describe('S3 export failures', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ env: { SOURCE_BATCH_SIZE: '1000' } });
   let s3: S3Client;
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack({ env: { SOURCE_BATCH_SIZE: '1000' } });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
     await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-10-01T10:15:00Z')]);
@@ -22,7 +21,6 @@ describe('S3 export failures', () => {
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   async function logsOf(runId: string) {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { createBucket, getObject, listKeys, readExportedObject, testS3Client } from '../helpers/s3';
 import { createS3Export, intervalInput, readManifestFiles, runInterval, timestampMicros } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 const HOUR_END = '2024-07-01T11:00:00Z';
 const BASE = '2024-07-01T10:00:00Z-2024-07-01T11:00:00Z';
@@ -23,14 +23,13 @@ const COMBINATIONS = [
 ] as const;
 
 describe('S3 file formats and compressions', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ env: { SOURCE_BATCH_SIZE: '7' } });
   let s3: S3Client;
   let teamId: number;
   let events: TestEvent[];
 
   beforeAll(async () => {
     // Small batches, so that files roll over and compressed chunks follow one another within a file.
-    stack = await startTestStack({ env: { SOURCE_BATCH_SIZE: '7' } });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
     events = [
@@ -59,7 +58,6 @@ describe('S3 file formats and compressions', () => {
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   /** The event as an export shows it, with JSON columns parsed and timestamps as microseconds. */

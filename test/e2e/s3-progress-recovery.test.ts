@@ -7,7 +7,7 @@ import { recoverProgress } from '../../src/destinations/s3/progress';
 import { createTeam } from '../helpers/fixtures';
 import { createBucket, testS3Client } from '../helpers/s3';
 import { createS3Export } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 const KEY = 'interval.jsonl.gz';
 // S3's smallest part but the last.
@@ -18,13 +18,12 @@ const PART_BYTES = 5 * 1024 * 1024;
  * cases a kill test cannot aim at.
  */
 describe('recovering an S3 export from the parts it recorded', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
   let s3: S3Client;
   let bucket: string;
   let batchExportId: string;
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
     s3 = testS3Client(stack.s3Endpoint);
     bucket = await createBucket(s3);
     const { teamId } = await createTeam(stack.db.pool);
@@ -33,7 +32,6 @@ describe('recovering an S3 export from the parts it recorded', () => {
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   /** A run with an open upload; `send(n)` records part n (ending at row n * 100) and uploads `stored ?? planned`. */

@@ -9,7 +9,7 @@ import { createFileEncoder } from '../../src/formats';
 import type { CopyBatch } from '../../src/models/copy-stream';
 import { verifyManifest } from '../helpers/manifests';
 import { createBucket, getObject, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 const PART = 5 * 1024 * 1024;
 /** Batches of ~6 MB of random hex lines, ~3.3 MB gzipped: three fill more than one 5 MiB part. */
@@ -33,17 +33,15 @@ function batchOf(index: number): CopyBatch {
 }
 
 describe('the SHA-256 of a file a resumed attempt finished', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
   let s3: S3Client;
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
     s3 = testS3Client(stack.s3Endpoint);
   });
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   it('is read back from S3 and matches the object, as the manifest says', async () => {

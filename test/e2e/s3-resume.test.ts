@@ -7,14 +7,14 @@ import { createTeam } from '../helpers/fixtures';
 import { insertNoisyEvents } from '../helpers/source-rows';
 import { createBucket, getObject, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
 import { createS3Export, finishedRun, intervalInput, readManifestFiles } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { lastHeartbeat, spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 // Enough for an export to last well beyond the heartbeat lag (~2 s) even on an idle machine.
 const EVENTS = 400_000;
 
 describe('an S3 export whose worker is killed mid-interval', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
   let s3: S3Client;
   let teamId: number;
   let workerProcess: WorkerProcess | undefined;
@@ -22,7 +22,6 @@ describe('an S3 export whose worker is killed mid-interval', () => {
   beforeAll(async () => {
     // No worker in this process: the first one is a child process the test kills. Small batches and parts, so that
     // the kill lands after some parts are durable and before the file is complete.
-    stack = await startTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
     // ~240 MB of JSON lines, ~80 MB gzipped: sixteen 5 MiB parts.
@@ -32,7 +31,6 @@ describe('an S3 export whose worker is killed mid-interval', () => {
   afterAll(async () => {
     workerProcess?.child.kill('SIGKILL');
     s3?.destroy();
-    await stack?.stop();
   });
 
   /**

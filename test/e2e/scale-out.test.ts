@@ -5,20 +5,19 @@ import { backfillDeps, exportedRows, waitForBackfill } from '../helpers/backfill
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createBucket, readJsonLinesGz, testS3Client } from '../helpers/s3';
 import { createS3Export, intervalInput } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 const EXPORTS = 100;
 const BACKFILL_HOURS = 12;
 
 describe('worker processes on one task queue, one of them SIGKILLed mid-flight', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
   let s3: S3Client;
   let teamId: number;
   let workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
     s3 = testS3Client(stack.s3Endpoint);
     ({ teamId } = await createTeam(stack.db.pool));
     await insertEvents(stack.db.pool, [
@@ -36,7 +35,6 @@ describe('worker processes on one task queue, one of them SIGKILLed mid-flight',
 
   afterAll(async () => {
     s3?.destroy();
-    await stack?.stop();
   });
 
   async function sourceUuids(from: string, to: string): Promise<string[]> {

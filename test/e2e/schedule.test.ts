@@ -1,21 +1,16 @@
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createBatchExport } from '../../src/service/batch-exports';
 import { createTeam } from '../helpers/fixtures';
 import { TEST_CREDENTIALS } from '../helpers/s3';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 
 describe('the schedule of a batch export', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
   let teamId: number;
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
     ({ teamId } = await createTeam(stack.db.pool));
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
   });
 
   const destination = () => ({

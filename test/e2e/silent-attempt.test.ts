@@ -4,26 +4,24 @@ import { eventually } from '../helpers/backfills';
 import { createDestinationDatabase, type DestinationDatabase } from '../helpers/destination-database';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { createPostgresExport } from '../helpers/postgres-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 const END = '2024-05-01T11:00:00Z';
 
 describe('an attempt whose worker dies', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
   let destination: DestinationDatabase;
   let workerProcess: WorkerProcess | undefined;
 
   beforeAll(async () => {
     // No worker in this process: the first attempt runs in a child process the test kills.
-    stack = await startTestStack({ worker: false });
     destination = await createDestinationDatabase();
   });
 
   afterAll(async () => {
     workerProcess?.child.kill('SIGKILL');
     await destination?.drop();
-    await stack?.stop();
   });
 
   it('is reported by the next attempt: latest_error and a log line say it stopped without reporting', async () => {

@@ -1,25 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildDist, distFiles } from '../../src/dev/build';
 import { createBatchExport } from '../../src/service/batch-exports';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { intervalInput, runInterval } from '../helpers/s3-exports';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 describe('the worker process', () => {
-  let stack: TestStack;
+  const stack = useTestStack({ worker: false });
   let running: WorkerProcess | null = null;
-
-  beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
-  });
 
   afterAll(async () => {
     running?.child.kill('SIGKILL');
-    await stack?.stop();
   });
 
   it('starts with the prebuilt bundle and stops cleanly on SIGTERM', async () => {

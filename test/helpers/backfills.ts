@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { getBackfill, type BackfillRecord } from '../../src/db/backfills';
 import type { BackfillDependencies } from '../../src/service/backfills';
-import { listKeys, readJsonLinesGz, TEST_CREDENTIALS } from './s3';
+import { listKeys, readJsonLinesGz, testS3Destination } from './s3';
 import type { TestStack } from './stack';
 
 /** What the backfill services need, from a test stack (optionally with other backfill settings). */
@@ -15,16 +15,7 @@ export function backfillDeps(stack: TestStack, backfills: Partial<BackfillDepend
 }
 
 export function s3Destination(stack: TestStack, bucket: string) {
-  return {
-    type: 'S3',
-    config: {
-      bucket_name: bucket,
-      region: 'us-east-1',
-      endpoint_url: stack.s3Endpoint,
-      compression: 'gzip',
-      ...TEST_CREDENTIALS,
-    },
-  };
+  return testS3Destination(stack.s3Endpoint, bucket, { compression: 'gzip' });
 }
 
 /** Waits for the backfill's workflow (across continue-as-new) to close and returns the row as it then is. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, escapeIdentifier, type Pool } from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { ensureDatabase } from '../../src/db/ensure-database';
 import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
@@ -35,4 +36,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/**
+ * The database of one test file (see createTestDatabase), created before its tests and its own beforeAll hooks and
+ * dropped after them and its own afterAll hooks. The returned object is empty until then.
+ */
+export function useTestDatabase(): TestDatabase {
+  const db = {} as TestDatabase;
+  beforeAll(async () => {
+    Object.assign(db, await createTestDatabase());
+  });
+  afterAll(async () => {
+    await db.drop?.();
+  });
+  return db;
 }

@@ -8,7 +8,7 @@ import type {
 } from '../../src/temporal/contracts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
-import { getObject, readExportedObject, TEST_CREDENTIALS } from './s3';
+import { getObject, readExportedObject, testS3Destination } from './s3';
 import type { TestStack } from './stack';
 
 /** Creates an S3 export to `bucket` on the test S3 endpoint; `config` adds to or overrides the defaults. */
@@ -22,16 +22,7 @@ export async function createS3Export(
   return createBatchExport(stack.services, teamId, {
     name: `s3 ${randomUUID()}`,
     model,
-    destination: {
-      type: 'S3',
-      config: {
-        bucket_name: bucket,
-        region: 'us-east-1',
-        endpoint_url: stack.s3Endpoint,
-        ...TEST_CREDENTIALS,
-        ...config,
-      },
-    },
+    destination: testS3Destination(stack.s3Endpoint, bucket, config),
     interval: 'hour',
   });
 }

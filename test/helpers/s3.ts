@@ -17,6 +17,14 @@ const execFileAsync = promisify(execFile);
 
 export const TEST_CREDENTIALS = { aws_access_key_id: 'testing', aws_secret_access_key: 'testing-secret' };
 
+/** An S3 destination writing to `bucket` of the test's moto server, with `extra` config fields. */
+export function testS3Destination(endpoint: string, bucket: string, extra: Record<string, unknown> = {}) {
+  return {
+    type: 'S3' as const,
+    config: { bucket_name: bucket, region: 'us-east-1', endpoint_url: endpoint, ...TEST_CREDENTIALS, ...extra },
+  };
+}
+
 export function testS3Client(endpoint: string): S3Client {
   return new S3Client({
     endpoint,

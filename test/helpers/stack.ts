@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config';
 import type { ServiceDependencies } from '../../src/service/batch-exports';
 import { createWorker } from '../../src/temporal/worker';
@@ -83,4 +83,20 @@ export async function startTestStack(options: { worker?: boolean; env?: Record<s
       await db.drop();
     },
   };
+}
+
+/**
+ * The stack of one test file, started before its tests (before the file's own beforeAll hooks, which may use it) and
+ * stopped after them (after the file's own afterAll hooks). Call it at the top of the describe block; the returned
+ * object is empty until the stack has started.
+ */
+export function useTestStack(options: Parameters<typeof startTestStack>[0] = {}): TestStack {
+  const stack = {} as TestStack;
+  beforeAll(async () => {
+    Object.assign(stack, await startTestStack(options));
+  });
+  afterAll(async () => {
+    await stack.stop?.();
+  });
+  return stack;
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -10,7 +10,7 @@ import { buildModelQuery } from '../../src/models';
 import { streamCopyBatches, type CopyBatch } from '../../src/models/copy-stream';
 import { inlineParameters } from '../../src/models/inline';
 import { copyColumnsQuery, jsonLinesQuery, type ModelQuery } from '../../src/models/types';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { useTestDatabase } from '../helpers/database';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { queryRows } from './run-model';
 
@@ -31,13 +31,12 @@ async function collect(batches: AsyncIterable<CopyBatch>): Promise<CopyBatch[]> 
 }
 
 describe('reading an interval with binary COPY', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
   let teamId: number;
   let events: TestEvent[];
   let first: TestEvent;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     ({ teamId } = await createTeam(db.pool));
     events = Array.from({ length: 300 }, (_, i) =>
       makeEvent(teamId, new Date(HOUR.start.getTime() + i * 10_000 + 123).toISOString(), {
@@ -51,10 +50,6 @@ describe('reading an interval with binary COPY', () => {
     // Ingested three times: once more with the same inserted_at as the first copy, once later.
     await insertEvents(db.pool, [{ ...first, event: 'second copy' }]);
     await insertEvents(db.pool, [{ ...first, inserted_at: '2024-05-01T10:59:00Z', event: 'later' }]);
-  });
-
-  afterAll(async () => {
-    await db?.drop();
   });
 
   it('inlines parameters as literals Postgres reads back as the same values, leaving quoted text and comments alone', async () => {

@@ -1,19 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/database';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { exportedRows } from './run-model';
 
 const HOUR = { start: '2024-05-01T10:00:00Z', end: '2024-05-01T11:00:00Z' };
 
 describe('events model', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
   let teamId: number;
   let pageview: TestEvent;
   let purchase: TestEvent;
   let signup: TestEvent;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     ({ teamId } = await createTeam(db.pool));
     const other = await createTeam(db.pool, 'Other');
     pageview = makeEvent(teamId, '2024-05-01T10:00:00Z', {
@@ -42,10 +41,6 @@ describe('events model', () => {
       makeEvent(teamId, '2024-05-01T11:00:00Z'),
       makeEvent(other.teamId, '2024-05-01T10:30:00Z'),
     ]);
-  });
-
-  afterAll(async () => {
-    await db?.drop();
   });
 
   const uuids = async (options: Parameters<typeof exportedRows>[1], destination = {}) =>

@@ -1,18 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/database';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { exportedRows } from './run-model';
 
 const HOUR = { start: '2024-05-01T10:00:00Z', end: '2024-05-01T11:00:00Z' };
 
 describe('hogql_query model', () => {
-  let db: TestDatabase;
+  const db = useTestDatabase();
   let teamId: number;
   let purchase: TestEvent;
   let odd: TestEvent;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     ({ teamId } = await createTeam(db.pool));
     purchase = makeEvent(teamId, '2024-05-01T10:10:00Z', {
       event: 'purchase',
@@ -28,10 +27,6 @@ describe('hogql_query model', () => {
       odd,
       makeEvent(teamId, '2024-05-01T11:00:00Z', { event: 'purchase' }),
     ]);
-  });
-
-  afterAll(async () => {
-    await db?.drop();
   });
 
   it('exports the selected expressions under their aliases, for the matching events of the interval', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileHogQL, HogQLError, validateHogQL } from '../../src/hogql';
+import { compileHogQL, HogQLError, validateHogQL } from '../../src/models/hogql';
 
 function problem(query: string): string {
   try {

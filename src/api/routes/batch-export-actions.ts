@@ -21,7 +21,6 @@ import {
   UnpauseBody,
 } from '../schemas';
 import { validatedByService } from '../validation';
-import { backfillPausedPeriod } from './backfills';
 import { scopedParams, withErrors, zodApp, type RouteContext } from './common';
 
 /** pause, unpause, logs, and the destination test steps. */
@@ -61,13 +60,7 @@ export function batchExportActionRoutes({ deps, scopeParams, tag }: RouteContext
       handler: async (request) => {
         const { teamIds, actor } = request.access;
         const id = request.params.id;
-        if (request.body?.backfill) {
-          const current = await requireBatchExport(deps.pool, id, teamIds);
-          if (current.paused && current.last_paused_at) {
-            await backfillPausedPeriod(deps, current, { start: current.last_paused_at, end: new Date() });
-          }
-        }
-        const unpaused = await unpauseBatchExport(deps, teamIds, id, actor);
+        const unpaused = await unpauseBatchExport(deps, teamIds, id, actor, { backfill: request.body?.backfill });
         request.log.info({ batch_export_id: id }, 'Batch export unpaused');
         return presentOne(deps.pool, unpaused);
       },

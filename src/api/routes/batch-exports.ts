@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { findBatchExport, listBatchExports } from '../../db/batch-exports';
+import { listBatchExports } from '../../db/batch-exports';
 import { DESTINATIONS } from '../../destinations';
 import { deleteBatchExport } from '../../service/batch-export-lifecycle';
-import { createBatchExport, updateBatchExport } from '../../service/batch-exports';
+import { createBatchExport, requireBatchExport, updateBatchExport } from '../../service/batch-exports';
 import { BatchExportInput } from '../../service/schemas';
 import { ValidationError } from '../../errors';
-import { notFound } from '../errors';
 import { offsetLinks } from '../pagination';
 import { presentBatchExports, presentOne } from '../presenters';
 import { BatchExportList, BatchExportResponse, IdParams, OffsetQuery } from '../schemas';
@@ -96,9 +95,7 @@ export function batchExportRoutes({ deps, scopeParams, tag }: RouteContext) {
         response: withErrors({ 200: BatchExportResponse }),
       },
       handler: async (request) => {
-        const found = await findBatchExport(deps.pool, request.params.id, request.access.teamIds);
-        if (!found) throw notFound();
-        return presentOne(deps.pool, found);
+        return presentOne(deps.pool, await requireBatchExport(deps.pool, request.params.id, request.access.teamIds));
       },
     });
 

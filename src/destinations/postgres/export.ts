@@ -40,7 +40,7 @@ export interface PostgresExportOptions {
   sourcePool: Pool;
   /** Rows per destination transaction, at most... */
   batchSize: number;
-  /** ...and megabytes of source rows read before they are cut into batches (see streamCopyBatches). */
+  /** ...and bytes of source rows read before they are cut into batches (see streamCopyBatches). */
   batchBytes: number;
   resumeFrom?: PostgresExportProgress | null;
   /**

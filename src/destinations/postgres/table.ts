@@ -1,5 +1,7 @@
 import { escapeIdentifier } from 'pg';
 import { EVENT_FIELDS, EVENT_PROPERTIES, jsonWithoutNul } from '../../models/events';
+import type { MergeKey } from '../../models/model';
+import { isModelName, MODELS } from '../../models/registry';
 import type { FieldType, ModelField, ModelQuery } from '../../models/types';
 
 /** A column the export can write: its name, the type it gets when we create the table, its value over `r`. */
@@ -78,39 +80,29 @@ export function tableSpec(query: ModelQuery): TableSpec {
   }
   const columns = query.fields.map(toColumn);
   const all = columns.map((column) => column.name);
-  switch (query.model) {
-    case 'persons':
-      return {
-        columns,
-        created: all,
-        primaryKey: ['team_id', 'distinct_id'],
-        mode: {
-          kind: 'merge',
-          key: ['team_id', 'distinct_id'],
-          newer:
-            'EXCLUDED.person_version > t.person_version OR EXCLUDED.person_distinct_id_version > t.person_distinct_id_version',
-        },
-        required: ['team_id', 'distinct_id', 'person_version', 'person_distinct_id_version'],
-      };
-    case 'sessions':
-      return {
-        columns,
-        created: all,
-        primaryKey: ['team_id', 'session_id'],
-        mode: { kind: 'merge', key: ['team_id', 'session_id'], newer: 'EXCLUDED.end_timestamp > t.end_timestamp' },
-        required: ['team_id', 'session_id', 'end_timestamp'],
-      };
-    default: {
-      const hasUuid = columns.some((column) => column.name === 'uuid' && column.type === 'uuid');
-      return {
-        columns,
-        created: all,
-        primaryKey: hasUuid ? ['uuid'] : null,
-        mode: hasUuid ? { kind: 'dedupe', column: 'uuid' } : { kind: 'append' },
-        required: hasUuid ? ['uuid'] : [],
-      };
-    }
+  const merge = mergeKey(query.model);
+  if (merge) {
+    return {
+      columns,
+      created: all,
+      primaryKey: merge.key,
+      mode: { kind: 'merge', key: merge.key, newer: merge.newer },
+      required: merge.required,
+    };
   }
+  const hasUuid = columns.some((column) => column.name === 'uuid' && column.type === 'uuid');
+  return {
+    columns,
+    created: all,
+    primaryKey: hasUuid ? ['uuid'] : null,
+    mode: hasUuid ? { kind: 'dedupe', column: 'uuid' } : { kind: 'append' },
+    required: hasUuid ? ['uuid'] : [],
+  };
+}
+
+/** The model's merge key (src/models/registry.ts), or null for models whose rows never change. */
+export function mergeKey(model: string): MergeKey | null {
+  return isModelName(model) ? MODELS[model].mergeKey : null;
 }
 
 export function qualifiedName(schema: string, table: string): string {

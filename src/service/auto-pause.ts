@@ -3,9 +3,10 @@ import type { Pool } from 'pg';
 import { getBatchExport, setBatchExportPaused } from '../db/batch-exports';
 import { writeLog } from '../db/logs';
 import { latestOutcomes } from '../db/runs';
-import { cancelActiveBackfills } from '../service/backfills';
-import { pauseNote, requireBatchExport } from '../service/batch-exports';
-import { withTemporalDeadline } from '../service/temporal-sync';
+import { withTransaction } from '../db/transaction';
+import { cancelActiveBackfills } from './backfills';
+import { pauseNote, requireBatchExport } from './batch-exports';
+import { withTemporalDeadline } from './temporal-sync';
 
 /** Who the pause is attributed to, in paused_by and the schedule's note. */
 export const AUTO_PAUSE_ACTOR = 'the system, after consecutive failed runs';
@@ -34,22 +35,13 @@ export async function pauseAfterConsecutiveFailures(
   } catch (error) {
     if (!(error instanceof ScheduleNotFoundError)) throw error;
   }
-  const client = await deps.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const current = await requireBatchExport(client, batchExport.id, [batchExport.team_id], { lock: true });
-    if (current.paused) {
-      await client.query('ROLLBACK');
-      return false;
-    }
-    await setBatchExportPaused(client, batchExport.id, { paused: true, pausedBy: AUTO_PAUSE_ACTOR });
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  const paused = await withTransaction(deps.pool, async (tx) => {
+    const current = await requireBatchExport(tx, batchExport.id, [batchExport.team_id], { lock: true });
+    if (current.paused) return false;
+    await setBatchExportPaused(tx, batchExport.id, { paused: true, pausedBy: AUTO_PAUSE_ACTOR });
+    return true;
+  });
+  if (!paused) return false;
 
   const reason = `Paused after ${input.threshold} failed runs in a row; the last failed with: ${outcomes[0]!.latest_error ?? 'no error recorded'}. Fix the cause, then unpause it (with {"backfill": true} to export what it missed)`;
   await writeLog(deps.pool, {

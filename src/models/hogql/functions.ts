@@ -1,5 +1,5 @@
-import { jsonWithoutNul } from '../models/events';
-import { numericOrNull } from '../models/filters';
+import { jsonWithoutNul } from '../events';
+import { numericOrNull } from '../filters';
 import type { Expr } from './parser';
 import { bigintOrNull, floatOrNull } from './numbers';
 import { HogQLError } from './tokenizer';

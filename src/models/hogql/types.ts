@@ -1,4 +1,4 @@
-import type { FieldType } from '../models/types';
+import type { FieldType } from '../types';
 
 /** The type of an expression: a field type, or NULL (the literal), which fits any. */
 export type ExprType = FieldType | 'null';

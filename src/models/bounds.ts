@@ -1,14 +1,5 @@
-import type { BatchExportRecord, Queryable } from '../db/batch-exports';
-
-/**
- * The source tables a model reads, by insertion time. A backfill asks them where its data starts and roughly how much
- * there is; each has an index leading with (team_id, inserted_at), so both answers come from the index.
- */
-const SOURCE_TABLES: Record<BatchExportRecord['model'], readonly string[]> = {
-  events: ['events'],
-  persons: ['persons', 'person_distinct_ids'],
-  sessions: ['sessions'],
-};
+import type { Pool, PoolClient } from 'pg';
+import { MODELS, type ModelName } from './registry';
 
 export interface DataBounds {
   /** The earliest insertion time in the range, or null when the range holds no rows. */
@@ -22,13 +13,13 @@ export interface DataBounds {
 
 /** Where the team's rows of the model start within [from, until) (from = null: since the beginning). */
 export async function dataBounds(
-  db: Queryable,
-  input: { teamId: number; model: BatchExportRecord['model']; from: Date | null; until: Date },
+  db: Pick<Pool | PoolClient, 'query'>,
+  input: { teamId: number; model: ModelName; from: Date | null; until: Date },
 ): Promise<DataBounds> {
   let firstInsertedAt: Date | null = null;
   let records = 0;
-  for (const table of SOURCE_TABLES[input.model]) {
-    // Table names come from the constant above, never from input.
+  for (const table of MODELS[input.model].sourceTables) {
+    // Table names come from the model registry, never from input.
     const { rows } = await db.query<{ first: Date | null; records: number }>(
       `SELECT min(inserted_at) AS first, count(*)::bigint AS records FROM ${table}
        WHERE team_id = $1 AND inserted_at >= COALESCE($2::timestamptz, '-infinity') AND inserted_at < $3`,

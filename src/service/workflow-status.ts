@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { withTemporalDeadline } from '../service/temporal-sync';
+import { withTemporalDeadline } from './temporal-sync';
 
 /** Temporal's name for an execution's status (`RUNNING`, `TERMINATED`, ...), or NOT_FOUND when it is gone. */
 export type WorkflowStatusName = string;

@@ -1,4 +1,4 @@
-import { compileHogQL } from '../hogql';
+import { compileHogQL } from './hogql';
 import { eventsQuery } from './events';
 import type { IntervalQuery, ModelQuery } from './types';
 

@@ -2,8 +2,8 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription }
 import type { Pool } from 'pg';
 import { closeWorkflowRun } from '../db/backfill-workflow-runs';
 import { finishBackfill, type BackfillRecord } from '../db/backfills';
-import { withTemporalDeadline } from '../service/temporal-sync';
-import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW } from '../temporal/workflow-status';
+import { withTemporalDeadline } from './temporal-sync';
+import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW } from './workflow-status';
 
 /** Longer than starting a workflow can take (the Temporal deadline is seconds). */
 const WORKFLOW_START_GRACE_MS = 60_000;

@@ -1,5 +1,6 @@
-import { EVENT_FIELDS, EVENT_PROPERTIES, jsonWithoutNul } from '../models/events';
-import type { FieldType, ModelField } from '../models/types';
+import { isUuid } from '../../ids';
+import { EVENT_FIELDS, EVENT_PROPERTIES, jsonWithoutNul } from '../events';
+import type { FieldType, ModelField } from '../types';
 import { compileCall, type ExpressionCompiler } from './functions';
 import { bigintOrNull, floatOrNull } from './numbers';
 import { parseHogQL, type Expr, type Literal, type SelectQuery } from './parser';
@@ -8,7 +9,6 @@ import { describe, NUMERIC, type Compiled, type ExprType } from './types';
 
 /** Aliases become output names: JSON keys, Parquet and Postgres column names. Kept to plain identifiers. */
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 
 const FIELDS = new Map(EVENT_FIELDS.map((field) => [field.name, field]));
@@ -177,7 +177,7 @@ class Compiler implements ExpressionCompiler {
       return { sql: this.param(expr.value, 'timestamptz'), type: 'timestamp' };
     }
     if (target === 'uuid') {
-      if (!UUID_TEXT.test(expr.value)) throw new HogQLError(`"${expr.value}" is not a uuid`, expr.position);
+      if (!isUuid(expr.value)) throw new HogQLError(`"${expr.value}" is not a uuid`, expr.position);
       return { sql: this.param(expr.value, 'uuid'), type: 'uuid' };
     }
     return null;
