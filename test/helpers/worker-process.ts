@@ -1,18 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { inject } from 'vitest';
+import { spawnNode, type SpawnedProcess } from './spawned';
 import type { TestStack } from './stack';
 
-const ROOT = path.resolve(__dirname, '../..');
-
-export interface WorkerProcess {
-  /** The worker's own process: signals reach the worker itself. */
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  /** Resolves once the output contains `text` (or the process ended); returns the output so far. */
-  waitFor(text: string): Promise<string>;
-  output(): string;
-}
+/** The worker's own process: signals reach the worker itself. */
+export type WorkerProcess = SpawnedProcess;
 
 /** The stack's worker settings, as the environment of a worker process. */
 export function workerEnv(stack: TestStack): Record<string, string> {
@@ -41,29 +32,7 @@ export function spawnWorkerProcess(
 ): WorkerProcess {
   const merged: Record<string, string | undefined> = { ...(stack ? workerEnv(stack) : {}), ...env };
   const defined = Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
-  // tsx as a loader of this node process, not its CLI: the CLI runs the script in a child process, which a kill of
-  // the CLI would leave running.
-  const child = spawn(process.execPath, script ? [script] : ['--import', 'tsx', 'worker.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...(defined as Record<string, string>) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
-  child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    exited,
-    output: () => output,
-    async waitFor(text) {
-      for (let i = 0; i < 600 && !output.includes(text); i++) {
-        if (child.exitCode !== null || child.signalCode !== null) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      return output;
-    },
-  };
+  return spawnNode(script ? [script] : ['--import', 'tsx', 'worker.ts'], defined as Record<string, string>);
 }
 
 interface DescribableWorkflow {
