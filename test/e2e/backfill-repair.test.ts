@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/server';
+import { createApiKey } from '../../src/db/api-keys';
 import { getBackfill } from '../../src/db/backfills';
 import { listRuns } from '../../src/db/runs';
 import { createBackfill } from '../../src/service/backfills';
@@ -23,10 +25,11 @@ describe('backfills repair what the destination lost', () => {
   const stack = useTestStack({ env: { SOURCE_BATCH_SIZE: '250' } });
   let s3: S3Client;
   let teamId: number;
+  let organizationId: string;
 
   beforeAll(async () => {
     s3 = testS3Client(stack.s3Endpoint);
-    ({ teamId } = await createTeam(stack.db.pool));
+    ({ teamId, organizationId } = await createTeam(stack.db.pool));
     const events = Array.from({ length: EVENTS }, (_, i) =>
       makeEvent(teamId, new Date(Date.parse(START) + i * 500).toISOString(), {
         properties: JSON.stringify({ $current_url: 'https://example.com/', padding: randomBytes(400).toString('hex') }),
@@ -103,31 +106,47 @@ describe('backfills repair what the destination lost', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifest.files[0]!.key }));
     const before = await intervalKeys(s3, bucket, START, END);
 
-    const { stdout } = await promisify(execFile)(
-      'npx',
-      [
-        'tsx',
-        'scripts/cli.ts',
-        'backfill',
-        '--batch-export-id',
-        batchExport.id,
-        '--start-at',
-        START,
-        '--end-at',
-        END,
-        '--skip-exported',
-      ],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: stack.db.url,
-          TEMPORAL_ADDRESS: stack.config.temporal.address,
-          TASK_QUEUE: stack.config.temporal.taskQueue,
-          ENCRYPTION_KEY: stack.config.encryptionKey.toString('base64'),
+    // The CLI talks to the HTTP API: an API on this stack, and a key of the project's organization.
+    const app = await buildServer({ deps: stack.services });
+    const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    const { key } = await createApiKey(stack.db.pool, {
+      organizationId,
+      userEmail: 'cli@example.com',
+      label: 'cli',
+      scopes: ['batch_export:read', 'batch_export:write'],
+      scopedProjectIds: null,
+    });
+    let stdout: string;
+    try {
+      ({ stdout } = await promisify(execFile)(
+        'npx',
+        [
+          'tsx',
+          'scripts/cli.ts',
+          'backfill',
+          batchExport.id,
+          '--start',
+          START,
+          '--end',
+          END,
+          '--skip-exported',
+          '--follow',
+        ],
+        {
+          env: {
+            ...process.env,
+            BATCH_EXPORTS_API_URL: apiUrl,
+            BATCH_EXPORTS_API_KEY: key,
+            BATCH_EXPORTS_PROJECT_ID: String(teamId),
+          },
         },
-      },
-    );
-    const skipped = await waitForBackfill(stack, (await getBackfill(stack.db.pool, stdout.trim()))!);
+      ));
+    } finally {
+      await app.close();
+    }
+    const backfillId = /Started backfill ([0-9a-f-]{36})/.exec(stdout)?.[1];
+    expect(backfillId, stdout).toBeDefined();
+    const skipped = (await getBackfill(stack.db.pool, backfillId!))!;
 
     expect(skipped.status).toBe('Completed');
     expect(await intervalKeys(s3, bucket, START, END)).toEqual(before);

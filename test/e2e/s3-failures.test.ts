@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
+import { startS3Recorder } from '../helpers/s3-recorder';
 import { createBucket, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
 import { createS3Export, finishedRun, intervalInput, runInterval } from '../helpers/s3-exports';
 import { useTestStack } from '../helpers/stack';
@@ -80,36 +81,62 @@ describe('S3 export failures', () => {
   });
 
   it('ends Cancelled when cancelled mid-export, leaving no unfinished upload and no manifest', async () => {
-    // Enough rows (~120 MB of JSON) for the export to still run when the cancellation arrives, a heartbeat later.
     await stack.db.pool.query(
       `INSERT INTO events (uuid, event, properties, distinct_id, team_id, timestamp, created_at, inserted_at,
                            elements_chain, person_id, person_properties)
        SELECT gen_random_uuid(), '$pageview', json_build_object('noise', md5(i || 'a') || md5(i || 'b') || md5(i || 'c')),
               'user', $1, t.at, t.at, t.at, '', NULL, '{}'
-       FROM generate_series(1, 400000) AS i,
-            LATERAL (SELECT '2024-10-02 10:00:00+00'::timestamptz + i * interval '8 milliseconds') AS t(at)`,
+       FROM generate_series(1, 100000) AS i,
+            LATERAL (SELECT '2024-10-02 10:00:00+00'::timestamptz + i * interval '30 milliseconds') AS t(at)`,
       [teamId],
     );
-    const bucket = await createBucket(s3);
-    const batchExport = await createS3Export(stack, teamId, bucket, { compression: 'gzip' });
-    const workflowId = `${batchExport.id}-cancelled`;
-    const handle = await stack.temporal.workflow.start('s3-export', {
-      taskQueue: stack.config.temporal.taskQueue,
-      workflowId,
-      args: [intervalInput(batchExport.id, teamId, '2024-10-02T11:00:00Z', { heartbeatTimeoutSeconds: 3 })],
-    });
+    // The export's first part is held at the S3 proxy until the attempt knows it is cancelled: mid-export, whatever
+    // the machine's speed.
+    const recorder = await startS3Recorder(stack.s3Endpoint);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    recorder.beforeRelay = (request) => {
+      if (request.partNumber !== 1) return;
+      held = true;
+      return released;
+    };
+    try {
+      const bucket = await createBucket(s3);
+      const batchExport = await createS3Export(stack, teamId, bucket, {
+        compression: 'gzip',
+        endpoint_url: recorder.endpoint,
+      });
+      const workflowId = `${batchExport.id}-cancelled`;
+      const handle = await stack.temporal.workflow.start('s3-export', {
+        taskQueue: stack.config.temporal.taskQueue,
+        workflowId,
+        args: [intervalInput(batchExport.id, teamId, '2024-10-02T11:00:00Z', { heartbeatTimeoutSeconds: 3 })],
+      });
+      for (let i = 0; i < 600 && !held; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(held).toBe(true);
+      const cancelledAt = Date.now();
+      await handle.cancel();
+      // The attempt learns of the cancellation in the answer to a heartbeat sent after it, and the SDK hands it on
+      // a moment later: wait until a heartbeat a whole heartbeat timeout (3 s) after the cancellation reached the
+      // server, so that an earlier one has carried it to the attempt.
+      for (let i = 0; i < 600; i++) {
+        const { raw } = await handle.describe();
+        const beat = raw.pendingActivities?.[0]?.lastHeartbeatTime?.seconds;
+        if (beat !== undefined && beat !== null && Number(beat) * 1000 > cancelledAt + 3000) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      release();
 
-    // Cancel once the export writes: its run is Running and an upload is open.
-    for (let i = 0; i < 600 && (await listMultipartUploads(s3, bucket)) === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      const run = await finishedRun(stack, batchExport.id, workflowId);
+      expect(run.status).toBe('Cancelled');
+      expect(run.records_completed).toBeNull();
+      expect(await listMultipartUploads(s3, bucket)).toBe(0);
+      expect(await listKeys(s3, bucket)).toEqual([]);
+    } finally {
+      release();
+      await recorder.close();
     }
-    await handle.cancel();
-
-    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-    const run = await finishedRun(stack, batchExport.id, workflowId);
-    expect(run.status).toBe('Cancelled');
-    expect(run.records_completed).toBeNull();
-    expect(await listMultipartUploads(s3, bucket)).toBe(0);
-    expect(await listKeys(s3, bucket)).toEqual([]);
   });
 });

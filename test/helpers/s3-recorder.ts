@@ -20,6 +20,8 @@ export interface S3Recorder {
   requests: RecordedRequest[];
   /** Called as S3's answer to each request arrives. */
   onResponse?: (request: RecordedRequest) => void;
+  /** Awaited before a request is relayed to S3: a test holds a request (an upload mid-file) until it resolves. */
+  beforeRelay?: (request: RecordedRequest) => Promise<void> | void;
   close(): Promise<void>;
 }
 
@@ -46,20 +48,23 @@ export async function startS3Recorder(target: string): Promise<S3Recorder> {
     // The recorder already answered "100 Continue" to the client.
     const headers = { ...request.headers };
     delete headers.expect;
-    const relayed = http.request(
-      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers },
-      (answer) => {
-        recorded.status = answer.statusCode ?? null;
-        recorder.onResponse?.(recorded);
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    relayed.on('error', () => response.destroy());
-    request.on('close', () => {
-      if (!request.complete) relayed.destroy();
-    });
-    request.pipe(relayed);
+    const relay = () => {
+      const relayed = http.request(
+        { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers },
+        (answer) => {
+          recorded.status = answer.statusCode ?? null;
+          recorder.onResponse?.(recorded);
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      relayed.on('error', () => response.destroy());
+      request.on('close', () => {
+        if (!request.complete) relayed.destroy();
+      });
+      request.pipe(relayed);
+    };
+    void Promise.resolve(recorder.beforeRelay?.(recorded)).then(relay, () => response.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   recorder.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

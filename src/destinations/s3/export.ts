@@ -139,7 +139,7 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
     const last = await open.encoder.finish();
     open.hash?.update(last);
     await open.upload.write(last, { records: open.file.records, cursor: open.cursor ?? [] });
-    await open.upload.complete();
+    await open.upload.complete(options.signal);
     open.file.bytes = open.upload.bytesWritten;
     // A file an earlier attempt began is read back once: its first parts never passed through this process.
     const sha256 = open.hash
@@ -183,8 +183,10 @@ export async function exportToS3(options: S3ExportOptions): Promise<S3ExportResu
       if (pending.length >= ENCODES_IN_FLIGHT) await writeOldest();
     }
     while (pending.length) await writeOldest();
+    // A cancelled attempt stops before it completes a file (see complete) or writes the manifest.
     if (current) await closeFile();
     const files = await withChecksums(client, config.bucket_name, progress.files);
+    options.signal?.throwIfAborted();
     const deletedKeys = options.replace ? await deleteStaleFiles(options, files) : [];
     const totals = progressTotals(progress);
     await putManifest(client, config, manifest, {

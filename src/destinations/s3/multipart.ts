@@ -98,9 +98,11 @@ export class MultipartUpload<M> {
 
   /**
    * Uploads what is left and completes the object. An object smaller than a part, with no upload started, is put
-   * in one request instead of three: most intervals of a frequent export are small files.
+   * in one request instead of three: most intervals of a frequent export are small files. An aborted `signal`
+   * (a cancelled attempt) stops it before the object is made, also after waiting for the parts in flight.
    */
-  async complete(): Promise<void> {
+  async complete(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     if (!this.uploadId && this.nextPartNumber === 1) {
       const body = Buffer.concat(this.buffered);
       this.buffered = [];
@@ -124,6 +126,7 @@ export class MultipartUpload<M> {
     if (this.bufferedBytes > 0 || this.nextPartNumber === 1) await this.flushPart();
     await Promise.all(this.inFlight);
     this.throwIfFailed();
+    signal?.throwIfAborted();
     const uploadId = await this.ensureStarted();
     await this.call(() =>
       this.client.send(
