@@ -46,13 +46,14 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config.temporal);
   const temporal = await connectClient(config.temporal);
   let stopReconciler: (() => Promise<void>) | undefined;
+  let freshnessWatch: { stop(): Promise<void> } | undefined;
   try {
     // The compiled worker (npm run build) finds the workflow bundle built beside it.
     const beside = path.join(__dirname, 'workflow-bundle.js');
     const workflowBundlePath = config.temporal.workflowBundlePath ?? (existsSync(beside) ? beside : undefined);
     const activities = createActivities({ pool, sourcePool, config });
     const worker = await createWorker({ connection, config, activities, workflowBundlePath });
-    const freshnessWatch = await startWorkerFreshnessWatch(pool, config, logger);
+    freshnessWatch = startWorkerFreshnessWatch({ pool, temporal }, config, logger);
     logger.info(
       {
         address: config.temporal.address,
@@ -72,9 +73,9 @@ async function main(): Promise<void> {
       },
     );
     await worker.run();
-    await freshnessWatch.stop();
     logger.info('Worker stopped');
   } finally {
+    await freshnessWatch?.stop();
     await stopReconciler?.();
     await temporal.connection.close();
     await metrics?.close();

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   );
   stops.push(['reconciler', () => stopReconciler()]);
   // Lateness alerts (notifications), as every worker process runs them.
-  const freshnessWatch = await startWorkerFreshnessWatch(pool, config, logger);
+  const freshnessWatch = startWorkerFreshnessWatch({ pool, temporal: temporalClient }, config, logger);
   stops.push(['freshness watch', () => freshnessWatch.stop()]);
   const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
   stops.push(['API', () => api.close()]);

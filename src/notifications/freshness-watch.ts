@@ -1,9 +1,9 @@
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { freshnessOf } from '../db/runs';
 import { errorMessage } from '../errors';
 import type { Logger } from 'pino';
-import { connectClient } from '../temporal/connection';
 import { listFreshnessAlerts, markLate } from './db';
 import { emitNotification, type EmitDependencies } from './emit';
 import { latenessEvent } from './hooks';
@@ -60,27 +60,19 @@ export function startFreshnessWatch(
   };
 }
 
-/** The worker's watch: its own Temporal client, the config's settings; `stop` closes both. */
-export async function startWorkerFreshnessWatch(
-  pool: Pool,
+/** The worker's watch, with the process's Temporal client and the config's settings. */
+export function startWorkerFreshnessWatch(
+  deps: { pool: Pool; temporal: Client },
   config: Pick<Config, 'temporal' | 'api' | 'notifications'>,
   logger: Logger,
-): Promise<{ stop(): Promise<void> }> {
-  const temporal = await connectClient(config.temporal);
-  const deps = {
-    pool,
-    temporal,
+): { stop(): Promise<void> } {
+  const emit = {
+    ...deps,
     taskQueue: config.temporal.taskQueue,
     publicUrl: config.api.publicUrl,
     retry: config.notifications.retry,
   };
-  const watch = startFreshnessWatch(deps, config.notifications.freshnessCheckMs, (error) =>
+  return startFreshnessWatch(emit, config.notifications.freshnessCheckMs, (error) =>
     logger.warn({ err: errorMessage(error) }, 'Could not check the exports for lateness'),
   );
-  return {
-    async stop() {
-      await watch.stop();
-      await temporal.connection.close();
-    },
-  };
 }
