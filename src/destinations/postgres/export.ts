@@ -4,6 +4,7 @@ import type { Client, Pool } from 'pg';
 import { escapeIdentifier } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { z } from 'zod';
+import { inTransaction } from '../../db/transaction';
 import { BatchExportError } from '../../errors';
 import { streamCopyBatches } from '../../models/copy-stream';
 import { copyColumnsQuery, countQuery, type ModelQuery } from '../../models/types';
@@ -218,15 +219,10 @@ async function tableColumns(client: Client, schema: string, table: string): Prom
 }
 
 async function commitBatch(client: Client, copy: string, statements: readonly string[], data: Buffer): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await pipeline(Readable.from([data]), client.query(copyFrom(copy)));
-    for (const statement of statements) await client.query(statement);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  await inTransaction(client, async (tx) => {
+    await pipeline(Readable.from([data]), tx.query(copyFrom(copy)));
+    for (const statement of statements) await tx.query(statement);
+  });
 }
 
 /** Runs `fn` on each item while the next one is already being fetched: reading and writing overlap. */
