@@ -75,6 +75,20 @@ export function checkAddress(address: string, policy: NetworkPolicy, target: Dia
   throw new DestinationRefusedError(`${what}: ${REFUSAL_ADVICE}`, target.field);
 }
 
+/** A host as it is dialled: an IPv6 literal without the brackets a URL writes around it. */
+export function dialledHost(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
+}
+
+/**
+ * Checks a host that is an IP literal, before connecting: Node skips `lookup` for literals, so `policyLookup` never
+ * sees them. A name passes here; `policyLookup` checks it as it resolves.
+ */
+export function checkLiteralHost(host: string, policy: NetworkPolicy, target: DialTarget): void {
+  const literal = dialledHost(host);
+  if (isIP(literal)) checkAddress(literal, policy, target);
+}
+
 /**
  * Resolves a host (or takes an IP literal) and returns its addresses, all allowed; throws DestinationRefusedError if
  * any is refused (a name that mixes public and internal addresses is refused whole). Lookup errors (ENOTFOUND,
@@ -86,7 +100,7 @@ export async function resolveAllowed(
   target: DialTarget,
   options: { family?: number } = {},
 ): Promise<LookupAddress[]> {
-  const literal = host.replace(/^\[(.*)\]$/, '$1');
+  const literal = dialledHost(host);
   if (isIP(literal)) {
     checkAddress(literal, policy, target);
     return [{ address: literal, family: isIP(literal) }];
@@ -119,7 +133,7 @@ type LookupCallback = (error: Error | null, address: string | LookupAddress[], f
 
 /**
  * A `lookup` for node:net and node:http agents that only yields allowed addresses: the socket connects to what it
- * returns. Node skips `lookup` for IP literals, so those must be checked with `checkAddress` before connecting.
+ * returns. Node skips `lookup` for IP literals, so those must be checked with `checkLiteralHost` before connecting.
  */
 export function policyLookup(policy: NetworkPolicy, target: DialTarget) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {

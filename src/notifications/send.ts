@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
-import { checkAddress, policyLookup, type NetworkPolicy } from '../net/policy';
+import { checkLiteralHost, policyLookup, type NetworkPolicy } from '../net/policy';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature } from './signature';
 
 /** A receiver that has not answered in this long is taken as down; the delivery is retried. */
@@ -22,8 +21,7 @@ export async function sendNotification(input: {
 }): Promise<number> {
   const url = new URL(input.url);
   const target = { field: 'url', value: input.url };
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (isIP(host)) checkAddress(host, input.policy, target);
+  checkLiteralHost(url.hostname, input.policy, target);
   const timestamp = Math.floor((input.now ?? new Date()).getTime() / 1000);
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<number>((resolve, reject) => {

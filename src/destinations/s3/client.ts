@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { DestinationAccess } from '../../config';
 import { DestinationRefusedError } from '../../errors';
-import { checkAddress, checkHostOnSave, policyLookup, type DialTarget } from '../../net/policy';
+import { checkHostOnSave, checkLiteralHost, dialledHost, policyLookup, type DialTarget } from '../../net/policy';
 import type { S3DestinationConfig } from './config';
 
 /** The SDK's own default: requests of one export share up to this many sockets. */
@@ -55,7 +55,7 @@ export function checkS3Access(config: S3DestinationConfig, access: DestinationAc
     );
   }
   const host = endpointHost(config);
-  if (host && isIP(host)) checkAddress(host, access, { field: 'endpoint_url', value: config.endpoint_url! });
+  if (host) checkLiteralHost(host, access, { field: 'endpoint_url', value: config.endpoint_url! });
 }
 
 /** checkS3Access, and an endpoint_url host name checked as on save (see checkHostOnSave). */
@@ -67,5 +67,5 @@ export async function checkS3AccessOnSave(config: S3DestinationConfig, access: D
 
 /** The host of endpoint_url, without the brackets of an IPv6 literal; null without endpoint_url. */
 export function endpointHost(config: S3DestinationConfig): string | null {
-  return config.endpoint_url ? new URL(config.endpoint_url).hostname.replace(/^\[(.*)\]$/, '$1') : null;
+  return config.endpoint_url ? dialledHost(new URL(config.endpoint_url).hostname) : null;
 }
