@@ -12,18 +12,23 @@ import json
 import sys
 
 
-def read_jsonlines(path, compression):
-    with open(path, 'rb') as handle:
-        data = handle.read()
+def decompress(data, compression):
+    """The bytes of a JSON-lines file as written with `compression` (gzip, brotli, zstd, or none)."""
     if compression == 'gzip':
-        data = gzip.decompress(data)
-    elif compression == 'brotli':
+        return gzip.decompress(data)
+    if compression == 'brotli':
         import brotli
-        data = brotli.decompress(data)
-    elif compression == 'zstd':
+        return brotli.decompress(data)
+    if compression == 'zstd':
         import zstandard
         # Several frames, one after the other: read them as one stream.
-        data = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True).read()
+        return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True).read()
+    return data
+
+
+def read_jsonlines(path, compression):
+    with open(path, 'rb') as handle:
+        data = decompress(handle.read(), compression)
     return {'rows': [json.loads(line) for line in data.decode('utf-8').splitlines() if line]}
 
 
@@ -60,4 +65,5 @@ def main():
     json.dump(result, sys.stdout, default=str)
 
 
-main()
+if __name__ == '__main__':
+    main()

@@ -7,24 +7,16 @@ Usage: verify_manifest.py DIRECTORY
 Prints {"problems": [...], "unchecked": [...], "rows": N, "columns": [...]}: no problems means the interval is
 verified; "unchecked" lists files whose manifest entry has no SHA-256 (rare: see README).
 """
-import gzip
 import hashlib
-import io
 import json
 import os
 import sys
 
+from read_export import decompress  # beside this file
+
 
 def count_jsonlines(data, compression):
-    if compression == 'gzip':
-        data = gzip.decompress(data)
-    elif compression == 'brotli':
-        import brotli
-        data = brotli.decompress(data)
-    elif compression == 'zstd':
-        import zstandard
-        data = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True).read()
-    lines = [json.loads(line) for line in data.decode('utf-8').splitlines() if line]
+    lines = [json.loads(line) for line in decompress(data, compression).decode('utf-8').splitlines() if line]
     return len(lines), sorted(lines[0].keys()) if lines else []
 
 
