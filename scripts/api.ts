@@ -11,7 +11,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel).child({ component: 'api' });
   const pool = createPool(config.databaseUrl, { applicationName: 'batch-exports-api' });
   const temporal = await lazyClient(config.temporal);
-  await detectSearchAttributes(temporal.connection, config.temporal.namespace, (message) => logger.warn(message));
+  const stopLooking = new AbortController();
+  await detectSearchAttributes(
+    temporal.connection,
+    config.temporal.namespace,
+    (message) => logger.warn(message),
+    stopLooking.signal,
+  );
   const app = await buildServer({ deps: { pool, temporal, config, logger }, logger, http: config.api });
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -19,6 +25,7 @@ async function main(): Promise<void> {
     closing = true;
     logger.info({ signal }, 'API shutting down');
     await app.close();
+    stopLooking.abort();
     await temporal.connection.close();
     await pool.end();
     logger.info('API stopped');

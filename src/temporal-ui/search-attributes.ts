@@ -68,6 +68,8 @@ export async function detectSearchAttributes(
   connection: ConnectionLike,
   namespace: string,
   warn: (message: string) => void,
+  /** Stops the later looks (aborted when the process shuts down, before the connection closes). */
+  signal?: AbortSignal,
 ): Promise<boolean> {
   try {
     const missing = await missingSearchAttributes(connection, namespace);
@@ -85,7 +87,13 @@ export async function detectSearchAttributes(
         `answers: ${String(error)}`,
     );
     // Temporal down at start-up: look again later, quietly, so that the attributes come on once it is back.
-    setTimeout(() => void detectSearchAttributes(connection, namespace, () => undefined), RETRY_MS).unref();
+    if (!signal?.aborted) {
+      const retry = setTimeout(
+        () => void detectSearchAttributes(connection, namespace, () => undefined, signal),
+        RETRY_MS,
+      ).unref();
+      signal?.addEventListener('abort', () => clearTimeout(retry), { once: true });
+    }
   }
   return enabled;
 }

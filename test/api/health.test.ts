@@ -100,6 +100,6 @@ describe('npm run api with Temporal down', () => {
     } finally {
       api.child.kill('SIGTERM');
     }
-    expect(await api.exited).toBe(0);
+    expect(await api.exited, api.output()).toBe(0);
   });
 });
