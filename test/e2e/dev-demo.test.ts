@@ -310,9 +310,12 @@ describe('npm run dev: Ctrl-C', () => {
     const checkout = await copyCheckout();
     const database = await createTestDatabase();
     try {
-      // Started again in the same checkout, as a user does: the second start replaces the first's demo export.
+      // Started again in the same checkout, as a user does: the second start replaces the first's demo export. The
+      // local S3 keeps its port across starts, as DEV_S3_PORT's default does for a user: an attempt of the first
+      // start's export that the next start's worker picks up still reaches an S3.
+      const s3Port = (await freeDevPorts()).s3;
       for (const args of [[], [], ['--no-demo']]) {
-        const ports = await freeDevPorts();
+        const ports = { ...(await freeDevPorts()), s3: s3Port };
         const dev = startDev(checkout.directory, devEnv(ports, database.url), args);
         try {
           await dev.waitFor(BANNER_END, 110_000);
