@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       'Worker started',
     );
     stopReconciler = startReconciler(
-      { pool, temporal },
+      { pool, temporal, config, logger },
       {
         intervalMs: config.reconcileIntervalMs,
         onError: (error) => logger.warn({ error: errorMessage(error) }, 'Reconciling closed workflows failed'),

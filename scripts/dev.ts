@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   await detectSearchAttributes(temporalClient.connection, config.temporal.namespace, console.warn);
   const logger = createLogger(config.logLevel).child({ component: 'api' });
   const stopReconciler = startReconciler(
-    { pool, temporal: temporalClient },
+    { pool, temporal: temporalClient, config },
     {
       intervalMs: config.reconcileIntervalMs,
       onError: (error) => logger.warn({ error: errorMessage(error) }, 'Reconciling closed workflows failed'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUuid } from './ids';
 import { parseNetwork, type NetworkPolicy } from './net/policy';
 
 /** Raised at start-up when the environment is missing or has a bad variable; the message names it. */
@@ -13,6 +14,32 @@ const positiveInt = z.coerce.number().int().positive();
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** DEDICATED_TASK_QUEUES parsed: the queue of an export (by its id) or of every export of a team. */
+export interface DedicatedQueues {
+  byExport: Record<string, string>;
+  byTeam: Record<string, string>;
+}
+
+function parseDedicatedQueues(value: string, ctx: z.RefinementCtx): DedicatedQueues {
+  const queues: DedicatedQueues = { byExport: {}, byTeam: {} };
+  for (const entry of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const [key = '', queue = '', ...rest] = entry.split('=').map((part) => part.trim());
+    if (rest.length > 0 || !queue) {
+      ctx.addIssue({ code: 'custom', message: `entry "${entry}" must be key=queue` });
+    } else if (isUuid(key)) {
+      queues.byExport[key.toLowerCase()] = queue;
+    } else if (/^\d+$/.test(key)) {
+      queues.byTeam[key] = queue;
+    } else {
+      ctx.addIssue({ code: 'custom', message: `key "${key}" must be an export id (uuid) or a team id` });
+    }
+  }
+  return queues;
+}
 
 /** Every variable the processes read, with its default. Nothing else in the code reads process.env. */
 const EnvSchema = z.object({
@@ -29,6 +56,14 @@ const EnvSchema = z.object({
   TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional(),
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().optional(),
   TASK_QUEUE: z.string().min(1).default('batch-exports'),
+  /**
+   * Exports that run on a task queue of their own, so that the workers serving it bound how hard their destination
+   * is hit: `key=queue` pairs, comma-separated, where key is an export id or a team id (an export's own entry wins).
+   */
+  DEDICATED_TASK_QUEUES: z
+    .string()
+    .default('')
+    .transform((value, ctx) => parseDedicatedQueues(value, ctx)),
   /** A prebuilt workflow bundle (npm run build; the compiled worker finds it beside itself); workers bundle from source when unset. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
   /** 32 bytes, base64: encrypts destination secrets at rest (AES-256-GCM). */
@@ -102,6 +137,11 @@ const EnvSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(1000).optional(),
   /** Local activities (recording a run's start and outcome: a query or two each) one worker runs at once. */
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: positiveInt.max(1000).default(50),
+  /**
+   * Activities per second Temporal hands out on this worker's task queue, across every worker polling it (the
+   * task-queue rate limit; the last worker to start sets it). Unset: no limit.
+   */
+  WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(100_000).optional(),
   /** Workflow tasks (deterministic workflow code, a few ms each) one worker runs at once. */
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
   API_HOST: z.string().default('127.0.0.1'),
@@ -137,6 +177,8 @@ export interface WorkerCapacity {
   maxConcurrentActivities: number;
   maxConcurrentLocalActivities: number;
   maxConcurrentWorkflowTasks: number;
+  /** Temporal's activity rate limit for the worker's whole task queue (WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND). */
+  maxTaskQueueActivitiesPerSecond?: number;
 }
 
 /** An idle worker's RSS: Node, the SDK's native core, the workflow bundle in its V8 context, the pools. */
@@ -163,6 +205,8 @@ export interface Config {
     taskQueue: string;
     tls?: { clientCertPath?: string; clientKeyPath?: string; serverCaCertPath?: string };
     workflowBundlePath?: string;
+    /** Task queues other than taskQueue that some exports run on (DEDICATED_TASK_QUEUES); see taskQueueFor. */
+    dedicatedQueues: DedicatedQueues;
   };
   encryptionKey: Buffer;
   s3: { partSizeBytes: number };
@@ -229,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+      dedicatedQueues: e.DEDICATED_TASK_QUEUES,
     },
     encryptionKey: Buffer.from(e.ENCRYPTION_KEY, 'base64'),
     s3: { partSizeBytes: e.S3_PART_SIZE_MB * 1024 * 1024 },
@@ -251,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES ?? activitiesWithin(e.WORKER_MEMORY_BUDGET_MB),
       maxConcurrentLocalActivities: e.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxTaskQueueActivitiesPerSecond: e.WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND,
     },
     api: {
       host: e.API_HOST,

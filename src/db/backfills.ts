@@ -31,6 +31,10 @@ export interface BackfillRecord {
   workflow_runs_count: number;
   /** Temporal's run id of the latest of them. */
   current_workflow_run_id: string | null;
+  /** Whether its intervals that already completed are exported again (false = `skip_exported`). */
+  reexport_completed: boolean;
+  /** When its workflow was started; null while reserved but not started (see startUnstartedBackfills). */
+  workflow_started_at: Date | null;
 }
 
 // finished_runs is computed, not stored: runs finish in their own workflows, and counting them here keeps progress
@@ -48,13 +52,15 @@ export interface NewBackfill {
   startAt: Date | null;
   endAt: Date;
   workflowId: string;
+  reexportCompleted?: boolean;
 }
 
 export async function insertBackfill(db: Queryable, input: NewBackfill): Promise<BackfillRecord> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO batch_export_backfills (team_id, batch_export_id, start_at, end_at, status, workflow_id)
-     VALUES ($1, $2, $3, $4, 'Starting', $5) RETURNING id`,
-    [input.teamId, input.batchExportId, input.startAt, input.endAt, input.workflowId],
+    `INSERT INTO batch_export_backfills
+       (team_id, batch_export_id, start_at, end_at, status, workflow_id, reexport_completed)
+     VALUES ($1, $2, $3, $4, 'Starting', $5, $6) RETURNING id`,
+    [input.teamId, input.batchExportId, input.startAt, input.endAt, input.workflowId, input.reexportCompleted ?? false],
   );
   return (await getBackfill(db, rows[0]!.id))!;
 }
@@ -202,6 +208,29 @@ export async function finishBackfill(
 /** Removes a backfill whose workflow could not be started: it never ran. */
 export async function deleteBackfill(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM batch_export_backfills WHERE id = $1', [id]);
+}
+
+/** Records that the backfill's workflow was started (once: a later start of the same workflow changes nothing). */
+export async function markBackfillWorkflowStarted(db: Queryable, id: string): Promise<void> {
+  await db.query(
+    'UPDATE batch_export_backfills SET workflow_started_at = now() WHERE id = $1 AND workflow_started_at IS NULL',
+    [id],
+  );
+}
+
+/** Backfills still Starting whose workflow was never started, reserved more than `olderThanMs` ago, oldest first. */
+export async function listUnstartedBackfills(
+  db: Queryable,
+  options: { olderThanMs: number; limit: number },
+): Promise<BackfillRecord[]> {
+  const { rows } = await db.query<BackfillRecord>(
+    `${SELECT_BACKFILL}
+     WHERE b.workflow_started_at IS NULL AND b.status = 'Starting'
+       AND b.created_at < now() - make_interval(secs => $1::double precision / 1000)
+     ORDER BY b.created_at LIMIT $2`,
+    [options.olderThanMs, options.limit],
+  );
+  return rows;
 }
 
 /** Active backfills of every team, least recently updated first: what the reconciler checks. */

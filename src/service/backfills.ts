@@ -1,6 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
-import { hasScheduledInterval } from '../backfills/intervals';
 import { parseBackfillRange, type BackfillRange } from '../backfills/request';
 import type { Config } from '../config';
 import { listWorkflowRunsPage, type WorkflowRunsPageQuery } from '../db/backfill-workflow-runs';
@@ -12,21 +11,23 @@ import {
   finishBackfill,
   getBackfill,
   insertBackfill,
+  listUnstartedBackfills,
+  markBackfillWorkflowStarted,
   type BackfillRecord,
 } from '../db/backfills';
-import type { BatchExportRecord, Queryable } from '../db/batch-exports';
+import { findBatchExport, type BatchExportRecord, type Queryable } from '../db/batch-exports';
 import { writeLog } from '../db/logs';
 import { withTransaction } from '../db/transaction';
-import { NotFoundError, ValidationError } from '../errors';
+import { errorMessage, NotFoundError, ValidationError } from '../errors';
 import { isUuid } from '../ids';
 import { dataIntervalStart, isoSeconds } from '../intervals';
 import { ACTIVE_STATUSES } from '../statuses';
-import { workflowTypeFor } from '../temporal/schedules';
+import { taskQueueFor, workflowTypeFor } from '../temporal/schedules';
 import { carriedSchedule, type BackfillWorkflowInput } from '../temporal/contracts';
 import { stillRunning } from './reconcile-backfills';
 import { requireBatchExport, withTemporalDeadline } from './batch-exports';
 import { requireRun } from './runs';
-import { temporalFailure } from './temporal-sync';
+import { temporalFailure, TemporalUnavailableError } from './temporal-sync';
 import { backfillUiOptions, runSearchAttributes } from '../temporal-ui/search-attributes';
 
 export interface BackfillDependencies {
@@ -84,42 +85,112 @@ export async function startBackfill(
   range: BackfillRange,
   options: { reexportCompleted: boolean },
 ): Promise<BackfillRecord> {
-  const workflowId = backfillWorkflowId(batchExport.id, range);
-  const backfill = await withTransaction(deps.pool, (tx) => reserveBackfill(deps, tx, batchExport, range, workflowId));
+  const backfill = await withTransaction(deps.pool, (tx) => reserveBackfill(deps, tx, batchExport, range, options));
+  try {
+    await startBackfillWorkflow(deps, batchExport, backfill);
+  } catch (error) {
+    await deleteBackfill(deps.pool, backfill.id);
+    throw error;
+  }
+  return backfill;
+}
+
+/**
+ * Starts the workflow of a backfill reserved (and committed) before: its first activity updates the row, which it
+ * must see. Then records that it started, so that the reconciler does not start it again.
+ */
+export async function startBackfillWorkflow(
+  deps: BackfillDependencies,
+  batchExport: BatchExportRecord,
+  backfill: BackfillRecord,
+  options: { repair?: boolean } = {},
+): Promise<void> {
   try {
     await withTemporalDeadline(deps.temporal, () =>
       deps.temporal.workflow.start(BACKFILL_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: deps.config.temporal.taskQueue,
-        args: [workflowInput(deps, batchExport, backfill, options)],
+        workflowId: backfill.workflow_id!,
+        taskQueue: taskQueueFor(deps.config.temporal, batchExport),
+        args: [workflowInput(deps, batchExport, backfill)],
         // The same range backfilled again gets the same workflow id. An execution still open under it belongs to a
-        // backfill whose row is already final (no active backfill overlaps this one), winding down: replace it.
-        workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+        // backfill whose row is already final (no active backfill overlaps this one), winding down: replace it. A
+        // repair keeps an open one instead: it is this backfill's own, started by a request that then died.
+        workflowIdConflictPolicy: options.repair ? 'USE_EXISTING' : 'TERMINATE_EXISTING',
         ...backfillUiOptions(batchExport, backfill),
       }),
     );
   } catch (error) {
-    await deleteBackfill(deps.pool, backfill.id);
     throw temporalFailure('start the backfill', error);
   }
-  return backfill;
+  await markBackfillWorkflowStarted(deps.pool, backfill.id);
+}
+
+/** Longer than a request takes from committing a backfill to starting its workflow (Temporal's deadline is 10 s). */
+export const WORKFLOW_START_GRACE_MS = 60_000;
+
+/**
+ * Starts the workflows of backfills that were committed but never started (the process died between the commit and
+ * the start, or Temporal failed just then), once they are older than `graceMs`. One whose export is gone, or whose
+ * start Temporal refuses, is marked Failed, saying why; one that cannot be started because Temporal is unreachable
+ * is tried again on the next pass. Returns how many it started.
+ */
+export async function startUnstartedBackfills(
+  deps: BackfillDependencies & { logger?: { warn(fields: object, message: string): void } },
+  options: { limit: number; graceMs?: number },
+): Promise<number> {
+  const backfills = await listUnstartedBackfills(deps.pool, {
+    olderThanMs: options.graceMs ?? WORKFLOW_START_GRACE_MS,
+    limit: options.limit,
+  });
+  let started = 0;
+  for (const backfill of backfills) {
+    const batchExport = await findBatchExport(deps.pool, backfill.batch_export_id, [backfill.team_id]);
+    if (!batchExport) {
+      await failUnstarted(deps.pool, backfill, 'its batch export no longer exists');
+      continue;
+    }
+    try {
+      await startBackfillWorkflow(deps, batchExport, backfill, { repair: true });
+      started++;
+      deps.logger?.warn({ backfill_id: backfill.id }, 'Started the workflow of a backfill its request did not start');
+    } catch (error) {
+      if (error instanceof TemporalUnavailableError) throw error;
+      await failUnstarted(deps.pool, backfill, errorMessage(error));
+    }
+  }
+  return started;
+}
+
+async function failUnstarted(pool: Pool, backfill: BackfillRecord, why: string): Promise<void> {
+  const latestError = `The backfill's workflow could not be started: ${why}`;
+  if (await finishBackfill(pool, backfill.id, { status: 'Failed', latestError })) {
+    await writeLog(pool, {
+      teamId: backfill.team_id,
+      batchExportId: backfill.batch_export_id,
+      backfillId: backfill.id,
+      level: 'ERROR',
+      message: `Backfill failed: ${latestError}`,
+    });
+  }
+}
+
+/** Takes the team's backfill lock, held until the transaction ends: see reserveBackfill. */
+export async function lockTeamBackfills(client: PoolClient, teamId: number): Promise<void> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('batch_export_backfills', $1::bigint))`, [teamId]);
 }
 
 /**
  * Inserts the backfill row if the team's limit and the overlap check allow it, in the caller's transaction. Both run
  * under a per-team lock held until that transaction ends, so two requests at once cannot both pass them.
  */
-async function reserveBackfill(
+export async function reserveBackfill(
   deps: BackfillDependencies,
   client: PoolClient,
   batchExport: BatchExportRecord,
   range: BackfillRange,
-  workflowId: string,
+  options: { reexportCompleted: boolean },
 ): Promise<BackfillRecord> {
   const limit = deps.config.backfills.maxActivePerTeam;
-  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('batch_export_backfills', $1::bigint))`, [
-    batchExport.team_id,
-  ]);
+  await lockTeamBackfills(client, batchExport.team_id);
   if ((await countActiveBackfills(client, batchExport.team_id)) >= limit) {
     // Only at the limit is it worth asking Temporal whether they all still run.
     const active = await stillRunning(deps, await activeBackfillsOfTeam(client, batchExport.team_id));
@@ -143,7 +214,8 @@ async function reserveBackfill(
     batchExportId: batchExport.id,
     startAt: range.startAt,
     endAt: range.endAt,
-    workflowId,
+    workflowId: backfillWorkflowId(batchExport.id, range),
+    reexportCompleted: options.reexportCompleted,
   });
 }
 
@@ -152,7 +224,6 @@ function workflowInput(
   deps: BackfillDependencies,
   batchExport: BatchExportRecord,
   backfill: BackfillRecord,
-  options: { reexportCompleted: boolean },
 ): BackfillWorkflowInput {
   return {
     backfillId: backfill.id,
@@ -165,7 +236,7 @@ function workflowInput(
     childSearchAttributes: runSearchAttributes(batchExport, backfill.id),
     maxParallelRuns: deps.config.backfills.maxParallelRuns,
     intervalsPerWorkflowRun: deps.config.backfills.intervalsPerWorkflowRun,
-    reexportCompleted: options.reexportCompleted,
+    reexportCompleted: backfill.reexport_completed,
   };
 }
 
@@ -267,17 +338,4 @@ export async function retryRun(
   const endAt = run.data_interval_end;
   const startAt = run.data_interval_start ?? dataIntervalStart(endAt, batchExport.interval, batchExport.timezone);
   return startBackfill(deps, batchExport, { startAt, endAt }, { reexportCompleted: true });
-}
-
-/**
- * Backfills what an export missed while it was paused (unpause with {"backfill": true}): the intervals ending in
- * (period.start, period.end], normally from when it was paused to now. Null when it missed none.
- */
-export async function backfillPausedPeriod(
-  deps: BackfillDependencies,
-  batchExport: BatchExportRecord,
-  period: { start: Date; end: Date },
-): Promise<BackfillRecord | null> {
-  if (!hasScheduledInterval(batchExport, period.start, period.end)) return null;
-  return startBackfill(deps, batchExport, { startAt: period.start, endAt: period.end }, { reexportCompleted: false });
 }

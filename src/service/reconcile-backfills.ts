@@ -5,9 +5,6 @@ import { finishBackfill, type BackfillRecord } from '../db/backfills';
 import { withTemporalDeadline } from './temporal-sync';
 import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW } from './workflow-status';
 
-/** Longer than starting a workflow can take (the Temporal deadline is seconds). */
-const WORKFLOW_START_GRACE_MS = 60_000;
-
 /**
  * Active backfills whose workflow is in fact closed (terminated from the Temporal UI, timed out) never record a final
  * status themselves: give them the one Temporal has, so that they stop counting against the team's limit and
@@ -30,8 +27,9 @@ export async function stillRunning(
     }
     const status = description?.status.name ?? 'NOT_FOUND';
     const final = FINAL_STATUS_OF_CLOSED_WORKFLOW[status];
-    // A backfill just created may not have its workflow yet (it is started after the row is committed).
-    const starting = status === 'NOT_FOUND' && Date.now() - backfill.created_at.getTime() < WORKFLOW_START_GRACE_MS;
+    // A backfill whose workflow was never started (it is started after the row is committed) is not closed: the
+    // reconciler starts it, or fails it saying why (startUnstartedBackfills).
+    const starting = status === 'NOT_FOUND' && backfill.workflow_started_at === null;
     if (!final || starting) {
       running.push(backfill);
       continue;

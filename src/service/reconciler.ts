@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import type { Config } from '../config';
+import { startUnstartedBackfills } from './backfills';
 import { stillRunning } from './reconcile-backfills';
 import { listActiveBackfills } from '../db/backfills';
 import { writeLog } from '../db/logs';
@@ -9,6 +11,9 @@ import { describeClosedStatus, FINAL_STATUS_OF_CLOSED_WORKFLOW, workflowStatus }
 export interface ReconcilerDependencies {
   pool: Pool;
   temporal: Client;
+  /** What starting a backfill's workflow needs (its task queue, parallelism). */
+  config: Pick<Config, 'temporal' | 'backfills'>;
+  logger?: { warn(fields: object, message: string): void };
 }
 
 export interface ReconcilerOptions {
@@ -61,10 +66,17 @@ async function finishClosedRun(
   return true;
 }
 
-/** One pass over runs and backfills. */
-export async function reconcileOnce(deps: ReconcilerDependencies, options: ReconcilerOptions): Promise<void> {
+/**
+ * One pass over runs and backfills: closed ones get their status, and backfills committed but never started (a
+ * crash between the commit and the start) are started once older than `startGraceMs`.
+ */
+export async function reconcileOnce(
+  deps: ReconcilerDependencies,
+  options: ReconcilerOptions & { startGraceMs?: number },
+): Promise<void> {
   const limit = options.batchSize ?? DEFAULT_BATCH_SIZE;
   await reconcileRuns(deps, { limit, recheckAfterSeconds: options.intervalMs / 1000 });
+  await startUnstartedBackfills(deps, { limit, graceMs: options.startGraceMs });
   await stillRunning(deps, await listActiveBackfills(deps.pool, limit));
 }
 

@@ -11,7 +11,7 @@ import type { Config } from '../config';
 import type { BatchExportRecord } from '../db/batch-exports';
 import { withTransaction } from '../db/transaction';
 import { errorMessage, NotFoundError, ValidationError } from '../errors';
-import { scheduleOptions } from '../temporal/schedules';
+import { scheduleOptions, taskQueueFor } from '../temporal/schedules';
 
 /** Temporal could not be reached or failed: the request failed as a whole and nothing was kept. */
 export class TemporalUnavailableError extends Error {
@@ -142,7 +142,7 @@ export class TemporalChanges {
   /** The whole schedule of an export, as created. */
   options(batchExport: BatchExportRecord, note: string | undefined): ScheduleOptions {
     return scheduleOptions(batchExport, {
-      taskQueue: this.deps.config.temporal.taskQueue,
+      taskQueue: taskQueueFor(this.deps.config.temporal, batchExport),
       catchupWindowSeconds: this.deps.config.schedule.catchupWindowSeconds,
       note,
     });

@@ -1,4 +1,5 @@
 import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
+import type { Config } from '../config';
 import type { BatchExportRecord } from '../db/batch-exports';
 import { isSupportedDestination } from '../destinations';
 import { parseInterval } from '../intervals';
@@ -43,6 +44,18 @@ export function workflowTypeFor(destinationType: string): string {
     throw new Error(`No export workflow exists for destination type ${destinationType}`);
   }
   return EXPORT_WORKFLOW_TYPE;
+}
+
+/**
+ * The task queue an export's scheduled runs and backfills start on: its own (DEDICATED_TASK_QUEUES) when it has one,
+ * so that only the workers serving that queue, with their concurrency and rate limits, ever load its destination.
+ */
+export function taskQueueFor(
+  temporal: Pick<Config['temporal'], 'taskQueue' | 'dedicatedQueues'>,
+  batchExport: Pick<BatchExportRecord, 'id' | 'team_id'>,
+): string {
+  const { byExport, byTeam } = temporal.dedicatedQueues;
+  return byExport[batchExport.id.toLowerCase()] ?? byTeam[String(batchExport.team_id)] ?? temporal.taskQueue;
 }
 
 /** The export's whole schedule. Schedule id = export id; runs are `{export id}-{interval end}Z` in the UI. */

@@ -25,6 +25,11 @@ export async function createWorker(options: {
     maxConcurrentActivityTaskExecutions: options.config.worker.maxConcurrentActivities,
     maxConcurrentLocalActivityExecutions: options.config.worker.maxConcurrentLocalActivities,
     maxConcurrentWorkflowTaskExecutions: options.config.worker.maxConcurrentWorkflowTasks,
+    // Temporal's rate limit for the whole task queue: with a dedicated queue (DEDICATED_TASK_QUEUES), how many loads
+    // per second its destination gets, however many workers serve it.
+    ...(options.config.worker.maxTaskQueueActivitiesPerSecond
+      ? { maxTaskQueueActivitiesPerSecond: options.config.worker.maxTaskQueueActivitiesPerSecond }
+      : {}),
     // Heartbeats are throttled by the SDK; in-flight activities get this long to heartbeat and finish on shutdown.
     shutdownGraceTime: '30 seconds',
     ...options.overrides,
