@@ -5,7 +5,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 import { ensureDatabase } from '../src/db/ensure-database';
 import { createBatchExport } from '../src/service/batch-exports';
-import type { BatchExportWorkflowResult } from '../src/temporal/contracts';
+import { EXPORT_WORKFLOW_TYPE, type BatchExportWorkflowResult } from '../src/temporal/contracts';
 import { numberArgument, stringArgument, verdict, type SuiteResult } from './args';
 import { BENCH_DATABASE_URL, BENCH_TEAM_ID, ensureTeam, type BenchContext } from './context';
 import { profileWorkflows } from './history-profile';
@@ -13,7 +13,7 @@ import { peakRssMb, resetPeakRss, timeShell } from './processes';
 import { BENCH_INTERVAL, seedEvents } from './seed';
 
 /**
- * Export throughput of the s3-export workflow against the shell pipeline a user would write instead, and the
+ * Export throughput of the batch-export workflow against the shell pipeline a user would write instead, and the
  * worker's peak memory. Options: `--events N` (default 1,000,000), `--memory-events M` (a second JSONLines+gzip
  * export of M rows, for the memory comparison), `--only "S3 JSONLines+gzip,Postgres destination"`. The Postgres
  * destination row writes into the database named like the bench's with `_destination` appended.
@@ -60,7 +60,7 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
 
   const exportOnce = async (
     name: string,
-    workflow: 's3-export' | 'postgres-export',
+    workflow: typeof EXPORT_WORKFLOW_TYPE,
     destination: Record<string, unknown>,
     count: number,
     teamId = BENCH_TEAM_ID,
@@ -106,7 +106,12 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
   const referenceBytes = (await stat(referenceFile)).size;
   rows.push(row('psql COPY | gzip -1 (reference)', events, reference, referenceBytes, null, null, null));
   for (const scenario of SCENARIOS.filter((candidate) => !only || only.includes(candidate.name))) {
-    const measured = await exportOnce(scenario.name, 's3-export', await s3Destination(scenario.config), events);
+    const measured = await exportOnce(
+      scenario.name,
+      EXPORT_WORKFLOW_TYPE,
+      await s3Destination(scenario.config),
+      events,
+    );
     const target = 'target' in scenario ? scenario.target : null;
     rows.push(row(scenario.name, events, measured.seconds, measured.bytes, reference, target, measured.peak));
   }
@@ -116,7 +121,7 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
     await ensureTeam(pool, MEMORY_TEAM_ID);
     await seedEvents(pool, MEMORY_TEAM_ID, memoryEvents);
     const destination = await s3Destination({ compression: 'gzip' });
-    const measured = await exportOnce('memory', 's3-export', destination, memoryEvents, MEMORY_TEAM_ID);
+    const measured = await exportOnce('memory', EXPORT_WORKFLOW_TYPE, destination, memoryEvents, MEMORY_TEAM_ID);
     rows.push(row(MEMORY_RUN, memoryEvents, measured.seconds, measured.bytes, null, null, measured.peak));
   }
   return {
@@ -180,7 +185,7 @@ function memoryVerdict(r: Row, rows: Row[]): string {
 const DESTINATION_DATABASE_URL = `${BENCH_DATABASE_URL}_destination`;
 
 /**
- * The postgres-export workflow into another database of the same server, against the pipeline a user would script:
+ * The batch-export workflow into another database of the same server, against the pipeline a user would script:
  * `psql source -c "COPY (SELECT <the same columns> ...) TO STDOUT" | psql destination -c "COPY <table> FROM STDIN"`
  * into a table defined like the export's (LIKE ... INCLUDING ALL: same columns, same unique index).
  */
@@ -188,7 +193,7 @@ async function postgresRows(
   events: number,
   exportOnce: (
     name: string,
-    workflow: 'postgres-export',
+    workflow: typeof EXPORT_WORKFLOW_TYPE,
     destination: Record<string, unknown>,
     count: number,
   ) => Promise<{ seconds: number; bytes: number; peak: number }>,
@@ -201,7 +206,7 @@ async function postgresRows(
     const url = new URL(DESTINATION_DATABASE_URL);
     const measured = await exportOnce(
       POSTGRES,
-      'postgres-export',
+      EXPORT_WORKFLOW_TYPE,
       {
         type: 'Postgres',
         config: {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { createBatchExport } from '../src/service/batch-exports';
 import { deleteBatchExport } from '../src/service/batch-export-lifecycle';
+import { EXPORT_WORKFLOW_TYPE } from '../src/temporal/contracts';
 import { numberArgument, stringArgument, type SuiteResult } from './args';
 import { ensureTeam, stopWorker, type BenchContext } from './context';
 import { loadAverage, mapConcurrently, s3Destination, seconds, seedSpreadEvents } from './fixtures';
@@ -73,7 +74,7 @@ async function measureRound(context: BenchContext, ids: string[], workers: numbe
     const loadBefore = loadAverage();
     const started = performance.now();
     const handles = await mapConcurrently(ids, 20, (id) =>
-      context.client.workflow.start('s3-export', {
+      context.client.workflow.start(EXPORT_WORKFLOW_TYPE, {
         taskQueue,
         workflowId: `${id}-${taskQueue}`,
         args: [
