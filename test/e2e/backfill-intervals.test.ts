@@ -1,14 +1,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { scheduledIntervals } from '../../src/backfills/intervals';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport } from '../../src/service/batch-exports';
 import { createBackfill } from '../../src/service/backfills';
 import { backfillDeps, exportedRows, s3Destination, waitForBackfill } from '../helpers/backfills';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
-import { createBucket, testS3Client } from '../helpers/s3';
-import { useTestStack } from '../helpers/stack';
+import { createBucket } from '../helpers/s3';
+import { useTeamAndS3, useTestStack } from '../helpers/stack';
 
 /**
  * The schedule is the reference: Temporal's ListScheduleMatchingTimes says when the export's schedule fires, and a
@@ -18,15 +18,7 @@ describe('backfill intervals against the schedule', () => {
   const stack = useTestStack();
   let s3: S3Client;
   let teamId: number;
-
-  beforeAll(async () => {
-    s3 = testS3Client(stack.s3Endpoint);
-    ({ teamId } = await createTeam(stack.db.pool));
-  });
-
-  afterAll(async () => {
-    s3?.destroy();
-  });
+  useTeamAndS3(stack, (made) => ({ s3, teamId } = made));
 
   async function dailyExport(teamId: number, bucket: string, settings: Record<string, unknown>) {
     return createBatchExport(stack.services, teamId, {

@@ -1,10 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport } from '../../src/service/batch-exports';
 import type { BatchExportWorkflowInput } from '../../src/temporal/contracts';
-import { createTeam } from '../helpers/fixtures';
-import { createBucket, listKeys, readExportedObject, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
+import { createBucket, listKeys, readExportedObject, TEST_CREDENTIALS } from '../helpers/s3';
 import {
   insertDistinctIds,
   insertPersons,
@@ -13,21 +12,13 @@ import {
   makeSession,
   mapping,
 } from '../helpers/source-rows';
-import { useTestStack } from '../helpers/stack';
+import { useTeamAndS3, useTestStack } from '../helpers/stack';
 
 describe('persons and sessions to S3', () => {
   const stack = useTestStack();
   let s3: S3Client;
   let teamId: number;
-
-  beforeAll(async () => {
-    s3 = testS3Client(stack.s3Endpoint);
-    ({ teamId } = await createTeam(stack.db.pool));
-  });
-
-  afterAll(async () => {
-    s3?.destroy();
-  });
+  useTeamAndS3(stack, (made) => ({ s3, teamId } = made));
 
   /** Exports the hour ending at `end` of a new export of `model`; returns the rows of its one data file. */
   async function exportHour(

@@ -1,24 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBatchExport } from '../../src/service/batch-exports';
-import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
-import { createBucket, getObject, testS3Client } from '../helpers/s3';
+import { insertEvents, makeEvent } from '../helpers/fixtures';
+import { createBucket, getObject } from '../helpers/s3';
 import { createS3Export, intervalInput, runInterval } from '../helpers/s3-exports';
-import { useTestStack } from '../helpers/stack';
+import { useTeamAndS3, useTestStack } from '../helpers/stack';
 
 describe('noop-export workflow', () => {
   const stack = useTestStack({ env: { SOURCE_BATCH_SIZE: '3' } });
   let s3: S3Client;
   let teamId: number;
-
-  beforeAll(async () => {
-    s3 = testS3Client(stack.s3Endpoint);
-    ({ teamId } = await createTeam(stack.db.pool));
-  });
-
-  afterAll(async () => {
-    s3?.destroy();
-  });
+  useTeamAndS3(stack, (made) => ({ s3, teamId } = made));
 
   it('reads the interval, discards it and records as many rows and bytes as an uncompressed JSON-lines file', async () => {
     await insertEvents(stack.db.pool, [

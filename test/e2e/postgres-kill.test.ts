@@ -8,7 +8,7 @@ import { createTeam } from '../helpers/fixtures';
 import { createPostgresExport } from '../helpers/postgres-exports';
 import { insertPageviews } from '../helpers/source-rows';
 import { useTestStack } from '../helpers/stack';
-import { spawnWorkerProcess } from '../helpers/worker-process';
+import { lastHeartbeat, spawnWorkerProcess } from '../helpers/worker-process';
 
 const EVENTS = 20_000;
 
@@ -57,7 +57,7 @@ describe('a Postgres export whose worker is killed mid-interval', () => {
     let heartbeated: PostgresExportProgress | null = null;
     for (let i = 0; i < 600 && !heartbeated?.records; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      heartbeated = await heartbeatDetails(handle);
+      heartbeated = await lastHeartbeat<PostgresExportProgress>(handle);
     }
     expect(heartbeated?.records).toBeGreaterThan(0);
     killWithChildren(first.child.pid!);
@@ -98,18 +98,4 @@ function killWithChildren(pid: number): void {
     .map(Number);
   for (const child of children) process.kill(child, 'SIGKILL');
   process.kill(pid, 'SIGKILL');
-}
-
-async function heartbeatDetails(handle: {
-  describe(): Promise<{
-    raw: {
-      pendingActivities?: Array<{
-        heartbeatDetails?: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null;
-      }> | null;
-    };
-  }>;
-}): Promise<PostgresExportProgress | null> {
-  const description = await handle.describe();
-  const data = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
-  return data?.length ? (JSON.parse(Buffer.from(data).toString('utf8')) as PostgresExportProgress) : null;
 }

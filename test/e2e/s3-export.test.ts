@@ -1,42 +1,28 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport, TemporalUnavailableError } from '../../src/service/batch-exports';
-import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../../src/temporal/contracts';
+import type { BatchExportWorkflowResult } from '../../src/temporal/contracts';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
-import { createBucket, getObject, listKeys, readJsonLinesGz, testS3Client, testS3Destination } from '../helpers/s3';
-import { useTestStack } from '../helpers/stack';
+import { createBucket, getObject, listKeys, readJsonLinesGz, testS3Destination } from '../helpers/s3';
+import { intervalInput } from '../helpers/s3-exports';
+import { useTeamAndS3, useTestStack } from '../helpers/stack';
 
 describe('s3-export workflow', () => {
   const stack = useTestStack();
   let s3: S3Client;
   let teamId: number;
-
-  beforeAll(async () => {
-    s3 = testS3Client(stack.s3Endpoint);
-    ({ teamId } = await createTeam(stack.db.pool));
-  });
-
-  afterAll(async () => {
-    s3?.destroy();
-  });
+  useTeamAndS3(stack, (made) => ({ s3, teamId } = made));
 
   const s3Destination = (bucket: string, extra: Record<string, unknown> = {}) =>
     testS3Destination(stack.s3Endpoint, bucket, extra);
 
   async function runInterval(batchExportId: string, dataIntervalEnd: string): Promise<BatchExportWorkflowResult> {
-    const input: BatchExportWorkflowInput = {
-      batchExportId,
-      teamId,
-      interval: 'hour',
-      timezone: 'UTC',
-      dataIntervalEnd,
-    };
     return stack.temporal.workflow.execute('s3-export', {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId: `${batchExportId}-${dataIntervalEnd}`,
-      args: [input],
+      args: [intervalInput(batchExportId, teamId, dataIntervalEnd)],
     });
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -7,6 +8,8 @@ import type { ServiceDependencies } from '../../src/service/batch-exports';
 import { createWorker } from '../../src/temporal/worker';
 import { createActivities } from '../../activities';
 import { createTestDatabase, type TestDatabase } from './database';
+import { createTeam } from './fixtures';
+import { testS3Client } from './s3';
 
 export interface TestStack {
   db: TestDatabase;
@@ -28,7 +31,9 @@ export const LOOPBACK_NETWORKS = '127.0.0.0/8,::1/128';
  */
 let runtimeInstalled = false;
 
-export async function startTestStack(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { worker?: boolean; env?: Record<string, string> } = {},
+): Promise<TestStack> {
   if (!runtimeInstalled) {
     // The SDK logs every worker state change at INFO; tests only want to see problems.
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -99,4 +104,20 @@ export function useTestStack(options: Parameters<typeof startTestStack>[0] = {})
     await stack.stop?.();
   });
   return stack;
+}
+
+/**
+ * A team of its own and an S3 client for the stack's S3 server, made before the file's tests (after the stack) and
+ * closed after them. `assign` receives them, so that a file keeps its `s3` and `teamId` variables.
+ */
+export function useTeamAndS3(stack: TestStack, assign: (made: { s3: S3Client; teamId: number }) => void): void {
+  let s3: S3Client | undefined;
+  beforeAll(async () => {
+    s3 = testS3Client(stack.s3Endpoint);
+    const { teamId } = await createTeam(stack.db.pool);
+    assign({ s3, teamId });
+  });
+  afterAll(() => {
+    s3?.destroy();
+  });
 }
