@@ -65,7 +65,15 @@ describe('an export on a task queue of its own (DEDICATED_TASK_QUEUES)', () => {
       WORKER_MAX_CONCURRENT_ACTIVITIES: String(LIMIT),
       WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND: '100',
     });
-    await worker.waitFor('Worker started');
+    const started = (await worker.waitFor('Worker started'))
+      .split('\n')
+      .find((line) => line.includes('Worker started'));
+    // What it serves, as it logs it: the queue, its slots and the queue's rate limit.
+    expect(JSON.parse(started!)).toMatchObject({
+      task_queue: queue,
+      maxConcurrentActivities: LIMIT,
+      maxTaskQueueActivitiesPerSecond: 100,
+    });
   });
 
   afterAll(async () => {
