@@ -121,7 +121,9 @@ export async function startBackfillWorkflow(
   } catch (error) {
     throw temporalFailure('start the backfill', error);
   }
-  await markBackfillWorkflowStarted(deps.pool, backfill.id);
+  // Not worth failing for: the workflow runs either way, and the reconciler's repair of an unmarked one is a start
+  // that keeps the running execution (USE_EXISTING) and marks it.
+  await markBackfillWorkflowStarted(deps.pool, backfill.id).catch(() => undefined);
 }
 
 /** Longer than a request takes from committing a backfill to starting its workflow (Temporal's deadline is 10 s). */
