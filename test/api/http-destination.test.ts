@@ -31,6 +31,34 @@ describe('HTTP destination through the API', () => {
   const runStep = (destination: unknown) =>
     api.call('POST', `${exports}/run_test_step_new`, { body: { name: 'draft', step: 0, destination } });
 
+  it('is documented in the OpenAPI document with its config', async () => {
+    const schema = await api.call('GET', '/api/schema/');
+    // The destination variant whose type is HTTP, wherever the document puts it.
+    const variants: Array<{ properties: { config: { properties: Record<string, unknown> } } }> = [];
+    const visit = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      const type = (node as { properties?: { type?: { const?: unknown; enum?: unknown[] } } }).properties?.type;
+      if (type?.const === 'HTTP' || (type?.enum?.length === 1 && type.enum[0] === 'HTTP')) variants.push(node as never);
+      Object.values(node).forEach(visit);
+    };
+    visit(schema.body);
+    expect(variants.length).toBeGreaterThan(0);
+    expect(Object.keys(variants[0]!.properties.config.properties).sort()).toEqual(
+      [
+        'compression',
+        'exclude_events',
+        'format',
+        'headers',
+        'include_events',
+        'max_batch_bytes',
+        'max_batch_rows',
+        'timeout_seconds',
+        'token',
+        'url',
+      ].sort(),
+    );
+  });
+
   it('lists its one test step', async () => {
     const response = await api.call('GET', `${exports}/test?destination=HTTP`);
     expect(response.status).toBe(200);
