@@ -139,6 +139,25 @@ describe('HTTP export', () => {
     ]);
   });
 
+  it('gives up on a request slower than timeout_seconds and sends it again; the receiver drops the replay', async () => {
+    const batchExport = await createHttpExport({ timeout_seconds: 1 });
+    // The receiver takes the first request but answers only after the worker stopped waiting.
+    receiver.answerNext({ status: 200, delayMs: 2500 });
+    const { result, run: record } = await run(batchExport.id);
+
+    expect(result).toMatchObject({ status: 'Completed', recordsCompleted: 25 });
+    const [slow, again] = receiver.requests;
+    expect(again!.key).toBe(slow!.key);
+    expect(acceptedRows(receiver, 'capture')).toHaveLength(25);
+    const { rows: logs } = await stack.db.pool.query<{ message: string }>(
+      `SELECT message FROM batch_export_log_entries WHERE run_id = $1 AND level = 'WARNING'`,
+      [record.id],
+    );
+    expect(logs.map((log) => log.message)).toEqual([
+      expect.stringMatching(/^Batch 1: Could not reach .*: no answer within 1 s \(timeout_seconds\); trying again/),
+    ]);
+  });
+
   it('fails a run on 401 at once, saying to check the token, without repeating it', async () => {
     const batchExport = await createHttpExport({});
     receiver.token = 'the-receivers-token';

@@ -20,6 +20,8 @@ export interface ScriptedAnswer {
   status: number;
   headers?: Record<string, string>;
   body?: string;
+  /** Waits this long before answering (instead of the receiver's delayMs). */
+  delayMs?: number;
 }
 
 /**
@@ -80,7 +82,7 @@ export async function startHttpReceiver(path = '/batch/'): Promise<HttpReceiver>
         if (answer.status === 0) return void request.socket.destroy();
         if (answer.status < 300 && key !== null && !receiver.accepted.has(key)) receiver.accepted.set(key, body);
         response.writeHead(answer.status, answer.headers).end(answer.body ?? '');
-      }, receiver.delayMs);
+      }, answer.delayMs ?? receiver.delayMs);
     });
   });
   server.on('connection', () => (connections += 1));
