@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpExportProgress } from '../../src/destinations/http/write-interval';
 import { listRuns } from '../../src/db/runs';
 import { createBatchExport } from '../../src/service/batch-exports';
-import type { BatchExportWorkflowInput } from '../../src/temporal/contracts';
 import { createTeam } from '../helpers/fixtures';
 import { acceptedRows, startHttpReceiver, type HttpReceiver } from '../helpers/http-receiver';
+import { intervalInput } from '../helpers/s3-exports';
 import { insertPageviews } from '../helpers/source-rows';
 import { useTestStack } from '../helpers/stack';
 import { lastHeartbeat, spawnWorkerProcess } from '../helpers/worker-process';
@@ -39,15 +39,12 @@ describe('an HTTP export whose worker is killed mid-interval', () => {
       },
     });
     const first = spawnWorkerProcess(stack);
-    const input: BatchExportWorkflowInput = {
-      batchExportId: batchExport.id,
-      teamId,
-      interval: 'hour',
-      timezone: 'UTC',
-      dataIntervalEnd: '2024-09-01T11:00:00Z',
-      // A dead worker is noticed after 2 s without a heartbeat.
-      insertActivity: { heartbeatTimeoutSeconds: 2, initialIntervalSeconds: 1, maximumAttempts: 5 },
-    };
+    // A dead worker is noticed after 2 s without a heartbeat.
+    const input = intervalInput(batchExport.id, teamId, '2024-09-01T11:00:00Z', {
+      heartbeatTimeoutSeconds: 2,
+      initialIntervalSeconds: 1,
+      maximumAttempts: 5,
+    });
     const handle = await stack.temporal.workflow.start('batch-export', {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId: `${batchExport.id}-kill`,
