@@ -29,26 +29,47 @@ export async function* cutBatches(
   limits: { maxRows: number; maxBytes: number; firstNumber: number },
 ): AsyncGenerator<HttpBatch> {
   let current: HttpBatch = { number: limits.firstNumber, rows: [], bytes: 0, cursor: [] };
+  // The last row taken, whose cursor is read only when its batch ends (not as text for every row).
+  let last: { batch: CopyBatch; at: number } | null = null;
+  const finish = () => {
+    const done = { ...current, cursor: rowCursor(last!.batch, last!.at) };
+    current = { number: current.number + 1, rows: [], bytes: 0, cursor: [] };
+    return done;
+  };
   for await (const batch of source) {
     for (let row = 0; row < batch.rows; row++) {
       const at = row * batch.width;
+      // A view, not a copy: the COPY reader makes a new buffer for every batch and never writes to it again.
       const line = batch.data.subarray(batch.starts[at]!, batch.starts[at]! + batch.lengths[at]!);
       const size = line.length + 1;
-      if (current.rows.length && current.bytes + size > limits.maxBytes) {
-        yield current;
-        current = { number: current.number + 1, rows: [], bytes: 0, cursor: [] };
-      }
-      // A copy: the batch's buffer is reused for the next rows once this generator moves on.
-      current.rows.push(Buffer.from(line));
+      if (current.rows.length && current.bytes + size > limits.maxBytes) yield finish();
+      current.rows.push(line);
       current.bytes += size;
-      current.cursor = rowCursor(batch, at);
-      if (current.rows.length >= limits.maxRows) {
-        yield current;
-        current = { number: current.number + 1, rows: [], bytes: 0, cursor: [] };
-      }
+      last = { batch, at };
+      if (current.rows.length >= limits.maxRows) yield finish();
     }
   }
-  if (current.rows.length) yield current;
+  if (current.rows.length) yield finish();
+}
+
+/**
+ * Keeps `source` one item ahead of its consumer: the next batch is read and encoded while this one is being sent.
+ * Closing this closes `source` (the source's COPY connection goes back to its pool).
+ */
+export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let pending = source.next();
+  try {
+    for (;;) {
+      const result = await pending;
+      if (result.done) return;
+      pending = source.next();
+      // Awaited on the next turn; a failure while the consumer is busy must not go unhandled meanwhile.
+      pending.catch(() => undefined);
+      yield result.value;
+    }
+  } finally {
+    await source.return(undefined).catch(() => undefined);
+  }
 }
 
 /** The cursor columns (every column after the line) of the row starting at field `at`. */

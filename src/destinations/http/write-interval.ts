@@ -7,7 +7,7 @@ import { streamCopyBatches } from '../../models/copy-stream';
 import { countQuery, jsonLinesQuery } from '../../models/types';
 import type { InsertActivityResult } from '../../temporal/contracts';
 import type { InsertAttempt } from '../contract';
-import { cutBatches, encodeBatch, idempotencyKey, rowFields } from './batches';
+import { cutBatches, encodeBatch, idempotencyKey, readAhead, rowFields } from './batches';
 import type { HttpDestinationConfig } from './config';
 import { deliverBatch } from './deliver';
 import { HttpEndpoint } from './endpoint';
@@ -76,10 +76,16 @@ export async function writeIntervalToHttp(attempt: HttpAttempt): Promise<InsertA
       maxBytes: config.max_batch_bytes,
       firstNumber: progress.batches + 1,
     });
-    for await (const batch of batches) {
+    const keyOf = (number: number) =>
+      idempotencyKey(input.batchExportId, input.dataIntervalStart, input.dataIntervalEnd, number);
+    const encoded = readAhead(
+      (async function* () {
+        for await (const batch of batches)
+          yield { batch, ...(await encodeBatch(config, batch.rows, keyOf(batch.number))) };
+      })(),
+    );
+    for await (const { batch, body, headers } of encoded) {
       attempt.signal.throwIfAborted();
-      const key = idempotencyKey(input.batchExportId, input.dataIntervalStart, input.dataIntervalEnd, batch.number);
-      const { body, headers } = await encodeBatch(config, batch.rows, key);
       await deliverBatch(endpoint, body, headers, {
         signal: attempt.signal,
         secrets,
