@@ -25,10 +25,10 @@ export const HttpExportProgress = z.object({
 export type HttpExportProgress = z.infer<typeof HttpExportProgress>;
 
 /**
- * POSTs the interval's rows in batches, one at a time, each under its idempotency key. Saves the cursor of the last
- * acknowledged batch in Postgres (and heartbeats it); a retried attempt continues with the next batch, so a worker
- * killed mid-interval sends at most the batch it was sending again, under the same key, which a receiver that
- * honours the key drops.
+ * POSTs the interval's rows in batches, one at a time (the next one read and encoded meanwhile), each under its
+ * idempotency key. Saves the cursor of the last acknowledged batch in Postgres (and heartbeats it); a retried attempt
+ * continues with the next batch, so a worker killed mid-interval sends at most the batch it was sending again, under
+ * the same key, which a receiver that honours the key drops.
  */
 export async function writeIntervalToHttp(attempt: HttpAttempt): Promise<InsertActivityResult> {
   const { input, pool, config } = attempt;
