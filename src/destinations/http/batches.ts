@@ -1,10 +1,7 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
+import { createCompressor } from '../../formats/compression';
 import type { CopyBatch } from '../../models/copy-stream';
 import type { ModelQuery } from '../../models/types';
 import { IDEMPOTENCY_HEADER, type HttpBodyFormat, type HttpDestinationConfig } from './config';
-
-const gzip = promisify(gzipCallback);
 
 /** One POST's worth of rows, cut the same way on every attempt so that a batch number always means the same rows. */
 export interface HttpBatch {
@@ -132,5 +129,8 @@ export async function encodeBatch(
   };
   if (config.format === 'JSONLines' && config.token) headers.authorization = `Bearer ${config.token}`;
   if (config.compression !== 'gzip') return { body, headers };
-  return { body: await gzip(body), headers: { ...headers, 'content-encoding': 'gzip' } };
+  // One gzip member, at the level (and on the thread pool) S3's gzip files are compressed with.
+  const gzip = createCompressor('gzip');
+  const compressed = Buffer.concat([await gzip.compress(body), await gzip.finish()]);
+  return { body: compressed, headers: { ...headers, 'content-encoding': 'gzip' } };
 }
