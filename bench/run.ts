@@ -5,11 +5,12 @@ import { stringArgument, type SuiteResult } from './args';
 import { startBenchContext, type BenchContext } from './context';
 import { backfillSuite } from './backfill';
 import { exportsSuite } from './exports';
+import { httpSuite } from './http';
 import { schedulesSuite } from './schedules';
 import { workersSuite } from './workers';
 
 /**
- * `npm run bench [-- --suite exports,backfill,schedules,workers] [suite options]`: measures the engine on this machine
+ * `npm run bench [-- --suite exports,backfill,schedules,workers,http] [suite options]`: measures the engine on this machine
  * against the real worker process, Temporal dev server (or the cluster `--temporal-address host:port` names),
  * Postgres and moto S3. Prints a table per suite and writes the
  * figures to bench/results/latest.json (suites not run this time keep their last figures there).
@@ -21,6 +22,7 @@ const SUITES: Record<string, (context: BenchContext) => Promise<SuiteResult>> = 
   backfill: backfillSuite,
   schedules: schedulesSuite,
   workers: workersSuite,
+  http: httpSuite,
 };
 
 async function main(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Destination } from './contract';
+import { HTTP } from './http';
 import { NoOp } from './noop';
 import { Postgres } from './postgres';
 import { S3 } from './s3';
@@ -9,7 +10,7 @@ export type { Destination, DestinationTestStep, InsertAttempt, TestStepContext }
  * Every destination type, by the name the API takes. Adding one = a folder exporting its Destination + one line here
  * (docs/adding-a-destination.md).
  */
-export const DESTINATIONS = { S3, Postgres, NoOp };
+export const DESTINATIONS = { S3, Postgres, NoOp, HTTP };
 
 export type DestinationType = keyof typeof DESTINATIONS;
 

@@ -10,6 +10,8 @@ export interface RecordedRequest {
   uploadId: string | null;
   /** When the request reached the recorder (ms since the epoch). */
   startedAt: number;
+  /** The request's headers as the client sent them (Host, checksum headers, ...). */
+  headers: http.IncomingHttpHeaders;
   /** S3's HTTP status; null while unanswered, or when the client went away before S3 answered. */
   status: number | null;
 }
@@ -42,6 +44,7 @@ export async function startS3Recorder(target: string): Promise<S3Recorder> {
       partNumber: request.method === 'PUT' && part ? Number(part) : null,
       uploadId: url.searchParams.get('uploadId'),
       startedAt: Date.now(),
+      headers: request.headers,
       status: null,
     };
     recorder.requests.push(recorded);

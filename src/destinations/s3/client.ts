@@ -21,6 +21,7 @@ export function createS3Client(config: S3DestinationConfig, access: DestinationA
   const custom = Boolean(config.endpoint_url);
   // Without endpoint_url, a refusal names the AWS host resolved (an S3 interface endpoint on private addresses).
   const target: DialTarget = custom ? { field: 'endpoint_url', value: config.endpoint_url! } : { field: 'region' };
+  const checksums = config.checksum_calculation ?? (custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED');
   const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, lookup: policyLookup(access, target) };
   return new S3Client({
     region: config.region,
@@ -36,8 +37,8 @@ export function createS3Client(config: S3DestinationConfig, access: DestinationA
       httpsAgent: new https.Agent(agentOptions),
     }),
     // Several S3-compatible stores reject the CRC32 checksum headers the SDK sends by default.
-    requestChecksumCalculation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
-    responseChecksumValidation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+    requestChecksumCalculation: checksums,
+    responseChecksumValidation: checksums,
     // Retries belong to the activity, which resumes from its heartbeat; the SDK's own are kept short.
     maxAttempts: 3,
   });

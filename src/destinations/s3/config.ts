@@ -33,6 +33,11 @@ export const S3DestinationConfig = z
     /** For S3-compatible stores (MinIO, R2, ...). */
     endpoint_url: z.url({ protocol: /^https?$/ }).nullish(),
     use_virtual_style_addressing: z.boolean().default(false),
+    /**
+     * When the SDK sends CRC checksum headers and checks them on reads: WHEN_REQUIRED by default with endpoint_url
+     * (several S3-compatible stores reject or mangle the newer checksums), WHEN_SUPPORTED (the SDK's default) for AWS.
+     */
+    checksum_calculation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).nullish(),
     compression: S3Compression.nullish().transform((value) => value ?? null),
     file_format: S3FileFormat.default('JSONLines'),
     max_file_size_mb: z.number().int().positive().max(5_000_000).nullish(),
@@ -50,6 +55,13 @@ export const S3DestinationConfig = z
         message: `Compression "${config.compression}" is not supported for ${config.file_format}: use ${
           supported.length ? `${supported.join(', ')} or ` : ''
         }null`,
+      });
+    }
+    if (config.region === 'auto' && !config.endpoint_url) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['region'],
+        message: 'region "auto" is for S3-compatible stores (R2, GCS): set endpoint_url, or name the AWS region',
       });
     }
     if (config.kms_key_id && config.encryption !== 'aws:kms') {
