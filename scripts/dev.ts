@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config';
 import { ensureDatabase } from '../src/db/ensure-database';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
+import { ensureConsoleBuilt } from '../src/dev/build';
 import { DEMO_BUCKET, startDemo, type Demo } from '../src/dev/demo';
 import { DATA_DIR, ensureDevAccess } from '../src/dev/dev-access';
 import { loadDevSettings } from '../src/dev/dev-settings';
@@ -60,7 +61,11 @@ async function main(): Promise<void> {
     });
     stops.push(['Temporal dev server', () => temporal.stop()]);
     temporalStarted = true;
+    // The web console links each run to its workflow in the Web UI this dev server serves.
+    config.api.temporalUiUrl ??= `http://127.0.0.1:${settings.temporalUiPort}`;
   }
+  // The web console the API serves at /ui/: built now when missing or older than its sources (console/).
+  if (await ensureConsoleBuilt()) console.log('Built the web console (dist/console)');
 
   await ensureDatabase(config.databaseUrl);
   // The worker's exports read through it too: a connection per activity slot beside the API's.
@@ -133,6 +138,7 @@ Batch exports is running.
   Temporal Web UI: ${temporalStarted ? uiUrl : '(your own Temporal server)'}
   Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
   API:             ${apiUrl}/api/ (docs at ${apiUrl}/api/docs)
+  Web console:     ${apiUrl}/ui/ (sign in with the API key below)
   Metrics:         ${apiUrl}/metrics, worker :${metrics?.port ?? '-'}/metrics, Temporal SDK :${config.metrics.temporalSdkPort ?? '-'}/metrics
   Database:        ${redactPassword(config.databaseUrl)}${sourcePool === pool ? '' : `\n  Source data:     ${redactPassword(config.sourceDatabaseUrl)}`}
   Destinations:    public addresses${config.destinationAccess.allowedNetworks.length ? ` and ${config.destinationAccess.allowedNetworks.join(', ')}` : ''} (DESTINATION_ALLOWED_NETWORKS)
