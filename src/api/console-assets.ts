@@ -17,10 +17,10 @@ export function consoleAssetsDirectory(): string | null {
 
 /**
  * Serves the web console (a static single-page app: its routes are in the URL's fragment, so every page is
- * index.html) under /ui/. Without a build, /ui/ says how to make one instead of a bare 404.
+ * index.html) under /ui/ (and /ui: the server ignores trailing slashes, and the assets' URLs are absolute). Without a
+ * build, /ui/ says how to make one instead of a bare 404.
  */
 export async function registerConsole(app: FastifyInstance, directory = consoleAssetsDirectory()): Promise<void> {
-  app.get('/ui', { schema: { hide: true } }, (_request, reply) => reply.redirect(CONSOLE_PREFIX));
   if (!directory) {
     app.get(CONSOLE_PREFIX, { schema: { hide: true } }, (_request, reply) =>
       reply
@@ -42,4 +42,6 @@ export async function registerConsole(app: FastifyInstance, directory = consoleA
     },
     schemaHide: true,
   });
+  // With trailing slashes ignored, /ui and /ui/ are one route, which the plugin's /ui/* does not cover.
+  app.get('/ui', { schema: { hide: true } }, (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
 }

@@ -41,7 +41,12 @@ export function BackfillsPage({ session, projectId, exportId }: Props) {
       </p>
       <h1 id="backfills-title">Backfills{batchExport ? ` of ${batchExport.name}` : ''}</h1>
       {batchExport && session.can_write && (
-        <NewBackfill batchExport={batchExport} path={base} onStarted={list.reload} />
+        <NewBackfill
+          batchExport={batchExport}
+          path={base}
+          onStarted={list.reload}
+          finished={(list.data ?? []).filter((backfill) => !isActive(backfill.status)).length}
+        />
       )}
       <section aria-labelledby="backfill-list-title">
         <h2 id="backfill-list-title">Backfills</h2>
@@ -62,7 +67,8 @@ export function BackfillsPage({ session, projectId, exportId }: Props) {
   );
 }
 
-function NewBackfill(props: { batchExport: BatchExport; path: string; onStarted: () => void }) {
+/** `finished`: backfills that have ended; each one may change the rows per interval the estimate uses. */
+function NewBackfill(props: { batchExport: BatchExport; path: string; onStarted: () => void; finished: number }) {
   const [range, setRange] = useState(() => defaultRange(props.batchExport.interval));
   const [estimate, setEstimate] = useState<BackfillEstimate | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -85,7 +91,7 @@ function NewBackfill(props: { batchExport: BatchExport; path: string; onStarted:
       current = false;
       clearTimeout(timer);
     };
-  }, [range.start, range.end]);
+  }, [range.start, range.end, props.finished]);
 
   const start = async (event: Event) => {
     event.preventDefault();
