@@ -47,6 +47,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], ...sdkTelemetry(config) });
   // From here on Ctrl-C stops what has started so far, also half-way through starting.
   const stops = stopOnSignals();
+  // The web console the API serves at /ui/, built when missing or older than its sources (console/), while Temporal
+  // and the database start. A failed build leaves the rest running: /ui/ then says how to build it.
+  const consoleBuilt = ensureConsoleBuilt().then(
+    (built) => built && console.log('Built the web console (dist/console)'),
+    (error: unknown) => console.warn(`The web console was not built: ${errorMessage(error)}`),
+  );
   const metrics = await startWorkerMetrics(config);
   if (metrics) stops.push(['worker metrics', () => metrics.close()]);
 
@@ -64,8 +70,6 @@ async function main(): Promise<void> {
     // The web console links each run to its workflow in the Web UI this dev server serves.
     config.api.temporalUiUrl ??= `http://127.0.0.1:${settings.temporalUiPort}`;
   }
-  // The web console the API serves at /ui/: built now when missing or older than its sources (console/).
-  if (await ensureConsoleBuilt()) console.log('Built the web console (dist/console)');
 
   await ensureDatabase(config.databaseUrl);
   // The worker's exports read through it too: a connection per activity slot beside the API's.
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
   // Lateness alerts (notifications), as every worker process runs them.
   const freshnessWatch = startWorkerFreshnessWatch({ pool, temporal: temporalClient }, config, logger);
   stops.push(['freshness watch', () => freshnessWatch.stop()]);
+  await consoleBuilt;
   const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
   stops.push(['API', () => api.close()]);
   await api.listen({ host: config.api.host, port: config.api.port });
