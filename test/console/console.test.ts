@@ -204,7 +204,9 @@ describe('web console', () => {
 
     await call('PATCH', `/${exportId}`, { destination: { type: 'S3', config: { bucket_name: bucket, ...TEST_CREDENTIALS } } });
     await page.locator('.meta').getByText(`S3 ${bucket} ·`).waitFor();
-    await failedCell.click();
+    // By keyboard: the cells are buttons.
+    await failedCell.focus();
+    await page.keyboard.press('Enter');
     const detail = page.getByTestId('selected-run');
     await detail.getByText('Failed').first().waitFor();
     await screenshot(page, '2-export');
@@ -231,11 +233,21 @@ describe('web console', () => {
     await viewer.getByText('read-only').waitFor();
     await screenshot(viewer, '0-exports');
     expect(await viewer.getByRole('link', { name: 'New export' }).count()).toBe(0);
+    const filter = viewer.getByLabel('Status');
+    await filter.selectOption('paused');
+    await viewer.getByText('No exports match this filter.').waitFor();
+    await filter.selectOption('active');
+    await viewer.getByRole('link', { name: 'Website events' }).waitFor();
 
     await viewer.getByRole('link', { name: 'Website events' }).click();
     await viewer.getByRole('heading', { name: 'Last 48 intervals', exact: true }).waitFor();
     await viewer.locator('.strip .cell[data-status="Completed"]').nth(6).waitFor();
     await screenshot(viewer, '6-read-only-export');
+    // The logs at the ERROR level only: the failed run's and its backfill's.
+    await viewer.getByRole('checkbox', { name: 'INFO' }).uncheck();
+    await viewer.getByRole('checkbox', { name: 'WARNING' }).uncheck();
+    await expect.poll(() => viewer.locator('.log:not(.log-error)').count()).toBe(0);
+    expect(await viewer.locator('.log-error').count()).toBeGreaterThan(0);
     for (const name of ['Pause', 'Unpause', 'Edit', 'Delete', 'Retry', 'Cancel']) {
       expect(await viewer.getByRole('button', { name: new RegExp(`^${name}`) }).count(), name).toBe(0);
     }
