@@ -257,6 +257,31 @@ describe('web console', () => {
     await viewer.context().close();
   });
 
+  it('cancels a run that keeps retrying from the runs table', async () => {
+    // An endpoint where nothing listens: every attempt fails and is retried, so the runs stay Running until cancelled.
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const unreachable = await call('POST', '', {
+      name: 'Unreachable bucket',
+      interval: 'hour',
+      paused: true,
+      destination: { type: 'S3', config: { bucket_name: bucket, endpoint_url: endpoint, ...TEST_CREDENTIALS } },
+    });
+    const end = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
+    await call('POST', `/${unreachable.id}/backfills`, {
+      start_at: new Date(end - HOUR).toISOString(),
+      end_at: new Date(end).toISOString(),
+    });
+    await page.goto(`${baseUrl}/ui/#/exports/${unreachable.id}`);
+    const cancelRun = page.getByRole('button', { name: /^Cancel the run/ });
+    await cancelRun.waitFor({ timeout: 60_000 });
+    await cancelRun.click();
+    await page.locator('tbody .badge', { hasText: 'Cancelled' }).waitFor();
+    expect(await page.getByRole('button', { name: /^Cancel the run/ }).count()).toBe(0);
+    await call('DELETE', `/${unreachable.id}`);
+    await page.goto(`${baseUrl}/ui/#/exports/${exportId}`);
+    await page.getByRole('heading', { name: 'Website events', exact: true }).waitFor();
+  });
+
   it('deletes the export after a confirmation', async () => {
     await page.getByRole('button', { name: 'Delete' }).click();
     const dialog = page.getByRole('dialog');

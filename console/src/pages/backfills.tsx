@@ -33,6 +33,7 @@ export function BackfillsPage({ session, projectId, exportId }: Props) {
   );
   useEffect(() => setAnyActive((list.data ?? []).some((backfill) => isActive(backfill.status))), [list.data]);
   const batchExport = exported.data;
+  const [cancelError, setCancelError] = useState<string | null>(null);
 
   return (
     <article aria-labelledby="backfills-title">
@@ -52,13 +53,22 @@ export function BackfillsPage({ session, projectId, exportId }: Props) {
         <h2 id="backfill-list-title">Backfills</h2>
         {!list.data && <p aria-busy="true">Loading…</p>}
         {list.data?.length === 0 && <p>No backfills yet.</p>}
+        {cancelError && (
+          <p class="alert" role="alert">
+            {cancelError}
+          </p>
+        )}
         <ul class="backfills">
           {(list.data ?? []).map((backfill) => (
             <BackfillItem
               key={backfill.id}
               backfill={backfill}
               session={session}
-              onCancel={() => void api('POST', `${base}/backfills/${backfill.id}/cancel`).then(list.reload)}
+              onCancel={() =>
+                void api('POST', `${base}/backfills/${backfill.id}/cancel`)
+                  .then(() => (setCancelError(null), list.reload()))
+                  .catch((failure: Error) => setCancelError(failure.message))
+              }
             />
           ))}
         </ul>
