@@ -257,7 +257,7 @@ describe('web console', () => {
     await viewer.context().close();
   });
 
-  it('cancels a run that keeps retrying from the runs table', async () => {
+  it('cancels a run that keeps retrying from the runs table, and a backfill from its page', async () => {
     // An endpoint where nothing listens: every attempt fails and is retried, so the runs stay Running until cancelled.
     const endpoint = `http://127.0.0.1:${await freePort()}`;
     const unreachable = await call('POST', '', {
@@ -277,6 +277,19 @@ describe('web console', () => {
     await cancelRun.click();
     await page.locator('tbody .badge', { hasText: 'Cancelled' }).waitFor();
     expect(await page.getByRole('button', { name: /^Cancel the run/ }).count()).toBe(0);
+
+    await page.getByRole('link', { name: 'Backfills' }).click();
+    const start = new Date(end - 8 * HOUR).toISOString();
+    await page.getByLabel('From', { exact: true }).fill(start);
+    await page.getByLabel('To', { exact: true }).fill(new Date(end - 6 * HOUR).toISOString());
+    await page.getByTestId('backfill-estimate').getByText('2 intervals').waitFor();
+    await page.getByRole('button', { name: 'Start backfill' }).click();
+    // The backfill of the cancelled run may still be winding down: the new one is found by its range.
+    const from = `${start.slice(0, 10)} ${start.slice(11, 16)} UTC`;
+    await page.getByRole('button', { name: `Cancel backfill from ${from}` }).click();
+    const backfill = page.locator('.backfill', { hasText: `${from} →` });
+    await backfill.locator('.badge', { hasText: 'Cancelled' }).waitFor();
+    await backfill.getByText('Cancelled by request').waitFor();
     await call('DELETE', `/${unreachable.id}`);
     await page.goto(`${baseUrl}/ui/#/exports/${exportId}`);
     await page.getByRole('heading', { name: 'Website events', exact: true }).waitFor();

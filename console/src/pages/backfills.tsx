@@ -165,7 +165,7 @@ function BackfillItem({ backfill, session, onCancel }: { backfill: Backfill; ses
         </strong>{' '}
         <StatusBadge status={backfill.status} />
         {session.can_write && isActive(backfill.status) && (
-          <button type="button" onClick={onCancel}>
+          <button type="button" onClick={onCancel} aria-label={`Cancel backfill from ${time(backfill.start_at)}`}>
             Cancel backfill
           </button>
         )}
