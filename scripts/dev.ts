@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config';
 import { ensureDatabase } from '../src/db/ensure-database';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
+import { ensureConsoleBuilt } from '../src/dev/build';
 import { DEMO_BUCKET, startDemo, type Demo } from '../src/dev/demo';
 import { DATA_DIR, ensureDevAccess } from '../src/dev/dev-access';
 import { loadDevSettings } from '../src/dev/dev-settings';
@@ -46,6 +47,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], ...sdkTelemetry(config) });
   // From here on Ctrl-C stops what has started so far, also half-way through starting.
   const stops = stopOnSignals();
+  // The web console the API serves at /ui/, built when missing or older than its sources (console/), while Temporal
+  // and the database start. A failed build leaves the rest running: /ui/ then says how to build it.
+  const consoleBuilt = ensureConsoleBuilt().then(
+    (built) => built && console.log('Built the web console (dist/console)'),
+    (error: unknown) => console.warn(`The web console was not built: ${errorMessage(error)}`),
+  );
   const metrics = await startWorkerMetrics(config);
   if (metrics) stops.push(['worker metrics', () => metrics.close()]);
 
@@ -60,6 +67,8 @@ async function main(): Promise<void> {
     });
     stops.push(['Temporal dev server', () => temporal.stop()]);
     temporalStarted = true;
+    // The web console links each run to its workflow in the Web UI this dev server serves.
+    config.api.temporalUiUrl ??= `http://127.0.0.1:${settings.temporalUiPort}`;
   }
 
   await ensureDatabase(config.databaseUrl);
@@ -107,6 +116,7 @@ async function main(): Promise<void> {
   // Lateness alerts (notifications), as every worker process runs them.
   const freshnessWatch = startWorkerFreshnessWatch({ pool, temporal: temporalClient }, config, logger);
   stops.push(['freshness watch', () => freshnessWatch.stop()]);
+  await consoleBuilt;
   const api = await buildServer({ deps: { pool, temporal: temporalClient, config, logger }, logger });
   stops.push(['API', () => api.close()]);
   await api.listen({ host: config.api.host, port: config.api.port });
@@ -133,6 +143,7 @@ Batch exports is running.
   Temporal Web UI: ${temporalStarted ? uiUrl : '(your own Temporal server)'}
   Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})
   API:             ${apiUrl}/api/ (docs at ${apiUrl}/api/docs)
+  Web console:     ${apiUrl}/ui/ (sign in with the API key below)
   Metrics:         ${apiUrl}/metrics, worker :${metrics?.port ?? '-'}/metrics, Temporal SDK :${config.metrics.temporalSdkPort ?? '-'}/metrics
   Database:        ${redactPassword(config.databaseUrl)}${sourcePool === pool ? '' : `\n  Source data:     ${redactPassword(config.sourceDatabaseUrl)}`}
   Destinations:    public addresses${config.destinationAccess.allowedNetworks.length ? ` and ${config.destinationAccess.allowedNetworks.join(', ')}` : ''} (DESTINATION_ALLOWED_NETWORKS)

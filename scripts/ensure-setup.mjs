@@ -1,6 +1,7 @@
 // Runs before `npm run dev` and `npm test` (predev / pretest), with no dependencies of its own, so the quick start
 // works on a fresh clone: installs the Node packages and the Python tools (Temporal dev server, moto S3, test
-// readers) when they are missing, and starts the local Postgres cluster when it is down. A no-op when all is there.
+// readers) when they are missing, Debian's Chromium for the web console's browser tests (test/console/) when
+// /usr/bin/chromium is absent, and starts the local Postgres cluster when it is down. A no-op when all is there.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -32,4 +33,15 @@ if (scripts && !(onPath('temporal') && onPath('moto_server'))) {
 if (succeeds('pg_isready', ['--version']) && !succeeds('pg_isready', ['-h', '127.0.0.1', '-p', '5432', '-q'])) {
   const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
   if (versions[0]) run('pg_ctlcluster', ['--skip-systemctl-redirect', versions[0], 'main', 'start']);
+}
+
+// playwright-core drives the system's Chromium (it downloads no browser). Installed as root where apt-get exists
+// (Debian, Ubuntu); elsewhere this says what is missing and the browser tests fail naming it.
+if (!existsSync('/usr/bin/chromium')) {
+  if (process.getuid?.() === 0 && succeeds('apt-get', ['--version'])) {
+    run('apt-get', ['update']);
+    run('apt-get', ['install', '-y', 'chromium']);
+  } else {
+    console.warn('[setup] /usr/bin/chromium is missing: `sudo apt-get install -y chromium` for the web console tests');
+  }
 }

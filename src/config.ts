@@ -148,6 +148,8 @@ const EnvSchema = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   /** The API's address as clients reach it (behind a proxy), for pagination links; relative links when unset. */
   API_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The Temporal Web UI's base URL, e.g. http://127.0.0.1:8233: the web console links each run's workflow there. */
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Requests one API key (or, without a key, one address) may make per minute; more get a 429. 0 turns it off. */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   /** A request's headers and body must have arrived within this; a slower one gets a 408 and is closed. */
@@ -231,6 +233,8 @@ export interface Config {
     /** 0: no rate limit. */
     rateLimitPerMinute: number;
     requestTimeoutMs: number;
+    /** Where the web console links runs' workflows; null: no links. */
+    temporalUiUrl: string | null;
   };
   notifications: {
     retry: { initialIntervalSeconds: number; maximumAttempts: number };
@@ -304,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrl: e.API_PUBLIC_URL ?? null,
       rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
       requestTimeoutMs: Math.round(e.API_REQUEST_TIMEOUT_SECONDS * 1000),
+      temporalUiUrl: e.TEMPORAL_UI_URL?.replace(/\/+$/, '') ?? null,
     },
     notifications: {
       retry: {

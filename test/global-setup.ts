@@ -4,6 +4,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { ensureConsoleBuilt } from '../src/dev/build';
 import { startMotoServer } from '../src/dev/moto';
 import { startLocalTemporal } from '../src/dev/temporal-server';
 import { WORKFLOWS_PATH } from '../src/temporal/workflows-path';
@@ -16,13 +17,17 @@ declare module 'vitest' {
   }
 }
 
-/** Starts what every test file shares, once: a Temporal dev server, a moto S3 server, the workflow bundle. */
+/**
+ * Starts what every test file shares, once: a Temporal dev server, a moto S3 server, the workflow bundle; and builds
+ * the web console when dist/console is missing or older than its sources (the API serves it, test/console/ drives it).
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'batch-exports-test-'));
   const [temporal, moto, bundle] = await Promise.all([
     startLocalTemporal(),
     startMotoServer(),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+    ensureConsoleBuilt(),
   ]);
   const workflowBundlePath = path.join(directory, 'workflow-bundle.js');
   await writeFile(workflowBundlePath, bundle.code);

@@ -21,6 +21,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The API key scope the route requires; routes without one are public (health, docs). */
     scope?: Exclude<ApiKeyScope, '*'>;
+    /**
+     * The route is about the key itself (the web console's session), not one organization or project in its path:
+     * it reaches every project of the key's organization the key is limited to.
+     */
+    wholeKey?: boolean;
   }
 }
 
@@ -43,7 +48,10 @@ export function authenticate(pool: Pool) {
     const key = await findApiKey(pool, token);
     if (!key) throw unauthorized('The personal API key is not valid.');
     if (!hasScope(key, scope)) throw forbidden(`This API key does not have the ${scope} scope.`);
-    const reach = await teamsInReach(pool, key, request.params as Record<string, string | undefined>);
+    const params = request.routeOptions.config.wholeKey
+      ? { organization_id: key.organization_id }
+      : (request.params as Record<string, string | undefined>);
+    const reach = await teamsInReach(pool, key, params);
     request.access = { key, actor: key.user_email, ...reach };
   };
 }

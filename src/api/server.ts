@@ -6,6 +6,7 @@ import { createJsonSchemaTransform, serializerCompiler } from 'fastify-type-prov
 import type { Config } from '../config';
 import type { ServiceDependencies } from '../service/batch-exports';
 import { authenticate, type Access } from './auth';
+import { registerConsole } from './console-assets';
 import { handleError } from './errors';
 import { loggedRequest, noStoreWhenAuthenticated, registerRateLimit, registerSecurityHeaders } from './hardening';
 import { answerUnsupportedMethods } from './methods';
@@ -14,6 +15,7 @@ import { OrganizationParams, ProjectParams } from './schemas';
 import { backfillRoutes } from './routes/backfills';
 import { batchExportActionRoutes } from './routes/batch-export-actions';
 import { batchExportRoutes } from './routes/batch-exports';
+import { consoleRoutes, consoleSessionRoute } from './routes/console';
 import type { RouteContext } from './routes/common';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from '../metrics/api-metrics';
@@ -103,7 +105,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(batchExportActionRoutes(context), { prefix });
     await app.register(runRoutes(context), { prefix });
     await app.register(backfillRoutes(context), { prefix });
+    await app.register(consoleRoutes(context), { prefix });
   }
+  await app.register(consoleSessionRoute(options.deps));
+  await registerConsole(app);
   await app.register(notificationRoutes(options.deps), { prefix: '/api/projects/:project_id' });
   return app;
 }

@@ -54,3 +54,12 @@ export async function listProjectIds(db: Queryable, organizationId: string): Pro
   );
   return rows.map((row) => row.id);
 }
+
+/** An organization's projects, oldest first. */
+export async function listProjects(db: Queryable, organizationId: string): Promise<ProjectRecord[]> {
+  const { rows } = await db.query<ProjectRecord>(
+    'SELECT id, organization_id, name, created_at FROM projects WHERE organization_id = $1::uuid ORDER BY id',
+    [organizationId],
+  );
+  return rows.map((row) => ({ ...row, id: Number(row.id) }));
+}
