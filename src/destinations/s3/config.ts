@@ -70,7 +70,7 @@ export type S3DestinationConfig = z.infer<typeof S3DestinationConfig>;
  * that format and compression match.
  */
 export function encoderOptions(
-  config: S3DestinationConfig,
+  config: Pick<S3DestinationConfig, 'file_format' | 'compression' | 'max_file_size_mb'>,
   fields: readonly ModelField[],
   batchSize: number,
 ): EncoderOptions {
