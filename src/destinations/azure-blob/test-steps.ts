@@ -24,13 +24,14 @@ async function withContainer<T>(
 }
 
 /**
- * The container's properties answer both "do the credentials work?" and "does the container exist?": the error code
- * says which. Null when both are yes.
+ * Listing one blob answers both "do the credentials work?" and "does the container exist?": the error code says
+ * which. Null when both are yes. (Listing, not the container's properties: a container's SAS token may list, but not
+ * read the container's properties.)
  */
 async function containerProblem(config: AzureBlobDestinationConfig, context: TestStepContext) {
   return withContainer(config, context, async (container) => {
     try {
-      await container.client.getProperties({ abortSignal: context.signal });
+      await container.client.listBlobsFlat({ abortSignal: context.signal }).byPage({ maxPageSize: 1 }).next();
       return null;
     } catch (error) {
       if (error instanceof DestinationRefusedError || container.refusal()) throw container.refusal() ?? error;
