@@ -88,7 +88,7 @@ describe('an Azure Blob Storage export against Azurite', () => {
     });
     const uuids: string[] = [];
     for (const file of manifest.files) {
-      const columns = format.file_format === 'Parquet' ? ['uuid'] : undefined;
+      const columns = ['uuid'];
       const { rows } = await readBlob(azurite, container, file.key, { ...format, columns });
       expect(rows).toHaveLength(file.records);
       uuids.push(...rows.map((row) => row.uuid as string));

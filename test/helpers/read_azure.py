@@ -60,6 +60,9 @@ def main():
             result = read_export.read_parquet(handle.name, 'pyarrow', columns)
         else:
             result = read_export.read_jsonlines(handle.name, compression)
+            if columns:
+                # Only these fields: a large file's rows would otherwise cross the pipe whole.
+                result['rows'] = [{column: row.get(column) for column in columns} for row in result['rows']]
     json.dump(result, sys.stdout, default=str)
 
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COMPRESSIONS_BY_FORMAT, S3Compression, S3FileFormat } from '../s3/config';
+import { refineCompression, S3Compression, S3FileFormat } from '../s3/config';
 
 /** Config fields that are write-only: encrypted at rest, never returned or logged. */
 export const AZURE_SECRET_FIELDS = ['connection_string', 'account_key', 'sas_token'] as const;
@@ -36,14 +36,7 @@ export const AzureBlobDestinationConfig = z
     exclude_events: z.array(z.string().min(1)).nullish(),
   })
   .superRefine((config, ctx) => {
-    const supported: readonly S3Compression[] = COMPRESSIONS_BY_FORMAT[config.file_format];
-    if (config.compression && !supported.includes(config.compression)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['compression'],
-        message: `Compression "${config.compression}" is not supported for ${config.file_format}: use ${supported.join(', ')} or null`,
-      });
-    }
+    refineCompression(config, ctx);
     const given = CREDENTIAL_FIELDS.filter((field) => config[field] !== undefined);
     if (given.length !== 1) {
       ctx.addIssue({

@@ -1,5 +1,6 @@
 import { RestError } from '@azure/storage-blob';
 import { BatchExportError, isTransientNetworkError, type ErrorKind } from '../../errors';
+import { unreachedOrUnknown } from '../object-storage/errors';
 
 const CREDENTIALS_HINT =
   'Azure rejected the credentials: check connection_string, account_key or sas_token (and that a SAS token has not expired)';
@@ -74,18 +75,9 @@ export function classifyAzureError(error: unknown, context: { container: string;
       },
     );
   }
-  if (isTransientNetworkError(error) || (error instanceof RestError && error.code === RestError.REQUEST_SEND_ERROR)) {
-    return new BatchExportError(`Could not reach Azure Blob Storage for ${where}: ${(error as Error).message}`, {
-      kind: 'transient',
-      cause: error,
-      context,
-    });
-  }
-  return new BatchExportError(`Export to ${where} failed: ${(error as Error)?.message ?? String(error)}`, {
-    kind: 'unknown',
-    cause: error,
-    context,
-  });
+  const unreachable =
+    isTransientNetworkError(error) || (error instanceof RestError && error.code === RestError.REQUEST_SEND_ERROR);
+  return unreachedOrUnknown(error, { service: 'Azure Blob Storage', where, unreachable, context });
 }
 
 /** Azure's messages run on with a request id and a time on further lines. */
