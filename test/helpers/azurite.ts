@@ -3,57 +3,12 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { spawnNode, type SpawnedProcess } from './spawned';
+import { AZURITE_ACCOUNT, AZURITE_KEY, type AzuriteServer } from '../../src/dev/azurite';
 
 const execFileAsync = promisify(execFile);
 
-/** Azurite's documented development account and key (public, well-known values). */
-export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-
-export interface Azurite {
-  /** The blob service URL of the development account: http://127.0.0.1:<port>/devstoreaccount1. */
-  endpoint: string;
-  /** A connection string an independent client (the Python SDK) takes. */
-  connectionString: string;
-  process: SpawnedProcess;
-  stop(): Promise<void>;
-}
-
-/** Starts Azurite's blob service on a free loopback port, in memory: gone with the process. */
-export async function startAzurite(): Promise<Azurite> {
-  const bin = path.resolve(__dirname, '../../node_modules/azurite/dist/src/blob/main.js');
-  const server = spawnNode(
-    [
-      bin,
-      '--blobHost',
-      '127.0.0.1',
-      '--blobPort',
-      '0',
-      '--inMemoryPersistence',
-      '--skipApiVersionCheck',
-      '--disableTelemetry',
-      '--silent',
-    ],
-    {},
-  );
-  const output = await server.waitFor('successfully listens on');
-  const match = /successfully listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-  if (!match) {
-    server.child.kill("SIGKILL");
-    throw new Error(`Azurite did not start:\n${output}`);
-  }
-  const endpoint = `${match[1]}/${AZURITE_ACCOUNT}`;
-  return {
-    endpoint,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
-    process: server,
-    async stop() {
-      server.child.kill("SIGTERM");
-      await server.exited;
-    },
-  };
-}
+export { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from '../../src/dev/azurite';
+export type Azurite = AzuriteServer;
 
 /** An AzureBlob destination writing to `container` of the test's Azurite, with `extra` config fields. */
 export function testAzureDestination(azurite: Azurite, container: string, extra: Record<string, unknown> = {}) {

@@ -14,8 +14,9 @@ import { checkHostOnSave, checkLiteralHost, dialledHost, policyLookup, type Dial
 import { parseConnectionString, type AzureBlobDestinationConfig } from './config';
 
 /** Azurite's documented development account (`UseDevelopmentStorage=true`): public, well-known values. */
-const DEVELOPMENT_ACCOUNT = 'devstoreaccount1';
-const DEVELOPMENT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEVELOPMENT_ACCOUNT = 'devstoreaccount1';
+export const DEVELOPMENT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 /** Where a config's requests go, and with which credential. */
 export interface AzureEndpoint {
