@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringArgument, type SuiteResult } from './args';
 import { startBenchContext, type BenchContext } from './context';
+import { azureSuite } from './azure';
 import { backfillSuite } from './backfill';
 import { exportsSuite } from './exports';
 import { schedulesSuite } from './schedules';
@@ -21,6 +22,7 @@ const SUITES: Record<string, (context: BenchContext) => Promise<SuiteResult>> = 
   backfill: backfillSuite,
   schedules: schedulesSuite,
   workers: workersSuite,
+  azure: azureSuite,
 };
 
 async function main(): Promise<void> {
