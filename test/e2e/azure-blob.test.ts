@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
+import {
+  ContainerSASPermissions,
+  generateBlobSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchExport } from '../../src/service/batch-exports';
 import {
+  AZURITE_ACCOUNT,
+  AZURITE_KEY,
   createContainer,
   downloadBlobText,
   listContainer,
@@ -132,6 +139,46 @@ describe('an Azure Blob Storage export against Azurite', () => {
       expect(run.bytes_exported).toBe(manifest.bytes);
     }
   }, 300_000);
+
+  it('exports with a connection string and with a container SAS token as with the account key', async () => {
+    const container = await createContainer(azurite);
+    const sas = generateBlobSASQueryParameters(
+      {
+        containerName: container,
+        permissions: ContainerSASPermissions.parse('racwdl'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+      },
+      new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+    ).toString();
+    const credentials = {
+      'connection string': {
+        account_name: null,
+        account_key: undefined,
+        endpoint_url: null,
+        connection_string: azurite.connectionString,
+      },
+      'SAS token': { account_key: undefined, sas_token: sas },
+    };
+    for (const [name, config] of Object.entries(credentials)) {
+      const batchExport = await createExport(container, {
+        ...config,
+        prefix: name.replace(' ', '-') + '/',
+        compression: 'gzip',
+      });
+
+      const { result, run } = await runInterval(stack, 'batch-export', intervalInput(batchExport.id, teamId, HOUR_END));
+
+      expect(result, name).toMatchObject({ status: 'Completed', recordsCompleted: EVENTS });
+      expect(run.receipt, name).toMatchObject({ recordsWritten: EVENTS, files: [{ records: EVENTS }] });
+    }
+    const listing = await listContainer(azurite, container);
+    expect(listing.blobs.map((blob) => blob.name)).toEqual([
+      `SAS-token/${BASE}.jsonl.gz`,
+      `SAS-token/${BASE}_manifest.json`,
+      `connection-string/${BASE}.jsonl.gz`,
+      `connection-string/${BASE}_manifest.json`,
+    ]);
+  }, 180_000);
 
   it('fails at once, saying what to fix, on a wrong account key', async () => {
     const container = await createContainer(azurite);
