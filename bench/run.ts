@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringArgument, type SuiteResult } from './args';
 import { startBenchContext, type BenchContext } from './context';
+import { azureSuite } from './azure';
 import { backfillSuite } from './backfill';
 import { exportsSuite } from './exports';
 import { httpSuite } from './http';
@@ -23,6 +24,7 @@ const SUITES: Record<string, (context: BenchContext) => Promise<SuiteResult>> = 
   schedules: schedulesSuite,
   workers: workersSuite,
   http: httpSuite,
+  azure: azureSuite,
 };
 
 async function main(): Promise<void> {

@@ -142,6 +142,12 @@ function bodyFromFlags(options: CreateOptions): Record<string, unknown> {
 function destinationSummary(found: BatchExport): string {
   const config = found.destination.config;
   if (found.destination.type === 'S3') return `S3 s3://${config.bucket_name}/${config.prefix ?? ''}`;
+  if (found.destination.type === 'AzureBlob') {
+    // With a connection string (write-only, not shown), the endpoint is not known here.
+    const account =
+      config.endpoint_url ?? (config.account_name ? `https://${config.account_name}.blob.core.windows.net` : '');
+    return `AzureBlob ${account}/${config.container_name}/${config.prefix ?? ''}`;
+  }
   if (found.destination.type === 'Postgres') {
     return `Postgres ${config.host}:${config.port ?? 5432}/${config.database} ${config.schema ?? 'public'}.${config.table_name}`;
   }

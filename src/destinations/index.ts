@@ -1,3 +1,4 @@
+import { AzureBlob } from './azure-blob';
 import type { Destination } from './contract';
 import { HTTP } from './http';
 import { NoOp } from './noop';
@@ -10,7 +11,7 @@ export type { Destination, DestinationTestStep, InsertAttempt, TestStepContext }
  * Every destination type, by the name the API takes. Adding one = a folder exporting its Destination + one line here
  * (docs/adding-a-destination.md).
  */
-export const DESTINATIONS = { S3, Postgres, NoOp, HTTP };
+export const DESTINATIONS = { S3, Postgres, NoOp, HTTP, AzureBlob };
 
 export type DestinationType = keyof typeof DESTINATIONS;
 

@@ -6,9 +6,10 @@ import type { S3ExportProgress } from '../../src/destinations/s3/progress';
 import { createTeam } from '../helpers/fixtures';
 import { insertNoisyEvents } from '../helpers/source-rows';
 import { createBucket, getObject, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
-import { createS3Export, finishedRun, intervalInput, readManifestFiles } from '../helpers/s3-exports';
+import { startAndKill } from '../helpers/kill-worker';
+import { createS3Export, readManifestFiles } from '../helpers/s3-exports';
 import { useTestStack } from '../helpers/stack';
-import { lastHeartbeat, spawnWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import type { WorkerProcess } from '../helpers/worker-process';
 
 // Enough for an export to last well beyond the heartbeat lag (~2 s) even on an idle machine.
 const EVENTS = 400_000;
@@ -33,11 +34,8 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     s3?.destroy();
   });
 
-  /**
-   * Starts the export on a worker process and SIGKILLs that process once the server holds a heartbeat `ready`
-   * accepts; then starts a new worker (in this process) and waits for the workflow to end.
-   */
-  async function startAndKill(
+  /** Creates an export to `bucket` and runs it, killing its first worker once `ready` (see startAndKill). */
+  async function exportAndKill(
     bucket: string,
     config: Record<string, unknown>,
     ready: (progress: S3ExportProgress | null) => boolean,
@@ -45,35 +43,15 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     workflowType = 's3-export',
   ) {
     const batchExport = await createS3Export(stack, teamId, bucket, config);
-    const first = (workerProcess = spawnWorkerProcess(stack));
-    const workflowId = `${batchExport.id}-resume`;
-    const handle = await stack.temporal.workflow.start(workflowType, {
-      taskQueue: stack.config.temporal.taskQueue,
-      workflowId,
-      // A dead worker is noticed after 3 s without a heartbeat; heartbeats reach the server every ~2.4 s.
-      args: [
-        intervalInput(batchExport.id, teamId, '2024-08-01T11:00:00Z', {
-          heartbeatTimeoutSeconds: 3,
-          initialIntervalSeconds: 1,
-          maximumAttempts,
-        }),
-      ],
+    return startAndKill(stack, {
+      batchExportId: batchExport.id,
+      teamId,
+      dataIntervalEnd: '2024-08-01T11:00:00Z',
+      ready,
+      maximumAttempts,
+      workflowType,
+      onSpawn: (worker) => (workerProcess = worker),
     });
-    let heartbeated: S3ExportProgress | null = null;
-    for (let i = 0; i < 1200 && !ready(heartbeated); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      heartbeated = await lastHeartbeat<S3ExportProgress>(handle);
-    }
-    expect(ready(heartbeated)).toBe(true);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    const second = await stack.startWorker();
-    const outcome = await handle.result().then(
-      (result) => ({ result, error: null }),
-      (error: unknown) => ({ result: null, error }),
-    );
-    await second.stop();
-    return { ...outcome, run: await finishedRun(stack, batchExport.id, workflowId) };
   }
 
   /** startAndKill, expecting the retried attempt to complete; returns the run and where it resumed. */
@@ -82,7 +60,7 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     config: Record<string, unknown>,
     ready: (progress: S3ExportProgress | null) => boolean,
   ) {
-    const { result, run } = await startAndKill(bucket, config, ready);
+    const { result, run } = await exportAndKill(bucket, config, ready);
 
     expect(result).toMatchObject({ status: 'Completed', recordsCompleted: EVENTS });
     expect(await listMultipartUploads(s3, bucket)).toBe(0);
@@ -158,7 +136,7 @@ describe('an S3 export whose worker is killed mid-interval', () => {
       const bucket = await createBucket(s3);
 
       // One attempt only: the killed one is the last, so nothing will continue its upload.
-      const { error, run } = await startAndKill(
+      const { error, run } = await exportAndKill(
         bucket,
         { compression: 'gzip' },
         (progress) => Boolean(progress?.current?.parts.length),

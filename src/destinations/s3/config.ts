@@ -23,6 +23,23 @@ export const S3_SECRET_FIELDS = ['aws_access_key_id', 'aws_secret_access_key'] a
  */
 export const S3_ENDPOINT_FIELDS = ['endpoint_url', 'bucket_name', 'region', 'use_virtual_style_addressing'] as const;
 
+/** Refuses a compression the file format does not take (every object store's config has both fields). */
+export function refineCompression(
+  config: { file_format: S3FileFormat; compression: S3Compression | null },
+  ctx: z.RefinementCtx,
+): void {
+  const supported: readonly S3Compression[] = COMPRESSIONS_BY_FORMAT[config.file_format];
+  if (config.compression && !supported.includes(config.compression)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['compression'],
+      message: `Compression "${config.compression}" is not supported for ${config.file_format}: use ${
+        supported.length ? `${supported.join(', ')} or ` : ''
+      }null`,
+    });
+  }
+}
+
 export const S3DestinationConfig = z
   .strictObject({
     bucket_name: z.string().min(3).max(63),
@@ -47,16 +64,7 @@ export const S3DestinationConfig = z
     exclude_events: z.array(z.string().min(1)).nullish(),
   })
   .superRefine((config, ctx) => {
-    const supported: readonly S3Compression[] = COMPRESSIONS_BY_FORMAT[config.file_format];
-    if (config.compression && !supported.includes(config.compression)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['compression'],
-        message: `Compression "${config.compression}" is not supported for ${config.file_format}: use ${
-          supported.length ? `${supported.join(', ')} or ` : ''
-        }null`,
-      });
-    }
+    refineCompression(config, ctx);
     if (config.region === 'auto' && !config.endpoint_url) {
       ctx.addIssue({
         code: 'custom',
@@ -82,7 +90,7 @@ export type S3DestinationConfig = z.infer<typeof S3DestinationConfig>;
  * that format and compression match.
  */
 export function encoderOptions(
-  config: S3DestinationConfig,
+  config: Pick<S3DestinationConfig, 'file_format' | 'compression' | 'max_file_size_mb'>,
   fields: readonly ModelField[],
   batchSize: number,
 ): EncoderOptions {

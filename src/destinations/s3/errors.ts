@@ -1,5 +1,6 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { BatchExportError, isTransientNetworkError, type ErrorKind } from '../../errors';
+import { unreachedOrUnknown } from '../object-storage/errors';
 
 /** What the user should change, by S3 error code; codes not listed here are classified by HTTP status. */
 const CONFIGURATION_ERRORS: Record<string, { kind: ErrorKind; hint: string }> = {
@@ -44,16 +45,5 @@ export function classifyS3Error(error: unknown, context: { bucket: string; key?:
       context,
     });
   }
-  if (isTransientNetworkError(error)) {
-    return new BatchExportError(`Could not reach S3 for ${where}: ${(error as Error).message}`, {
-      kind: 'transient',
-      cause: error,
-      context,
-    });
-  }
-  return new BatchExportError(`Export to ${where} failed: ${(error as Error)?.message ?? String(error)}`, {
-    kind: 'unknown',
-    cause: error,
-    context,
-  });
+  return unreachedOrUnknown(error, { service: 'S3', where, unreachable: isTransientNetworkError(error), context });
 }
