@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakesnow, type FakesnowServer } from '../helpers/fakesnow';
+import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
+import { QUICK_RETRIES } from '../helpers/postgres-exports';
+import { intervalInput, runInterval } from '../helpers/s3-exports';
+import {
+  createSnowflakeExport,
+  SNOWFLAKE_DATABASE as DATABASE,
+  SNOWFLAKE_SCHEMA as SCHEMA,
+} from '../helpers/snowflake-exports';
+import { insertDistinctIds, insertPersons, makePerson, mapping } from '../helpers/source-rows';
+import { useTestStack } from '../helpers/stack';
+
+describe('batch-export to Snowflake (fakesnow server)', () => {
+  const stack = useTestStack();
+  let server: FakesnowServer;
+  let teamId: number;
+
+  beforeAll(async () => {
+    server = await startFakesnow([{ database: DATABASE, schema: SCHEMA }]);
+    ({ teamId } = await createTeam(stack.db.pool));
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const read = (sql: string) => server.query(DATABASE, SCHEMA, sql);
+
+  it('creates the table and merges the events of the interval once, also when the interval runs again', async () => {
+    const special = makeEvent(teamId, '2024-05-01T10:59:59.999999Z', {
+      event: 'signed up ✓',
+      properties: JSON.stringify({ $ip: '203.0.113.7', nested: { tab: 'a\tb\nc\\d', list: [1, 2] } }),
+      distinct_id: 'user-🦔\ttab\nline\\',
+    });
+    const first = makeEvent(teamId, '2024-05-01T10:00:00Z');
+    const outside = makeEvent(teamId, '2024-05-01T11:00:00Z');
+    await insertEvents(stack.db.pool, [first, special, outside]);
+    const batchExport = await createSnowflakeExport(stack, teamId, server, { config: { table_name: 'events' } });
+    const input = intervalInput(batchExport.id, teamId, '2024-05-01T11:00:00Z', QUICK_RETRIES);
+
+    const { run } = await runInterval(stack, 'batch-export', input);
+
+    expect(run).toMatchObject({ status: 'Completed', records_completed: 2, latest_error: null });
+    expect(run.receipt).toMatchObject({ sourceRecords: 2, recordsWritten: 2 });
+    const rows = await read(
+      `SELECT "uuid", "event", "distinct_id", "team_id", "ip", "timestamp", "properties":nested.list[1] AS second FROM "events" ORDER BY "timestamp"`,
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({ uuid: first.uuid, event: first.event, team_id: teamId }),
+      expect.objectContaining({
+        uuid: special.uuid,
+        event: 'signed up ✓',
+        distinct_id: 'user-🦔\ttab\nline\\',
+        ip: '203.0.113.7',
+        timestamp: '2024-05-01 10:59:59.999999',
+        SECOND: '2',
+      }),
+    ]);
+
+    // The same interval again (a retry of the whole run): the MERGE on uuid adds nothing.
+    const again = await runInterval(stack, 'batch-export', input);
+    expect(again.run).toMatchObject({ status: 'Completed', records_completed: 2 });
+    expect(await read(`SELECT count(*) AS "n", count(DISTINCT "uuid") AS "distinct" FROM "events"`)).toEqual([
+      { n: 2, distinct: 2 },
+    ]);
+  });
+
+  it('merges persons on their key: a newer version replaces the row, an older interval again does not', async () => {
+    const person = makePerson(teamId, '2024-05-03T10:10:00Z', { properties: { plan: 'free' } });
+    await insertPersons(stack.db.pool, [
+      person,
+      { ...person, version: 1, properties: { plan: 'pro' }, inserted_at: '2024-05-03T11:20:00Z' },
+    ]);
+    await insertDistinctIds(stack.db.pool, [mapping(teamId, 'p-1', person.id, '2024-05-03T10:10:00Z')]);
+    const batchExport = await createSnowflakeExport(stack, teamId, server, {
+      model: 'persons',
+      config: { table_name: 'persons' },
+    });
+    const hour = (end: string) => intervalInput(batchExport.id, teamId, end, QUICK_RETRIES);
+
+    expect((await runInterval(stack, 'batch-export', hour('2024-05-03T11:00:00Z'))).run.status).toBe('Completed');
+    expect(
+      await read(`SELECT "distinct_id", "person_version", "properties":plan::varchar AS plan FROM "persons"`),
+    ).toEqual([{ distinct_id: 'p-1', person_version: 0, PLAN: 'free' }]);
+    expect((await runInterval(stack, 'batch-export', hour('2024-05-03T12:00:00Z'))).run.status).toBe('Completed');
+    // The first interval again, with version 0: must not overwrite version 1.
+    expect((await runInterval(stack, 'batch-export', hour('2024-05-03T11:00:00Z'))).run.status).toBe('Completed');
+
+    expect(
+      await read(`SELECT "distinct_id", "person_version", "properties":plan::varchar AS plan FROM "persons"`),
+    ).toEqual([{ distinct_id: 'p-1', person_version: 1, PLAN: 'pro' }]);
+  });
+
+  it('fails the run at once, saying what to fix, when the database does not exist', async () => {
+    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-05-04T10:00:00Z')]);
+    const batchExport = await createSnowflakeExport(stack, teamId, server, { config: { database: 'NO_SUCH_DB' } });
+    const started = Date.now();
+
+    const { run } = await runInterval(
+      stack,
+      'batch-export',
+      intervalInput(batchExport.id, teamId, '2024-05-04T11:00:00Z', { initialIntervalSeconds: 1, maximumAttempts: 5 }),
+    );
+
+    expect(run.status).toBe('Failed');
+    expect(run.latest_error).toContain('database "NO_SUCH_DB"');
+    expect(run.latest_error).toContain('does not exist');
+    expect(run.latest_error).not.toContain('a-password');
+    // Not retried: one attempt, well under the retry policy's five.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
