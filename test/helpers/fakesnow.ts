@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { findExecutable } from '../../src/dev/executables';
-import { freePort, waitForPort } from '../../src/dev/ports';
+import { waitForChildServer } from '../../src/dev/child-server';
+import { freePort } from '../../src/dev/ports';
 
 const execFileAsync = promisify(execFile);
 
@@ -41,21 +42,7 @@ export async function startFakesnow(databases: { database: string; schema: strin
   const child: ChildProcess = spawn(python, [path.join(__dirname, 'fakesnow_server.py'), '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
-  child.stderr?.on('data', (data: Buffer) => {
-    stderr = (stderr + data.toString()).slice(-4000);
-  });
-  try {
-    await Promise.race([
-      waitForPort(port),
-      new Promise((_, reject) =>
-        child.once('exit', (code) => reject(new Error(`fakesnow exited (${code}): ${stderr}`))),
-      ),
-    ]);
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
+  await waitForChildServer(child, port, 'fakesnow');
   const query = async (database: string, schema: string, ...statements: string[]) => {
     const script = path.join(__dirname, 'snowflake_query.py');
     const { stdout } = await execFileAsync(python, [script, String(port), database, schema, ...statements], {

@@ -1,9 +1,7 @@
-import type { Pool } from 'pg';
-import { z } from 'zod';
 import { BatchExportError } from '../../errors';
 import { streamCopyBatches, type CopyBatch } from '../../models/copy-stream';
-import { copyColumnsQuery, countQuery, type ModelQuery } from '../../models/types';
-import type { NetworkPolicy } from '../../net/policy';
+import { copyColumnsQuery, countQuery } from '../../models/types';
+import type { BatchedExportOptions, BatchedExportResult } from '../batched-interval';
 import { tableSpec, type DestinationColumn } from '../postgres/table';
 import type { SnowflakeDestinationConfig } from './config';
 import { connectToSnowflake, useContext, type Bind, type SnowflakeSession } from './connect';
@@ -17,43 +15,15 @@ import {
   stagingInsertStatement,
 } from './table';
 
-/** What an attempt has merged, saved after every batch: a retry continues after `cursor`. */
-export const SnowflakeExportProgress = z.object({
-  /** The model's `orderBy` values of the last merged row, as text. */
-  cursor: z.array(z.string()),
-  records: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-});
-export type SnowflakeExportProgress = z.infer<typeof SnowflakeExportProgress>;
-
-export interface SnowflakeExportOptions {
-  config: SnowflakeDestinationConfig;
-  network: NetworkPolicy;
-  query: ModelQuery;
-  sourcePool: Pool;
-  batchSize: number;
-  batchBytes: number;
-  resumeFrom?: SnowflakeExportProgress | null;
-  /** A backfill: events already in the table are overwritten with the source's values, not skipped. */
-  replace?: boolean;
-  signal?: AbortSignal;
-  /** Called after each merged batch; the next batch is written once it resolves. */
-  onMerged?: (progress: SnowflakeExportProgress) => Promise<void> | void;
-}
-
-export interface SnowflakeExportResult {
-  records: number;
-  bytes: number;
-  sourceRecords: number | null;
-}
-
 /**
  * Loads an interval into the user's table, one source batch at a time: the batch is bound into a temporary staging
  * table, then one MERGE moves it into the table on its key (events on uuid, persons and sessions on the model's
  * key). The MERGE is idempotent: a batch sent again (the worker died after the MERGE, before its progress was
  * saved) adds no row, so resuming after the last saved batch writes every row exactly once.
  */
-export async function exportToSnowflake(options: SnowflakeExportOptions): Promise<SnowflakeExportResult> {
+export async function exportToSnowflake(
+  options: BatchedExportOptions<SnowflakeDestinationConfig>,
+): Promise<BatchedExportResult> {
   const { config } = options;
   const context = errorContext(config);
   const destination = <T>(operation: () => Promise<T>) =>
@@ -93,9 +63,10 @@ export async function exportToSnowflake(options: SnowflakeExportOptions): Promis
       });
       records += batch.rows;
       bytes += size;
-      await options.onMerged?.({ cursor: batch.cursor, records, bytes });
+      await options.onCommit?.({ cursor: batch.cursor, records, bytes });
     }
-    return { records, bytes, sourceRecords };
+    // Snowflake's own count of the interval's rows is not taken: see docs/notes/issue-15-snowflake.md.
+    return { records, bytes, sourceRecords, destinationRecords: null };
   } finally {
     await session.close().catch(() => undefined);
   }
