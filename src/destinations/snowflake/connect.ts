@@ -66,6 +66,9 @@ export async function connectToSnowflake(
       : { password: config.password ?? '' }),
     ...(config.role ? { role: config.role } : {}),
     agentClass: () => agent,
+    // The driver retries a login it cannot deliver for about three minutes; the activity's retry policy does that
+    // with the error on the run for the user to see, so a host that is down fails the attempt in seconds.
+    sfRetryMaxLoginRetries: 2,
   };
   const connection = snowflake.createConnection(options);
   await new Promise<void>((resolve, reject) =>
