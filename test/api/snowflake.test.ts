@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDestinationConfigWithSecrets } from '../../src/db/batch-exports';
+import { startFakesnow, type FakesnowServer } from '../helpers/fakesnow';
+import { SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA, snowflakeConfig } from '../helpers/snowflake-exports';
+import { useApiTest } from './helpers';
+
+describe('Snowflake destinations through the API (fakesnow server)', () => {
+  const api = useApiTest();
+  let server: FakesnowServer;
+  let org: string;
+  let exports: string;
+
+  beforeAll(async () => {
+    server = await startFakesnow([{ database: SNOWFLAKE_DATABASE, schema: SNOWFLAKE_SCHEMA }]);
+    org = `/api/organizations/${api.organizationId}/batch_exports`;
+    exports = `/api/projects/${api.teamId}/batch_exports`;
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const runStep = (step: number, config: Record<string, unknown>) =>
+    api.call('POST', `${org}/run_test_step_new`, {
+      body: { name: 'draft', step, destination: { type: 'Snowflake', config } },
+    });
+
+  it('lists and passes the test steps: log in, use the warehouse/database/schema, create and drop a probe table', async () => {
+    const listed = await api.call('GET', `${org}/test?destination=Snowflake`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.steps.map((step: { name: string }) => step.name)).toEqual([
+      'Log in to Snowflake',
+      'Use the warehouse, database and schema',
+      'Create and drop a probe table',
+    ]);
+    for (const step of [0, 1, 2]) {
+      const response = await runStep(step, snowflakeConfig(server));
+      expect(response.status, response.text).toBe(200);
+      expect(response.body.result, `step ${step}`).toEqual({ status: 'Passed', message: null });
+    }
+    // The probe table is gone again.
+    const tables = await server.query(
+      SNOWFLAKE_DATABASE,
+      SNOWFLAKE_SCHEMA,
+      `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'batch_export_probe%'`,
+    );
+    expect(tables).toEqual([]);
+  });
+
+  it('fails the context step for a missing schema, saying which names to check, without echoing the password', async () => {
+    const response = await runStep(1, snowflakeConfig(server, { schema: 'NO_SUCH_SCHEMA' }));
+    expect(response.status).toBe(200);
+    expect(response.body.result.status).toBe('Failed');
+    expect(response.body.result.message).toContain('schema "NO_SUCH_SCHEMA" does not exist');
+    expect(response.text).not.toContain('a-password');
+  });
+
+  it('fails the login step when nothing answers at the host, as a connection problem', async () => {
+    const response = await runStep(0, snowflakeConfig(server, { port: 1 }));
+    expect(response.body.result.status).toBe('Failed');
+    expect(response.body.result.message).toContain('Could not reach Snowflake at 127.0.0.1');
+  });
+
+  it('validates the config, naming the field', async () => {
+    const { password: _password, ...withoutPassword } = snowflakeConfig(server);
+    const missing = await runStep(0, withoutPassword);
+    expect(missing.status).toBe(400);
+    expect(missing.body.attr).toBe('destination.config.password');
+    const badHost = await runStep(0, snowflakeConfig(server, { host: 'http://127.0.0.1' }));
+    expect(badHost.status).toBe(400);
+    expect(badHost.body.attr).toBe('destination.config.host');
+  });
+
+  it('keeps the password write-only and bound to account, host, port and user', async () => {
+    const created = await api.call('POST', exports, {
+      body: { name: 'warehouse', destination: { type: 'Snowflake', config: snowflakeConfig(server) } },
+    });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.destination.config).not.toHaveProperty('password');
+    expect(created.text).not.toContain('a-password');
+    const id = created.body.id as string;
+    const fetched = await api.call('GET', `${exports}/${id}`);
+    expect(fetched.text).not.toContain('a-password');
+
+    const moved = await api.call('PATCH', `${exports}/${id}`, {
+      body: { destination: { config: { host: 'localhost' } } },
+    });
+    expect(moved.status).toBe(400);
+    expect(moved.body).toMatchObject({ code: 'secret_required', attr: 'destination.config.password' });
+    const renamed = await api.call('PATCH', `${exports}/${id}`, {
+      body: { destination: { config: { table_name: 'other' } } },
+    });
+    expect(renamed.status, renamed.text).toBe(200);
+    const stored = await getDestinationConfigWithSecrets(api.stack.db.pool, api.stack.config.encryptionKey, id);
+    expect(stored!.config).toMatchObject({ password: 'a-password', table_name: 'other' });
+  });
+});
