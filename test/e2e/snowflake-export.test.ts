@@ -42,7 +42,7 @@ describe('batch-export to Snowflake (fakesnow server)', () => {
     const { run } = await runInterval(stack, 'batch-export', input);
 
     expect(run).toMatchObject({ status: 'Completed', records_completed: 2, latest_error: null });
-    expect(run.receipt).toMatchObject({ sourceRecords: 2, recordsWritten: 2 });
+    expect(run.receipt).toMatchObject({ sourceRecords: 2, recordsWritten: 2, destinationRecords: 2 });
     const rows = await read(
       `SELECT "uuid", "event", "distinct_id", "team_id", "ip", "timestamp", "properties":nested.list[1] AS second FROM "events" ORDER BY "timestamp"`,
     );

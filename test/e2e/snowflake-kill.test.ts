@@ -72,7 +72,7 @@ describe('a Snowflake export whose worker is killed mid-interval', () => {
     ).toEqual([{ n: EVENTS, distinct: EVENTS, nulls: 0 }]);
     const [run] = await listRuns(stack.db.pool, batchExport.id);
     expect(run).toMatchObject({ status: 'Completed', records_completed: EVENTS });
-    expect(run!.receipt).toMatchObject({ sourceRecords: EVENTS, recordsWritten: EVENTS });
+    expect(run!.receipt).toMatchObject({ sourceRecords: EVENTS, recordsWritten: EVENTS, destinationRecords: EVENTS });
     const { rows: logs } = await stack.db.pool.query<{ message: string }>(
       `SELECT message FROM batch_export_log_entries WHERE run_id = $1 AND message LIKE 'Resuming after%'`,
       [run!.id],

@@ -2,7 +2,7 @@ import { BatchExportError } from '../../errors';
 import { streamCopyBatches, type CopyBatch } from '../../models/copy-stream';
 import { copyColumnsQuery, countQuery } from '../../models/types';
 import type { BatchedExportOptions, BatchedExportResult } from '../batched-interval';
-import { tableSpec, type DestinationColumn } from '../postgres/table';
+import { keyColumns, tableSpec, type DestinationColumn } from '../postgres/table';
 import type { SnowflakeDestinationConfig } from './config';
 import { connectToSnowflake, useContext, type Bind, type SnowflakeSession } from './connect';
 import { classifySnowflakeError, errorContext } from './errors';
@@ -13,6 +13,7 @@ import {
   sourceExpression,
   STAGING,
   stagingInsertStatement,
+  writtenKeysStatements,
 } from './table';
 
 /**
@@ -35,6 +36,9 @@ export async function exportToSnowflake(
     const columns = await destination(() => prepareTable(session, spec, config));
     const insert = stagingInsertStatement(columns);
     const merge = mergeStatement(spec, columns, config.table_name, options.replace === true);
+    const keys = keyColumns(spec);
+    const written = keys ? writtenKeysStatements(columns, keys, config.table_name) : null;
+    if (written) await destination(() => session.execute(written.create));
     const asText = columns.map((column) => ({
       ...column,
       type: 'string' as const,
@@ -60,13 +64,25 @@ export async function exportToSnowflake(
         await session.execute(`TRUNCATE TABLE ${STAGING}`);
         await session.execute(insert, rows);
         await session.execute(merge);
+        if (written) await session.execute(written.record);
       });
       records += batch.rows;
       bytes += size;
       await options.onCommit?.({ cursor: batch.cursor, records, bytes });
     }
-    // Snowflake's own count of the interval's rows is not taken: see docs/notes/issue-15-snowflake.md.
-    return { records, bytes, sourceRecords, destinationRecords: null };
+    if (!written) return { records, bytes, sourceRecords, destinationRecords: null };
+    // Rows merged by earlier attempts are taken from their saved progress: this session knows only its own keys.
+    const { rows } = await destination(() => session.execute(written.count));
+    const destinationRecords = (options.resumeFrom?.records ?? 0) + Number(rows[0]?.n ?? 0);
+    if (sourceRecords !== null && destinationRecords !== sourceRecords) {
+      throw new BatchExportError(
+        `After the last MERGE, table "${config.database}"."${config.schema}"."${config.table_name}" holds ` +
+          `${destinationRecords} of the ${sourceRecords} rows the source has for the interval (${records} written): ` +
+          `another writer changed them. Retry the run once the table is fixed`,
+        { kind: 'verification' },
+      );
+    }
+    return { records, bytes, sourceRecords, destinationRecords };
   } finally {
     await session.close().catch(() => undefined);
   }

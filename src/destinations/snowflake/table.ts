@@ -23,6 +23,9 @@ const SNOWFLAKE_TYPES: Record<FieldType, string> = {
 
 export const STAGING = quoteIdentifier('batch_export_staging');
 
+/** The keys this session merged, kept across batches for the count after the last one (see writtenKeysStatements). */
+export const WRITTEN_KEYS = quoteIdentifier('batch_export_written_keys');
+
 /** A column's value in the source, as the text the MERGE casts: timestamps as ISO UTC with microseconds. */
 export function sourceExpression(column: DestinationColumn): string {
   if (column.type === 'timestamp') {
@@ -107,4 +110,26 @@ export function mergeStatement(
     case 'append':
       return `INSERT INTO ${target} (${names.join(', ')}) SELECT ${names.map((name) => `s.${name}`).join(', ')} FROM ${source} AS s`;
   }
+}
+
+/**
+ * Snowflake's own count after the last batch: each batch adds its keys (as text) to a session table, and the table's
+ * rows with those keys are counted at the end. The three statements: create the key table, record a staged batch's
+ * keys, count.
+ */
+export function writtenKeysStatements(
+  columns: readonly DestinationColumn[],
+  keys: readonly string[],
+  table: string,
+): { create: string; record: string; count: string } {
+  const keyColumns = keys.map((key) => columns.find((column) => column.name === key)!);
+  const list = keys.map(quoteIdentifier).join(', ');
+  const matches = keyColumns
+    .map((column) => `t.${quoteIdentifier(column.name)} = ${castFromText(column)}`)
+    .join(' AND ');
+  return {
+    create: `CREATE OR REPLACE TEMPORARY TABLE ${WRITTEN_KEYS} (${keys.map((key) => `${quoteIdentifier(key)} VARCHAR`).join(', ')})`,
+    record: `INSERT INTO ${WRITTEN_KEYS} (${list}) SELECT ${list} FROM ${STAGING}`,
+    count: `SELECT count(*) AS "n" FROM ${quoteIdentifier(table)} AS t WHERE EXISTS (SELECT 1 FROM ${WRITTEN_KEYS} AS s WHERE ${matches})`,
+  };
 }
