@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDestinationConfigWithSecrets } from '../../src/db/batch-exports';
 import { startFakesnow, type FakesnowServer } from '../helpers/fakesnow';
@@ -59,6 +60,22 @@ describe('Snowflake destinations through the API (fakesnow server)', () => {
     const response = await runStep(0, snowflakeConfig(server, { port: 1 }));
     expect(response.body.result.status).toBe('Failed');
     expect(response.body.result.message).toContain('Could not reach Snowflake at 127.0.0.1');
+  });
+
+  it('logs in with a key pair (an encrypted PEM and its passphrase); a wrong passphrase fails saying so', async () => {
+    // fakesnow does not check the JWT's signature: this checks that the driver signs one with the key given.
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'key-passphrase' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const keyPair = { password: undefined, private_key: privateKey, private_key_passphrase: 'key-passphrase' };
+    const passed = await runStep(0, snowflakeConfig(server, keyPair));
+    expect(passed.body.result).toEqual({ status: 'Passed', message: null });
+    const wrong = await runStep(0, snowflakeConfig(server, { ...keyPair, private_key_passphrase: 'not-it' }));
+    expect(wrong.body.result.status).toBe('Failed');
+    expect(wrong.body.result.message).toContain('The private key cannot be read: check private_key');
+    expect(wrong.text).not.toContain('PRIVATE KEY');
   });
 
   it('validates the config, naming the field', async () => {

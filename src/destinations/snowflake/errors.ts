@@ -125,6 +125,13 @@ export function classifySnowflakeError(error: unknown, context: SnowflakeErrorCo
       return make('transient', `The Snowflake session ended, will retry (${detail})`);
     return make('unknown', `Snowflake failed (error ${snowflakeCode} on ${where}: ${detail})`);
   }
+  // OpenSSL could not read the private key (a wrong passphrase, a key that is not PKCS#8 PEM).
+  if (typeof code === 'string' && code.startsWith('ERR_OSSL')) {
+    return make(
+      'configuration',
+      `The private key cannot be read: check private_key (PEM, PKCS#8) and private_key_passphrase (${detail})`,
+    );
+  }
   if (typeof code === 'number') {
     if (DRIVER_NETWORK_CODES.has(code) || isTransientNetworkError(cause)) {
       return make('transient', `Could not reach Snowflake at ${context.host}, will retry: ${detail}`);
