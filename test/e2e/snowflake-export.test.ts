@@ -8,7 +8,14 @@ import {
   SNOWFLAKE_DATABASE as DATABASE,
   SNOWFLAKE_SCHEMA as SCHEMA,
 } from '../helpers/snowflake-exports';
-import { insertDistinctIds, insertPersons, makePerson, mapping } from '../helpers/source-rows';
+import {
+  insertDistinctIds,
+  insertPersons,
+  insertSessions,
+  makePerson,
+  makeSession,
+  mapping,
+} from '../helpers/source-rows';
 import { useTestStack } from '../helpers/stack';
 
 describe('batch-export to Snowflake (fakesnow server)', () => {
@@ -90,6 +97,38 @@ describe('batch-export to Snowflake (fakesnow server)', () => {
     expect(
       await read(`SELECT "distinct_id", "person_version", "properties":plan::varchar AS plan FROM "persons"`),
     ).toEqual([{ distinct_id: 'p-1', person_version: 1, PLAN: 'pro' }]);
+  });
+
+  it('merges sessions on their key when the end_timestamp is later', async () => {
+    const session = makeSession(teamId, '2024-05-05T10:05:00Z', {
+      end_timestamp: '2024-05-05T10:05:00Z',
+      pageview_count: 1,
+    });
+    const later = {
+      ...session,
+      end_timestamp: '2024-05-05T11:30:00Z',
+      pageview_count: 7,
+      inserted_at: '2024-05-05T11:30:00Z',
+    };
+    await insertSessions(stack.db.pool, [session, later]);
+    const batchExport = await createSnowflakeExport(stack, teamId, server, {
+      model: 'sessions',
+      config: { table_name: 'sessions' },
+    });
+
+    for (const end of ['2024-05-05T11:00:00Z', '2024-05-05T12:00:00Z', '2024-05-05T11:00:00Z']) {
+      const { run } = await runInterval(
+        stack,
+        'batch-export',
+        intervalInput(batchExport.id, teamId, end, QUICK_RETRIES),
+      );
+      expect(run).toMatchObject({ status: 'Completed', records_completed: 1 });
+      expect(run.receipt).toMatchObject({ sourceRecords: 1, destinationRecords: 1 });
+    }
+
+    expect(await read(`SELECT "session_id", "pageview_count", "end_timestamp" FROM "sessions"`)).toEqual([
+      { session_id: session.session_id, pageview_count: 7, end_timestamp: '2024-05-05 11:30:00' },
+    ]);
   });
 
   it('fails the run at once, saying what to fix, when the database does not exist', async () => {
