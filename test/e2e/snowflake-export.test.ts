@@ -13,8 +13,8 @@ import {
   insertPersons,
   insertSessions,
   makePerson,
-  makeSession,
   mapping,
+  sessionSeenTwice,
 } from '../helpers/source-rows';
 import { useTestStack } from '../helpers/stack';
 
@@ -100,16 +100,7 @@ describe('batch-export to Snowflake (fakesnow server)', () => {
   });
 
   it('merges sessions on their key when the end_timestamp is later', async () => {
-    const session = makeSession(teamId, '2024-05-05T10:05:00Z', {
-      end_timestamp: '2024-05-05T10:05:00Z',
-      pageview_count: 1,
-    });
-    const later = {
-      ...session,
-      end_timestamp: '2024-05-05T11:30:00Z',
-      pageview_count: 7,
-      inserted_at: '2024-05-05T11:30:00Z',
-    };
+    const [session, later] = sessionSeenTwice(teamId, '2024-05-05');
     await insertSessions(stack.db.pool, [session, later]);
     const batchExport = await createSnowflakeExport(stack, teamId, server, {
       model: 'sessions',
