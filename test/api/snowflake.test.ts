@@ -110,5 +110,25 @@ describe('Snowflake destinations through the API (fakesnow server)', () => {
     expect(renamed.status, renamed.text).toBe(200);
     const stored = await getDestinationConfigWithSecrets(api.stack.db.pool, api.stack.config.encryptionKey, id);
     expect(stored!.config).toMatchObject({ password: 'a-password', table_name: 'other' });
+
+    // From password to key pair: null removes the stored password (both at once are refused).
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const both = await api.call('PATCH', `${exports}/${id}`, {
+      body: { destination: { config: { private_key: privateKey } } },
+    });
+    expect(both.status).toBe(400);
+    expect(both.body.attr).toBe('destination.config.private_key');
+    const switched = await api.call('PATCH', `${exports}/${id}`, {
+      body: { destination: { config: { password: null, private_key: privateKey } } },
+    });
+    expect(switched.status, switched.text).toBe(200);
+    expect(switched.text).not.toContain('PRIVATE KEY');
+    const keyed = await getDestinationConfigWithSecrets(api.stack.db.pool, api.stack.config.encryptionKey, id);
+    expect(keyed!.config).toMatchObject({ private_key: privateKey });
+    expect(keyed!.config).not.toHaveProperty('password');
   });
 });
