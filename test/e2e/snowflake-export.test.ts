@@ -1,7 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakesnow, type FakesnowServer } from '../helpers/fakesnow';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
-import { QUICK_RETRIES } from '../helpers/postgres-exports';
+import { insertAttempts, QUICK_RETRIES } from '../helpers/postgres-exports';
 import { intervalInput, runInterval } from '../helpers/s3-exports';
 import {
   createSnowflakeExport,
@@ -125,7 +126,6 @@ describe('batch-export to Snowflake (fakesnow server)', () => {
   it('fails the run at once, saying what to fix, when the database does not exist', async () => {
     await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-05-04T10:00:00Z')]);
     const batchExport = await createSnowflakeExport(stack, teamId, server, { config: { database: 'NO_SUCH_DB' } });
-    const started = Date.now();
 
     const { run } = await runInterval(
       stack,
@@ -137,7 +137,32 @@ describe('batch-export to Snowflake (fakesnow server)', () => {
     expect(run.latest_error).toContain('database "NO_SUCH_DB"');
     expect(run.latest_error).toContain('does not exist');
     expect(run.latest_error).not.toContain('a-password');
-    // Not retried: one attempt, well under the retry policy's five.
-    expect(Date.now() - started).toBeLessThan(30_000);
+    // Not retried: one attempt of the retry policy's five.
+    expect(await insertAttempts(stack, `${batchExport.id}-2024-05-04T11:00:00Z`, 'insertIntoDestination')).toEqual([1]);
+  });
+
+  it('fails the run at once, saying what to fix, when the private key cannot be read with the passphrase', async () => {
+    // A bad credential the driver itself rejects (fakesnow accepts any password or JWT, so this is the one here).
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'the-passphrase' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-05-06T10:00:00Z')]);
+    const batchExport = await createSnowflakeExport(stack, teamId, server, {
+      config: { password: undefined, private_key: privateKey, private_key_passphrase: 'not-the-passphrase' },
+    });
+
+    const { run } = await runInterval(
+      stack,
+      'batch-export',
+      intervalInput(batchExport.id, teamId, '2024-05-06T11:00:00Z', { initialIntervalSeconds: 1, maximumAttempts: 5 }),
+    );
+
+    expect(run.status).toBe('Failed');
+    expect(run.latest_error).toContain('The private key cannot be read: check private_key');
+    expect(run.latest_error).not.toContain('PRIVATE KEY');
+    expect(run.latest_error).not.toContain('not-the-passphrase');
+    expect(await insertAttempts(stack, `${batchExport.id}-2024-05-06T11:00:00Z`, 'insertIntoDestination')).toEqual([1]);
   });
 });
