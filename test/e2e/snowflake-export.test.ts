@@ -123,22 +123,25 @@ describe('batch-export to Snowflake (fakesnow server)', () => {
     ]);
   });
 
-  it('fails the run at once, saying what to fix, when the database does not exist', async () => {
-    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-05-04T10:00:00Z')]);
-    const batchExport = await createSnowflakeExport(stack, teamId, server, { config: { database: 'NO_SUCH_DB' } });
+  /** Runs an hour of one event with a config that cannot work; the failed run and the insert's attempts. */
+  const runFailing = async (day: string, config: Record<string, unknown>) => {
+    await insertEvents(stack.db.pool, [makeEvent(teamId, `${day}T10:00:00Z`)]);
+    const batchExport = await createSnowflakeExport(stack, teamId, server, { config });
+    const end = `${day}T11:00:00Z`;
+    const retries = { initialIntervalSeconds: 1, maximumAttempts: 5 };
+    const { run } = await runInterval(stack, 'batch-export', intervalInput(batchExport.id, teamId, end, retries));
+    return { run, attempts: await insertAttempts(stack, `${batchExport.id}-${end}`, 'insertIntoDestination') };
+  };
 
-    const { run } = await runInterval(
-      stack,
-      'batch-export',
-      intervalInput(batchExport.id, teamId, '2024-05-04T11:00:00Z', { initialIntervalSeconds: 1, maximumAttempts: 5 }),
-    );
+  it('fails the run at once, saying what to fix, when the database does not exist', async () => {
+    const { run, attempts } = await runFailing('2024-05-04', { database: 'NO_SUCH_DB' });
 
     expect(run.status).toBe('Failed');
     expect(run.latest_error).toContain('database "NO_SUCH_DB"');
     expect(run.latest_error).toContain('does not exist');
     expect(run.latest_error).not.toContain('a-password');
     // Not retried: one attempt of the retry policy's five.
-    expect(await insertAttempts(stack, `${batchExport.id}-2024-05-04T11:00:00Z`, 'insertIntoDestination')).toEqual([1]);
+    expect(attempts).toEqual([1]);
   });
 
   it('fails the run at once, saying what to fix, when the private key cannot be read with the passphrase', async () => {
@@ -148,21 +151,16 @@ describe('batch-export to Snowflake (fakesnow server)', () => {
       privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'the-passphrase' },
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     });
-    await insertEvents(stack.db.pool, [makeEvent(teamId, '2024-05-06T10:00:00Z')]);
-    const batchExport = await createSnowflakeExport(stack, teamId, server, {
-      config: { password: undefined, private_key: privateKey, private_key_passphrase: 'not-the-passphrase' },
+    const { run, attempts } = await runFailing('2024-05-06', {
+      password: undefined,
+      private_key: privateKey,
+      private_key_passphrase: 'not-the-passphrase',
     });
-
-    const { run } = await runInterval(
-      stack,
-      'batch-export',
-      intervalInput(batchExport.id, teamId, '2024-05-06T11:00:00Z', { initialIntervalSeconds: 1, maximumAttempts: 5 }),
-    );
 
     expect(run.status).toBe('Failed');
     expect(run.latest_error).toContain('The private key cannot be read: check private_key');
     expect(run.latest_error).not.toContain('PRIVATE KEY');
     expect(run.latest_error).not.toContain('not-the-passphrase');
-    expect(await insertAttempts(stack, `${batchExport.id}-2024-05-06T11:00:00Z`, 'insertIntoDestination')).toEqual([1]);
+    expect(attempts).toEqual([1]);
   });
 });
