@@ -1,24 +1,18 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getDestinationConfigWithSecrets } from '../../src/db/batch-exports';
-import { startFakesnow, type FakesnowServer } from '../helpers/fakesnow';
-import { SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA, snowflakeConfig } from '../helpers/snowflake-exports';
+import { SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA, snowflakeConfig, useFakesnow } from '../helpers/snowflake-exports';
 import { useApiTest } from './helpers';
 
 describe('Snowflake destinations through the API (fakesnow server)', () => {
   const api = useApiTest();
-  let server: FakesnowServer;
+  const server = useFakesnow();
   let org: string;
   let exports: string;
 
   beforeAll(async () => {
-    server = await startFakesnow([{ database: SNOWFLAKE_DATABASE, schema: SNOWFLAKE_SCHEMA }]);
     org = `/api/organizations/${api.organizationId}/batch_exports`;
     exports = `/api/projects/${api.teamId}/batch_exports`;
-  });
-
-  afterAll(async () => {
-    await server?.stop();
   });
 
   const runStep = (step: number, config: Record<string, unknown>) =>

@@ -1,6 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakesnow, type FakesnowServer } from '../helpers/fakesnow';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createTeam, insertEvents, makeEvent } from '../helpers/fixtures';
 import { insertAttempts, QUICK_RETRIES } from '../helpers/postgres-exports';
 import { intervalInput, runInterval } from '../helpers/s3-exports';
@@ -8,6 +7,7 @@ import {
   createSnowflakeExport,
   SNOWFLAKE_DATABASE as DATABASE,
   SNOWFLAKE_SCHEMA as SCHEMA,
+  useFakesnow,
 } from '../helpers/snowflake-exports';
 import {
   insertDistinctIds,
@@ -21,16 +21,11 @@ import { useTestStack } from '../helpers/stack';
 
 describe('batch-export to Snowflake (fakesnow server)', () => {
   const stack = useTestStack();
-  let server: FakesnowServer;
+  const server = useFakesnow();
   let teamId: number;
 
   beforeAll(async () => {
-    server = await startFakesnow([{ database: DATABASE, schema: SCHEMA }]);
     ({ teamId } = await createTeam(stack.db.pool));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
   });
 
   const read = (sql: string) => server.query(DATABASE, SCHEMA, sql);

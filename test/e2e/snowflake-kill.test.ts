@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CursorProgress } from '../../src/destinations/batched-interval';
 import { listRuns } from '../../src/db/runs';
-import { startFakesnow, type FakesnowServer } from '../helpers/fakesnow';
 import { createTeam } from '../helpers/fixtures';
 import { intervalInput } from '../helpers/s3-exports';
 import {
   createSnowflakeExport,
   SNOWFLAKE_DATABASE as DATABASE,
   SNOWFLAKE_SCHEMA as SCHEMA,
+  useFakesnow,
 } from '../helpers/snowflake-exports';
 import { insertPageviews } from '../helpers/source-rows';
 import { useTestStack } from '../helpers/stack';
@@ -18,17 +18,12 @@ const EVENTS = 3_000;
 describe('a Snowflake export whose worker is killed mid-interval', () => {
   // 30 batches of 100 rows: fakesnow runs each bound row on its own, so a batch takes long enough to kill between.
   const stack = useTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '100' } });
-  let server: FakesnowServer;
+  const server = useFakesnow();
   let teamId: number;
 
   beforeAll(async () => {
-    server = await startFakesnow([{ database: DATABASE, schema: SCHEMA }]);
     ({ teamId } = await createTeam(stack.db.pool));
     await insertPageviews(stack.db.pool, teamId, EVENTS, '2024-09-01 10:00:00+00', 100);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
   });
 
   it('resumes on another worker after the merged batches and completes with every row exactly once', async () => {

@@ -1,10 +1,23 @@
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { createBatchExport } from '../../src/service/batch-exports';
-import type { FakesnowServer } from './fakesnow';
+import { startFakesnow, type FakesnowServer } from './fakesnow';
 import type { TestStack } from './stack';
 
 export const SNOWFLAKE_DATABASE = 'ANALYTICS';
 export const SNOWFLAKE_SCHEMA = 'EXPORTS';
+
+/** A fakesnow server holding SNOWFLAKE_DATABASE.SNOWFLAKE_SCHEMA for this test file: up before its tests, stopped after. */
+export function useFakesnow(): FakesnowServer {
+  const server = {} as FakesnowServer;
+  beforeAll(async () => {
+    Object.assign(server, await startFakesnow([{ database: SNOWFLAKE_DATABASE, schema: SNOWFLAKE_SCHEMA }]));
+  });
+  afterAll(async () => {
+    await server.stop?.();
+  });
+  return server;
+}
 
 /** A Snowflake destination config pointing at a fakesnow server (any password logs in there). */
 export function snowflakeConfig(server: FakesnowServer, overrides: Record<string, unknown> = {}) {
