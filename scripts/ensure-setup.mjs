@@ -26,7 +26,7 @@ try {
 }
 const onPath = (name) =>
   [...(process.env.PATH ?? '').split(path.delimiter), scripts].some((dir) => dir && existsSync(path.join(dir, name)));
-if (scripts && !(onPath('temporal') && onPath('moto_server'))) {
+if (scripts && !(onPath('temporal') && onPath('moto_server') && onPath('fakesnow'))) {
   run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements-dev.txt']);
 }
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { findExecutable } from './executables';
-import { freePort, waitForPort } from './ports';
+import { waitForChildServer } from './child-server';
+import { freePort } from './ports';
 
 /** A moto S3 server (in memory) on `port`, else a free local port, for tests and local runs without MinIO. */
 export async function startMotoServer(
@@ -22,21 +23,7 @@ export async function startMotoServer(
   // Out of the terminal's reach, it must not outlive this process when that ends without stopping it.
   const killOnExit = () => child.kill('SIGKILL');
   if (options.ownProcessGroup) process.once('exit', killOnExit);
-  let stderr = '';
-  child.stderr?.on('data', (data: Buffer) => {
-    stderr = (stderr + data.toString()).slice(-4000);
-  });
-  try {
-    await Promise.race([
-      waitForPort(port),
-      new Promise((_, reject) =>
-        child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`))),
-      ),
-    ]);
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
+  await waitForChildServer(child, port, 'moto_server');
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stop: () =>

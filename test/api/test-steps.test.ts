@@ -21,7 +21,7 @@ describe('destination test steps API', () => {
       'Check the bucket exists',
       'Write and delete a test object',
     ]);
-    const unknown = await api.call('GET', `${org}/test?destination=Snowflake`);
+    const unknown = await api.call('GET', `${org}/test?destination=BigQuery`);
     expect(unknown.status).toBe(400);
     expect(unknown.body.attr).toBe('destination');
   });

@@ -154,9 +154,9 @@ describe('batch exports API: bad input is a 400 naming the field, never a 500', 
   });
 
   it('rejects a destination type without a workflow', async () => {
-    await expectCreateRejected((body) => ((body.destination as { type: string }).type = 'Snowflake'), {
+    await expectCreateRejected((body) => ((body.destination as { type: string }).type = 'BigQuery'), {
       attr: 'destination.type',
-      detail: /Snowflake.*not supported/,
+      detail: /BigQuery.*not supported/,
     });
   });
 

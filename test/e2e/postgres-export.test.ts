@@ -7,7 +7,7 @@ import {
   insertPersons,
   insertSessions,
   makePerson,
-  makeSession,
+  sessionSeenTwice,
   mapping,
 } from '../helpers/source-rows';
 import { useTestStack } from '../helpers/stack';
@@ -183,16 +183,7 @@ describe('postgres-export workflow', () => {
   });
 
   it('merges sessions by end_timestamp', async () => {
-    const session = makeSession(teamId, '2024-05-04T10:05:00Z', {
-      end_timestamp: '2024-05-04T10:05:00Z',
-      pageview_count: 1,
-    });
-    const later = {
-      ...session,
-      end_timestamp: '2024-05-04T11:30:00Z',
-      pageview_count: 7,
-      inserted_at: '2024-05-04T11:30:00Z',
-    };
+    const [session, later] = sessionSeenTwice(teamId, '2024-05-04');
     await insertSessions(stack.db.pool, [session, later]);
     const batchExport = await createPostgresExport(stack, teamId, destination, {
       model: 'sessions',

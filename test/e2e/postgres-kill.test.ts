@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresExportProgress } from '../../src/destinations/postgres/export';
 import { listRuns } from '../../src/db/runs';
@@ -8,7 +7,7 @@ import { createTeam } from '../helpers/fixtures';
 import { createPostgresExport } from '../helpers/postgres-exports';
 import { insertPageviews } from '../helpers/source-rows';
 import { useTestStack } from '../helpers/stack';
-import { lastHeartbeat, spawnWorkerProcess } from '../helpers/worker-process';
+import { killWithChildren, lastHeartbeat, spawnWorkerProcess } from '../helpers/worker-process';
 
 const EVENTS = 20_000;
 
@@ -86,16 +85,3 @@ describe('a Postgres export whose worker is killed mid-interval', () => {
     expect(Number(/Resuming after (\d+) records/.exec(logs[0]?.message ?? '')?.[1])).toBeGreaterThan(0);
   });
 });
-
-/**
- * SIGKILLs a process and its children, like a machine dying: tsx runs worker.ts in a child node process, which a
- * SIGKILL of tsx alone would leave running.
- */
-function killWithChildren(pid: number): void {
-  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map(Number);
-  for (const child of children) process.kill(child, 'SIGKILL');
-  process.kill(pid, 'SIGKILL');
-}

@@ -72,8 +72,12 @@ export async function runPostgresInterval(
   return { result, error, run };
 }
 
-/** The attempts of the insert activity in a finished workflow's history. */
-export async function insertAttempts(stack: TestStack, workflowId: string): Promise<number[]> {
+/** The attempts of the insert activity (`insertIntoPostgres` of postgres-export, else `activity`) in a finished workflow's history. */
+export async function insertAttempts(
+  stack: TestStack,
+  workflowId: string,
+  activity = 'insertIntoPostgres',
+): Promise<number[]> {
   const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
   const scheduled = new Map<string, string>();
   const attempts: number[] = [];
@@ -81,8 +85,7 @@ export async function insertAttempts(stack: TestStack, workflowId: string): Prom
     const attributes = event.activityTaskScheduledEventAttributes;
     if (attributes) scheduled.set(String(event.eventId), attributes.activityType?.name ?? '');
     const started = event.activityTaskStartedEventAttributes;
-    if (started && scheduled.get(String(started.scheduledEventId)) === 'insertIntoPostgres')
-      attempts.push(started.attempt ?? 0);
+    if (started && scheduled.get(String(started.scheduledEventId)) === activity) attempts.push(started.attempt ?? 0);
   }
   return attempts;
 }

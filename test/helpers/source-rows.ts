@@ -77,6 +77,16 @@ export function makeSession(teamId: number, insertedAt: string, overrides: Parti
   };
 }
 
+/**
+ * A session seen twice: first at 10:05 of `day` (one pageview, ending then), then at 11:30 (seven pageviews, ending
+ * then). Exporting the hour ending 11:00 sends the first, the hour ending 12:00 the second: merges keep the second.
+ */
+export function sessionSeenTwice(teamId: number, day: string): [TestSession, TestSession] {
+  const session = makeSession(teamId, `${day}T10:05:00Z`, { end_timestamp: `${day}T10:05:00Z`, pageview_count: 1 });
+  const later = { ...session, end_timestamp: `${day}T11:30:00Z`, pageview_count: 7, inserted_at: `${day}T11:30:00Z` };
+  return [session, later];
+}
+
 export async function insertPersons(pool: Pool, persons: TestPerson[]): Promise<void> {
   await pool.query(
     `INSERT INTO persons (id, team_id, properties, version, is_deleted, created_at, inserted_at)

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { inject } from 'vitest';
 import { spawnNode, type SpawnedProcess } from './spawned';
 import type { TestStack } from './stack';
@@ -50,4 +51,17 @@ export async function lastHeartbeat<T>(handle: DescribableWorkflow): Promise<T |
   const description = await handle.describe();
   const data = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
   return data?.length ? (JSON.parse(Buffer.from(data).toString('utf8')) as T) : null;
+}
+
+/**
+ * SIGKILLs a process and its children, like a machine dying: tsx runs worker.ts in a child node process, which a
+ * SIGKILL of tsx alone would leave running.
+ */
+export function killWithChildren(pid: number): void {
+  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map(Number);
+  for (const child of children) process.kill(child, 'SIGKILL');
+  process.kill(pid, 'SIGKILL');
 }

@@ -1,14 +1,13 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Client, Pool } from 'pg';
+import type { Client } from 'pg';
 import { escapeIdentifier } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { z } from 'zod';
 import { inTransaction } from '../../db/transaction';
 import { BatchExportError } from '../../errors';
 import { streamCopyBatches } from '../../models/copy-stream';
-import { copyColumnsQuery, countQuery, type ModelQuery } from '../../models/types';
-import type { NetworkPolicy } from '../../net/policy';
+import { copyColumnsQuery, countQuery } from '../../models/types';
+import type { BatchedExportOptions, BatchedExportResult, CursorProgress } from '../batched-interval';
 import type { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
 import { encodeCopyBatch } from './copy';
@@ -25,50 +24,20 @@ import {
 import { countWrittenRows, keysTableStatements, recordKeysStatement } from './verify';
 
 /** What an attempt has committed, saved after every batch: a retry continues after `cursor`. */
-export const PostgresExportProgress = z.object({
-  /** The model's `orderBy` values of the last committed row, as text. */
-  cursor: z.array(z.string()),
-  records: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-});
-export type PostgresExportProgress = z.infer<typeof PostgresExportProgress>;
+export type PostgresExportProgress = CursorProgress;
 
-export interface PostgresExportOptions {
-  config: PostgresDestinationConfig;
-  /** Where the destination may be: the host is resolved and checked once, and that address is dialled. */
-  network: NetworkPolicy;
-  query: ModelQuery;
-  sourcePool: Pool;
-  /** Rows per destination transaction, at most... */
-  batchSize: number;
-  /** ...and bytes of source rows read before they are cut into batches (see streamCopyBatches). */
-  batchBytes: number;
-  resumeFrom?: PostgresExportProgress | null;
-  /**
-   * Replace the rows the table holds for the interval's events (a backfill): each batch first deletes the table's
-   * rows with its uuids. A scheduled run exports its interval for the first time and only inserts.
-   */
-  replace?: boolean;
-  signal?: AbortSignal;
-  /** Called after each committed batch; the next batch is written once it resolves. */
-  onCommit?: (progress: PostgresExportProgress) => Promise<void> | void;
-  /** Something the user should know about their table (logged as a WARNING for the run). */
-  onWarning?: (message: string) => Promise<void> | void;
-}
+/**
+ * `replace` (a backfill): each batch first deletes the table's rows with its uuids. `network`: the host is resolved
+ * and checked once, and that address is dialled.
+ */
+export type PostgresExportOptions = BatchedExportOptions<PostgresDestinationConfig>;
 
 const STAGING = escapeIdentifier('batch_export_staging');
 
 /** unique_violation (on pg_type) and duplicate_table: what CREATE TABLE IF NOT EXISTS raises when it loses a race. */
 const CREATED_CONCURRENTLY = new Set(['23505', '42P07']);
 
-export interface PostgresExportResult {
-  records: number;
-  bytes: number;
-  /** Rows the source held for the interval, counted in the snapshot the rows were read from. */
-  sourceRecords: number | null;
-  /** Rows of the interval the table holds after the last commit (null for tables without a key: append mode). */
-  destinationRecords: number | null;
-}
+export type PostgresExportResult = BatchedExportResult;
 
 /**
  * Loads an interval into the user's table, one transaction per source batch: COPY into a temporary staging table,
