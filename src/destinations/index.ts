@@ -2,6 +2,7 @@ import type { Destination } from './contract';
 import { NoOp } from './noop';
 import { Postgres } from './postgres';
 import { S3 } from './s3';
+import { S3Iceberg } from './s3-iceberg';
 
 export type { Destination, DestinationTestStep, InsertAttempt, TestStepContext } from './contract';
 
@@ -9,7 +10,7 @@ export type { Destination, DestinationTestStep, InsertAttempt, TestStepContext }
  * Every destination type, by the name the API takes. Adding one = a folder exporting its Destination + one line here
  * (docs/adding-a-destination.md).
  */
-export const DESTINATIONS = { S3, Postgres, NoOp };
+export const DESTINATIONS = { S3, Postgres, NoOp, S3Iceberg };
 
 export type DestinationType = keyof typeof DESTINATIONS;
 
