@@ -1,18 +1,15 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/db/runs';
 import type { BatchExportWorkflowInput } from '../../src/temporal/contracts';
 import { eventually } from '../helpers/backfills';
-import { createDestinationDatabase, type DestinationDatabase } from '../helpers/destination-database';
-import { createTeam } from '../helpers/fixtures';
-import { createIcebergExport, readIcebergTable } from '../helpers/iceberg';
-import { createBucket, testS3Client } from '../helpers/s3';
-import { insertPageviews } from '../helpers/source-rows';
+import { createIcebergExport, ICEBERG_HOURS, readIcebergTable, useIcebergTestbed } from '../helpers/iceberg';
+import { createBucket } from '../helpers/s3';
 import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess } from '../helpers/worker-process';
 
-const HOURS = ['2024-09-01T11:00:00Z', '2024-09-01T12:00:00Z', '2024-09-01T13:00:00Z'];
+const HOURS = ICEBERG_HOURS;
 
 /**
  * Workers killed (SIGKILL, like a machine dying) in the middle of an Iceberg commit: with every file written and the
@@ -22,26 +19,12 @@ const HOURS = ['2024-09-01T11:00:00Z', '2024-09-01T12:00:00Z', '2024-09-01T13:00
  */
 describe('an S3Iceberg export whose worker is killed mid-commit', () => {
   const stack = useTestStack({ worker: false });
-  let s3: S3Client;
-  let catalog: DestinationDatabase;
-  let teamId: number;
-
-  beforeAll(async () => {
-    s3 = testS3Client(stack.s3Endpoint);
-    catalog = await createDestinationDatabase();
-    ({ teamId } = await createTeam(stack.db.pool));
-    await insertPageviews(stack.db.pool, teamId, 900, '2024-09-01 09:59:50+00', 12_000);
-  });
-
-  afterAll(async () => {
-    s3?.destroy();
-    await catalog?.drop();
-  });
+  const testbed = useIcebergTestbed(stack);
 
   function input(batchExportId: string, dataIntervalEnd: string): BatchExportWorkflowInput {
     return {
       batchExportId,
-      teamId,
+      teamId: testbed.teamId,
       interval: 'hour',
       timezone: 'UTC',
       dataIntervalEnd,
@@ -60,7 +43,7 @@ describe('an S3Iceberg export whose worker is killed mid-commit', () => {
 
   /** A session holding the catalog row of the table locked, so that a commit's UPDATE waits. */
   async function lockCatalogRow(): Promise<Client> {
-    const client = new Client({ ...catalog.connection });
+    const client = new Client({ ...testbed.catalog.connection });
     client.on('error', () => undefined);
     await client.connect();
     await client.query('BEGIN');
@@ -87,13 +70,15 @@ describe('an S3Iceberg export whose worker is killed mid-commit', () => {
   }
 
   async function dataFiles(bucket: string): Promise<string[]> {
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'analytics/events/data/' }));
+    const listed = await testbed.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'analytics/events/data/' }),
+    );
     return (listed.Contents ?? []).map((object) => object.Key!);
   }
 
   it('retries the commit after a kill before the swap, and does nothing after a kill past it', async () => {
-    const bucket = await createBucket(s3);
-    const batchExport = await createIcebergExport(stack, teamId, bucket, catalog);
+    const bucket = await createBucket(testbed.s3);
+    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog);
     const worker = await stack.startWorker();
     expect(await start(batchExport.id, HOURS[0]!).then((handle) => handle.result())).toMatchObject({
       status: 'Completed',
@@ -105,7 +90,7 @@ describe('an S3Iceberg export whose worker is killed mid-commit', () => {
     const lock = await lockCatalogRow();
     const first = spawnWorkerProcess(stack);
     const second = await start(batchExport.id, HOURS[1]!);
-    const blocked = await waitingStatement(catalog.connection.database, 'UPDATE iceberg_tables%');
+    const blocked = await waitingStatement(testbed.catalog.connection.database, 'UPDATE iceberg_tables%');
     first.child.kill('SIGKILL');
     await first.exited;
     await lock.query('SELECT pg_terminate_backend($1)', [blocked]);
@@ -122,7 +107,7 @@ describe('an S3Iceberg export whose worker is killed mid-commit', () => {
     const before = (await catalogLock.query(`SELECT metadata_location FROM iceberg_tables`)).rows[0].metadata_location;
     const third = spawnWorkerProcess(stack);
     const handle = await start(batchExport.id, HOURS[2]!);
-    await waitingStatement(catalog.connection.database, 'UPDATE iceberg_tables%');
+    await waitingStatement(testbed.catalog.connection.database, 'UPDATE iceberg_tables%');
     const logLock = await stack.db.pool.connect();
     await logLock.query('BEGIN');
     await logLock.query('LOCK TABLE batch_export_log_entries IN EXCLUSIVE MODE');
@@ -149,14 +134,14 @@ describe('an S3Iceberg export whose worker is killed mid-commit', () => {
     );
     expect(logs).toHaveLength(1);
 
-    const table = await readIcebergTable(stack, catalog, 'analytics.events', ['uuid']);
+    const table = await readIcebergTable(stack, testbed.catalog, 'analytics.events', ['uuid']);
     expect(table.snapshots.map((snapshot) => snapshot.operation)).toEqual(['append', 'append', 'append']);
     expect(table.snapshots.map((snapshot) => snapshot.summary['batch-export.interval-end'])).toEqual(
       HOURS.map((end) => new Date(end).toISOString()),
     );
     const { rows: source } = await stack.db.pool.query<{ uuid: string }>(
       `SELECT uuid::text FROM events WHERE team_id = $1 ORDER BY uuid`,
-      [teamId],
+      [testbed.teamId],
     );
     expect(source).toHaveLength(900);
     expect(table.pyiceberg.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));

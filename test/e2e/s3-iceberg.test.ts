@@ -1,55 +1,42 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBackfill } from '../../src/service/backfills';
+import { updateBatchExport } from '../../src/service/batch-exports';
 import { backfillDeps, waitForBackfill } from '../helpers/backfills';
-import { createDestinationDatabase, type DestinationDatabase } from '../helpers/destination-database';
-import { createTeam } from '../helpers/fixtures';
-import { createIcebergExport, readIcebergTable } from '../helpers/iceberg';
-import { createBucket, testS3Client } from '../helpers/s3';
+import { createIcebergExport, ICEBERG_HOURS, readIcebergTable, useIcebergTestbed } from '../helpers/iceberg';
+import { createBucket } from '../helpers/s3';
 import { intervalInput, runInterval } from '../helpers/s3-exports';
 import { insertPageviews } from '../helpers/source-rows';
 import { useTestStack } from '../helpers/stack';
 
-const HOURS = ['2024-09-01T11:00:00Z', '2024-09-01T12:00:00Z', '2024-09-01T13:00:00Z'];
+const HOURS = ICEBERG_HOURS;
 
 describe('an S3Iceberg export', () => {
   const stack = useTestStack();
-  let s3: S3Client;
-  let catalog: DestinationDatabase;
-  let teamId: number;
-
-  beforeAll(async () => {
-    s3 = testS3Client(stack.s3Endpoint);
-    catalog = await createDestinationDatabase();
-    ({ teamId } = await createTeam(stack.db.pool));
-    // 300 events in each of the three hours (one every 12 s).
-    await insertPageviews(stack.db.pool, teamId, 900, '2024-09-01 09:59:50+00', 12_000);
-  });
-
-  afterAll(async () => {
-    s3?.destroy();
-    await catalog?.drop();
-  });
+  const testbed = useIcebergTestbed(stack);
 
   async function sourceUuids(): Promise<string[]> {
     const { rows } = await stack.db.pool.query<{ uuid: string }>(
       `SELECT uuid::text FROM events WHERE team_id = $1 AND inserted_at >= '2024-09-01 10:00:00+00'
          AND inserted_at < '2024-09-01 13:00:00+00' ORDER BY uuid`,
-      [teamId],
+      [testbed.teamId],
     );
     return rows.map((row) => row.uuid);
   }
 
   it('commits one snapshot per interval, and a backfill overwrites its intervals: every row exactly once', async () => {
-    const bucket = await createBucket(s3);
-    const batchExport = await createIcebergExport(stack, teamId, bucket, catalog);
+    const bucket = await createBucket(testbed.s3);
+    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog);
     for (const end of HOURS) {
-      const { result, run } = await runInterval(stack, 'batch-export', intervalInput(batchExport.id, teamId, end));
+      const { result, run } = await runInterval(
+        stack,
+        'batch-export',
+        intervalInput(batchExport.id, testbed.teamId, end),
+      );
       expect(result?.status).toBe('Completed');
       expect(run.records_completed).toBe(300);
     }
 
-    const first = await readIcebergTable(stack, catalog, 'analytics.events', ['uuid', 'inserted_at', 'event']);
+    const first = await readIcebergTable(stack, testbed.catalog, 'analytics.events', ['uuid', 'inserted_at', 'event']);
     expect(first.snapshots.map((snapshot) => snapshot.operation)).toEqual(['append', 'append', 'append']);
     expect(first.snapshots.map((snapshot) => snapshot.summary['batch-export.interval-end'])).toEqual(
       HOURS.map((end) => new Date(end).toISOString()),
@@ -65,15 +52,15 @@ describe('an S3Iceberg export', () => {
     expect(first.files.map((file) => [file.records, file.partition])).toEqual(HOURS.map(() => [300, [day]]));
 
     // Late rows arrive in the second and third hours; a backfill over them replaces those intervals' files.
-    await insertPageviews(stack.db.pool, teamId, 50, '2024-09-01 11:00:00.5+00', 60_000);
+    await insertPageviews(stack.db.pool, testbed.teamId, 50, '2024-09-01 11:00:00.5+00', 60_000);
     const backfill = await createBackfill(backfillDeps(stack), {
-      teamId,
+      teamId: testbed.teamId,
       batchExportId: batchExport.id,
       body: { start_at: '2024-09-01T11:00:00Z', end_at: '2024-09-01T13:00:00Z' },
     });
     expect((await waitForBackfill(stack, backfill)).status).toBe('Completed');
 
-    const second = await readIcebergTable(stack, catalog, 'analytics.events', ['uuid', 'inserted_at', 'event']);
+    const second = await readIcebergTable(stack, testbed.catalog, 'analytics.events', ['uuid', 'inserted_at', 'event']);
     expect(second.snapshots.map((snapshot) => snapshot.operation)).toEqual([
       'append',
       'append',
@@ -90,5 +77,48 @@ describe('an S3Iceberg export', () => {
     expect(second.duckdb.rows.map((row) => row.uuid).sort()).toEqual(after);
     // The earlier snapshots stay readable (time travel): the first append still holds the first hour only.
     expect(Number(second.snapshots[0]!.summary['total-records'])).toBe(300);
+  });
+
+  it('adds a column when the hogql_query selects a new field: a new schema id, older files read it as null', async () => {
+    const bucket = await createBucket(testbed.s3);
+    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog, {
+      hogqlQuery: 'SELECT uuid, event, inserted_at FROM events',
+      config: { table_name: 'pageviews' },
+    });
+    const run = (end: string) => runInterval(stack, 'batch-export', intervalInput(batchExport.id, testbed.teamId, end));
+    expect((await run(HOURS[0]!)).result?.status).toBe('Completed');
+    await updateBatchExport(
+      stack.services,
+      [testbed.teamId],
+      batchExport.id,
+      { hogql_query: 'SELECT uuid, event, inserted_at, distinct_id FROM events' },
+      { replace: false, actor: 'test' },
+    );
+    expect((await run(HOURS[1]!)).result?.status).toBe('Completed');
+
+    const table = await readIcebergTable(stack, testbed.catalog, 'analytics.pageviews', ['uuid', 'distinct_id']);
+    expect(table.schemaIds).toEqual([0, 1]);
+    expect(table.schema.map((field) => [field.id, field.name])).toEqual([
+      [1, 'uuid'],
+      [2, 'event'],
+      [3, 'inserted_at'],
+      [4, 'distinct_id'],
+    ]);
+    const { rows: source } = await stack.db.pool.query<{ uuid: string; distinct_id: string; second: boolean }>(
+      `SELECT uuid::text, distinct_id, inserted_at >= '2024-09-01 11:00:00+00' AS second FROM events
+       WHERE team_id = $1 AND inserted_at >= '2024-09-01 10:00:00+00' AND inserted_at < '2024-09-01 12:00:00+00'`,
+      [testbed.teamId],
+    );
+    // Rows of the first interval were written before the column existed: both readers give them null.
+    const expected = source
+      .map((row) => ({ uuid: row.uuid, distinct_id: row.second ? row.distinct_id : null }))
+      .sort((a, b) => a.uuid.localeCompare(b.uuid));
+    const sorted = (rows: Array<Record<string, unknown>>) =>
+      rows
+        .map(({ uuid, distinct_id }) => ({ uuid, distinct_id }))
+        .sort((a, b) => String(a.uuid).localeCompare(String(b.uuid)));
+    expect(expected).toHaveLength(600);
+    expect(sorted(table.pyiceberg.rows)).toEqual(expected);
+    expect(sorted(table.duckdb.rows)).toEqual(expected);
   });
 });

@@ -1,12 +1,45 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll } from 'vitest';
 import { createBatchExport } from '../../src/service/batch-exports';
-import type { DestinationDatabase } from './destination-database';
-import { TEST_CREDENTIALS } from './s3';
+import { createDestinationDatabase, type DestinationDatabase } from './destination-database';
+import { createTeam } from './fixtures';
+import { insertPageviews } from './source-rows';
+import { TEST_CREDENTIALS, testS3Client } from './s3';
 import type { TestStack } from './stack';
 
 const execFileAsync = promisify(execFile);
+
+/** Intervals the Iceberg tests export: three hours of 2024-09-01. */
+export const ICEBERG_HOURS = ['2024-09-01T11:00:00Z', '2024-09-01T12:00:00Z', '2024-09-01T13:00:00Z'];
+
+export interface IcebergTestbed {
+  s3: S3Client;
+  /** The database holding the SQL catalog. */
+  catalog: DestinationDatabase;
+  teamId: number;
+}
+
+/**
+ * For a test file: an S3 client, a catalog database and a team with 300 events in each hour of ICEBERG_HOURS (one
+ * every 12 s), ready in beforeAll; dropped afterwards.
+ */
+export function useIcebergTestbed(stack: TestStack): IcebergTestbed {
+  const testbed = {} as IcebergTestbed;
+  beforeAll(async () => {
+    testbed.s3 = testS3Client(stack.s3Endpoint);
+    testbed.catalog = await createDestinationDatabase();
+    ({ teamId: testbed.teamId } = await createTeam(stack.db.pool));
+    await insertPageviews(stack.db.pool, testbed.teamId, 900, '2024-09-01 09:59:50+00', 12_000);
+  });
+  afterAll(async () => {
+    testbed.s3?.destroy();
+    await testbed.catalog?.drop();
+  });
+  return testbed;
+}
 
 /** An S3Iceberg destination: the table in `bucket` of the test's moto server, its SQL catalog in `catalog`. */
 export function testIcebergDestination(
@@ -61,6 +94,7 @@ export interface IcebergReadBack {
   }>;
   currentSnapshot: number;
   schema: Array<{ id: number; name: string; type: string }>;
+  schemaIds: number[];
   /** The sort order's columns. */
   sortOrder: string[];
   spec: Array<{ name: string; transform: string; source: string }>;

@@ -76,6 +76,7 @@ def main():
         'snapshots': snapshots,
         'currentSnapshot': table.metadata.current_snapshot_id,
         'schema': schema,
+        'schemaIds': [s.schema_id for s in table.metadata.schemas],
         'sortOrder': [table.schema().find_column_name(f.source_id) for f in table.sort_order().fields],
         'spec': [
             {'name': f.name, 'transform': str(f.transform), 'source': table.schema().find_column_name(f.source_id)}
