@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { createBackfill } from '../../src/service/backfills';
 import { updateBatchExport } from '../../src/service/batch-exports';
 import { backfillDeps, waitForBackfill } from '../helpers/backfills';
@@ -126,5 +127,39 @@ describe('an S3Iceberg export', () => {
     expect(expected.length).toBeGreaterThanOrEqual(600);
     expect(sorted(table.pyiceberg.rows)).toEqual(expected);
     expect(sorted(table.duckdb.rows)).toEqual(expected);
+  });
+
+  it('commits through AWS Glue, with the table parameters engines read', async () => {
+    const bucket = await createBucket(testbed.s3);
+    // moto's Glue is shared by every test file: a database of this test's own.
+    const namespace = `glue_${bucket.replace(/-/g, '_')}`;
+    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog, {
+      config: { catalog_type: 'glue', glue_endpoint_url: stack.s3Endpoint, namespace },
+    });
+    const run = (end: string) => runInterval(stack, 'batch-export', intervalInput(batchExport.id, testbed.teamId, end));
+    for (const end of HOURS) expect((await run(end)).result?.status).toBe('Completed');
+    // Run again, the last interval is replaced in an overwrite.
+    expect((await run(HOURS[2]!)).result?.status).toBe('Completed');
+
+    const glue = new GlueClient({
+      endpoint: stack.s3Endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing-secret' },
+    });
+    const { Table } = await glue.send(new GetTableCommand({ DatabaseName: namespace, Name: 'events' }));
+    glue.destroy();
+    expect(Table?.Parameters).toMatchObject({ table_type: 'ICEBERG' });
+    expect(Table?.Parameters?.metadata_location).toMatch(/^s3:\/\/.*\/metadata\/00003-.*\.metadata\.json$/);
+    expect(Table?.Parameters?.previous_metadata_location).toMatch(/\/metadata\/00002-.*\.metadata\.json$/);
+
+    const table = await readIcebergTable(stack, 'glue', `${namespace}.events`, ['uuid']);
+    expect(table.snapshots.map((snapshot) => snapshot.operation)).toEqual(['append', 'append', 'append', 'overwrite']);
+    const { rows: source } = await stack.db.pool.query<{ uuid: string }>(
+      `SELECT uuid::text FROM events WHERE team_id = $1 AND inserted_at >= '2024-09-01 10:00:00+00'
+         AND inserted_at < '2024-09-01 13:00:00+00' ORDER BY uuid`,
+      [testbed.teamId],
+    );
+    expect(table.pyiceberg.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
+    expect(table.duckdb.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
   });
 });

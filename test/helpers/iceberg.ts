@@ -104,18 +104,19 @@ export interface IcebergReadBack {
   metadataLog: number;
 }
 
-/** The table as pyiceberg (through the SQL catalog) and DuckDB read it (test/helpers/read_iceberg.py). */
+/** The table as pyiceberg (through the SQL catalog, or Glue) and DuckDB read it (test/helpers/read_iceberg.py). */
 export async function readIcebergTable(
   stack: TestStack,
-  catalog: DestinationDatabase,
+  catalog: DestinationDatabase | 'glue',
   table = 'analytics.events',
   columns: string[] = [],
 ): Promise<IcebergReadBack> {
-  const { host, port, user, password, database } = catalog.connection;
-  const credentials = password
-    ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
-    : encodeURIComponent(user);
-  const uri = `postgresql+psycopg2://${credentials}@${host}:${port}/${database}`;
+  let uri = 'glue';
+  if (catalog !== 'glue') {
+    const { host, port, user, password, database } = catalog.connection;
+    const login = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
+    uri = `postgresql+psycopg2://${login}@${host}:${port}/${database}`;
+  }
   const script = path.join(__dirname, 'read_iceberg.py');
   const { stdout } = await execFileAsync(
     'python3',

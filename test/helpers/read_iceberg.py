@@ -1,6 +1,7 @@
 """Reads an Iceberg table with pyiceberg and DuckDB, independently of the writer, and prints JSON.
 
 Usage: read_iceberg.py CATALOG_URI CATALOG_NAME NAMESPACE.TABLE S3_ENDPOINT [COLUMN,...]
+  CATALOG_URI `glue`: the table is looked up in AWS Glue at S3_ENDPOINT (moto serves both).
 
 Prints {"snapshots": [...], "schemas": [...], "pyiceberg": {"rows": [...]}, "duckdb": {"rows": [...]},
 "files": [...]}: every snapshot of the table (oldest first, with its summary), the current schema's columns, the
@@ -27,16 +28,22 @@ def iso(value):
 def main():
     uri, catalog_name, identifier, endpoint = sys.argv[1:5]
     columns = sys.argv[5].split(',') if len(sys.argv) > 5 and sys.argv[5] else None
-    catalog = SqlCatalog(
-        catalog_name,
-        uri=uri,
-        **{
-            's3.endpoint': endpoint,
-            's3.access-key-id': 'testing',
-            's3.secret-access-key': 'testing-secret',
-            's3.region': 'us-east-1',
-        },
-    )
+    s3 = {
+        's3.endpoint': endpoint,
+        's3.access-key-id': 'testing',
+        's3.secret-access-key': 'testing-secret',
+        's3.region': 'us-east-1',
+    }
+    if uri == 'glue':
+        from pyiceberg.catalog.glue import GlueCatalog
+        catalog = GlueCatalog(catalog_name, **s3, **{
+            'glue.endpoint': endpoint,
+            'glue.region': 'us-east-1',
+            'glue.access-key-id': 'testing',
+            'glue.secret-access-key': 'testing-secret',
+        })
+    else:
+        catalog = SqlCatalog(catalog_name, uri=uri, **s3)
     table = catalog.load_table(identifier)
     snapshots = [
         {

@@ -42,6 +42,14 @@ describe('S3Iceberg config', () => {
     expect(issues({ prefix: 'exports/{year}' })).toEqual(['prefix']);
     expect(issues({ aws_access_key_id: 'AKIA' })).toEqual(['aws_secret_access_key']);
     expect(issues({ partition_by: 'week' })).toEqual(['partition_by']);
+    expect(issues({ catalog_host: undefined })).toEqual(['catalog_host']);
+    expect(issues({ glue_endpoint_url: 'ftp://glue' })).toEqual(['glue_endpoint_url']);
+  });
+
+  it('takes a Glue catalog without the SQL catalog fields', () => {
+    const { bucket_name, namespace, table_name } = BASE;
+    const config = S3IcebergDestinationConfig.parse({ bucket_name, namespace, table_name, catalog_type: 'glue' });
+    expect(config.catalog_type).toBe('glue');
   });
 });
 

@@ -4,6 +4,7 @@ import type { PostgresDestinationConfig } from '../postgres/config';
 import { connectToDestination } from '../postgres/connect';
 import { classifyPostgresError, errorContext } from '../postgres/errors';
 import { catalogConnection, type S3IcebergDestinationConfig } from './config';
+import type { TableMetadata } from './metadata';
 
 /**
  * Where engines look the table up: the location of its current metadata file. A commit swaps that location only if
@@ -13,8 +14,11 @@ import { catalogConnection, type S3IcebergDestinationConfig } from './config';
 export interface Catalog {
   /** The current metadata file, null when the catalog does not have the table. */
   currentMetadataLocation(): Promise<string | null>;
-  /** Points the table at `next` if it still points at `expected` (null: creates it); false when another commit won. */
-  swapMetadataLocation(expected: string | null, next: string): Promise<boolean>;
+  /**
+   * Points the table at `next` (whose content is `metadata`) if it still points at `expected` (null: creates it);
+   * false when another commit won.
+   */
+  swapMetadataLocation(expected: string | null, next: string, metadata: TableMetadata): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -203,7 +203,7 @@ export async function commitInterval(
     });
     const metadataLocation = metadataFileName(metadata.location, nextVersion(table.location));
     await putFile(client, bucket, metadataLocation, JSON.stringify(next.metadata));
-    if (await catalog.swapMetadataLocation(table.location, metadataLocation)) {
+    if (await catalog.swapMetadataLocation(table.location, metadataLocation, next.metadata)) {
       const prunedMetadataFiles = await deleteFiles(client, bucket, next.dropped);
       return { snapshot, metadataLocation, alreadyCommitted: false, deletedFiles: kept.deleted, prunedMetadataFiles };
     }

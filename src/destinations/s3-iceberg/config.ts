@@ -22,10 +22,12 @@ export const S3_ICEBERG_ENDPOINT_FIELDS = [
   'bucket_name',
   'region',
   'use_virtual_style_addressing',
+  'catalog_type',
   'catalog_host',
   'catalog_port',
   'catalog_database',
   'catalog_user',
+  'glue_endpoint_url',
 ] as const;
 
 // Iceberg names: one level of namespace and a table name, kept to what every catalog (Glue included) accepts.
@@ -53,26 +55,37 @@ export const S3IcebergDestinationConfig = z
     namespace: IcebergName,
     table_name: IcebergName,
     partition_by: PartitionGrain.default('day'),
-    /** The catalog engines find the table in: a SQL catalog (Postgres) as pyiceberg and Iceberg's JDBC catalog use. */
-    catalog_type: z.enum(['sql']).default('sql'),
+    /**
+     * The catalog engines find the table in: a SQL catalog (Postgres) as pyiceberg and Iceberg's JDBC catalog use, or
+     * AWS Glue (with the bucket's credentials and region; `namespace` is the Glue database).
+     */
+    catalog_type: z.enum(['sql', 'glue']).default('sql'),
     /** The SQL catalog's name (its rows' `catalog_name`): what engines call the catalog. */
     catalog_name: z.string().min(1).max(255).default('default'),
     catalog_host: z
       .string()
       .min(1)
       .max(255)
-      .regex(/^[^\s/]+$/, 'must be a host name or IP address, without scheme or path'),
+      .regex(/^[^\s/]+$/, 'must be a host name or IP address, without scheme or path')
+      .optional(),
     catalog_port: z.number().int().min(1).max(65535).default(5432),
-    catalog_database: z.string().min(1).max(63),
-    catalog_user: z.string().min(1).max(63),
+    catalog_database: z.string().min(1).max(63).optional(),
+    catalog_user: z.string().min(1).max(63).optional(),
     catalog_password: z.string().max(1024).default(''),
     catalog_has_self_signed_cert: z.boolean().default(false),
+    /** Glue at another endpoint than AWS's for the region (a VPC endpoint, a local emulator). */
+    glue_endpoint_url: z.url({ protocol: /^https?$/ }).nullish(),
     /** Metadata files kept besides the current one (Iceberg's write.metadata.previous-versions-max). */
     metadata_previous_versions_max: z.number().int().min(1).max(10_000).default(100),
     include_events: z.array(z.string().min(1)).nullish(),
     exclude_events: z.array(z.string().min(1)).nullish(),
   })
   .superRefine((config, ctx) => {
+    for (const field of ['catalog_host', 'catalog_database', 'catalog_user'] as const) {
+      if (config.catalog_type === 'sql' && config[field] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'is required with catalog_type "sql"' });
+      }
+    }
     if ((config.aws_access_key_id === undefined) !== (config.aws_secret_access_key === undefined)) {
       ctx.addIssue({
         code: 'custom',
@@ -98,13 +111,13 @@ export function bucketConfig(config: S3IcebergDestinationConfig): S3DestinationC
   };
 }
 
-/** The catalog part of the config, as the Postgres destination's connection takes it. */
+/** The SQL catalog part of the config (catalog_type "sql": validated present), as the Postgres destination's connection takes it. */
 export function catalogConnection(config: S3IcebergDestinationConfig) {
   return {
-    host: config.catalog_host,
+    host: config.catalog_host!,
     port: config.catalog_port,
-    database: config.catalog_database,
-    user: config.catalog_user,
+    database: config.catalog_database!,
+    user: config.catalog_user!,
     password: config.catalog_password,
     schema: 'public',
     table_name: 'iceberg_tables',

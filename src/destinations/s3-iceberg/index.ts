@@ -1,9 +1,9 @@
 import type { DestinationAccess } from '../../config';
-import { checkHostOnSave } from '../../net/policy';
+import { checkHostOnSave, dialledHost } from '../../net/policy';
 import type { Destination, DestinationTestStep } from '../contract';
 import { checkS3AccessOnSave } from '../s3/client';
 import { S3_TEST_STEPS } from '../s3/test-steps';
-import { openSqlCatalog } from './catalog';
+import { openCatalog } from './catalogs';
 import {
   bucketConfig,
   S3_ICEBERG_ENDPOINT_FIELDS,
@@ -16,7 +16,12 @@ import { writeIntervalToIceberg } from './write-interval';
 
 async function checkAccess(config: S3IcebergDestinationConfig, access: DestinationAccess): Promise<void> {
   await checkS3AccessOnSave(bucketConfig(config), access);
-  await checkHostOnSave(config.catalog_host, access, { field: 'catalog_host', value: config.catalog_host });
+  if (config.catalog_type === 'sql') {
+    await checkHostOnSave(config.catalog_host!, access, { field: 'catalog_host', value: config.catalog_host });
+  } else if (config.glue_endpoint_url) {
+    const host = dialledHost(new URL(config.glue_endpoint_url).hostname);
+    await checkHostOnSave(host, access, { field: 'glue_endpoint_url', value: config.glue_endpoint_url });
+  }
 }
 
 const TEST_STEPS: readonly DestinationTestStep<S3IcebergDestinationConfig>[] = [
@@ -28,9 +33,11 @@ const TEST_STEPS: readonly DestinationTestStep<S3IcebergDestinationConfig>[] = [
   })),
   {
     name: 'Connect to the catalog',
-    description: "Connects to the SQL catalog's database and creates the catalog's tables when they are missing.",
+    description:
+      "Connects to the SQL catalog's database and creates the catalog's tables when they are missing; with Glue, " +
+      'creates the database (namespace) when it is missing.',
     async run(config, context) {
-      const catalog = await openSqlCatalog(config, context.access);
+      const catalog = await openCatalog(config, context.access);
       await catalog.close();
     },
   },
@@ -38,7 +45,7 @@ const TEST_STEPS: readonly DestinationTestStep<S3IcebergDestinationConfig>[] = [
 
 /**
  * An Apache Iceberg table (format v2) on S3: each interval's rows as Parquet data files, committed as one snapshot
- * through a SQL catalog (docs/notes/issue-16-iceberg.md).
+ * through a SQL catalog or AWS Glue (docs/notes/issue-16-iceberg.md).
  */
 export const S3Iceberg: Destination<S3IcebergDestinationConfig> = {
   configSchema: S3IcebergDestinationConfig,
@@ -47,6 +54,9 @@ export const S3Iceberg: Destination<S3IcebergDestinationConfig> = {
   endpointFields: S3_ICEBERG_ENDPOINT_FIELDS,
   checkAccess,
   testSteps: TEST_STEPS,
-  describe: (config) => `to ${tableLocation(config)} (catalog "${config.catalog_name}" on ${config.catalog_host})`,
+  describe: (config) =>
+    `to ${tableLocation(config)} (${
+      config.catalog_type === 'glue' ? 'Glue catalog' : `catalog "${config.catalog_name}" on ${config.catalog_host}`
+    })`,
   writeInterval: writeIntervalToIceberg,
 };

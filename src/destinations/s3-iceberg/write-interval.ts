@@ -7,7 +7,8 @@ import type { InsertActivityResult } from '../../temporal/contracts';
 import type { InsertAttempt } from '../contract';
 import { createS3Client } from '../s3/client';
 import { classifyS3Error } from '../s3/errors';
-import { openSqlCatalog, type Catalog } from './catalog';
+import type { Catalog } from './catalog';
+import { openCatalog } from './catalogs';
 import { commitInterval, loadTable, type IntervalRef, type TableContext } from './commit';
 import { bucketConfig, tableLocation, type S3IcebergDestinationConfig } from './config';
 import { writeDataFiles, type WrittenFile } from './data-files';
@@ -42,7 +43,7 @@ export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<I
   const client = createS3Client(bucketConfig(config), settings.destinationAccess);
   let catalog: Catalog | undefined;
   try {
-    catalog = await openSqlCatalog(config, settings.destinationAccess);
+    catalog = await openCatalog(config, settings.destinationAccess);
     const location = tableLocation(config);
     const context: TableContext = { client, config, catalog, location, fields: model.fields, orderBy: model.orderBy };
     const table = await loadTable(context);
