@@ -5,6 +5,7 @@ import { stringArgument, type SuiteResult } from './args';
 import { startBenchContext, type BenchContext } from './context';
 import { backfillSuite } from './backfill';
 import { exportsSuite } from './exports';
+import { icebergSuite } from './iceberg';
 import { schedulesSuite } from './schedules';
 import { workersSuite } from './workers';
 
@@ -21,6 +22,7 @@ const SUITES: Record<string, (context: BenchContext) => Promise<SuiteResult>> = 
   backfill: backfillSuite,
   schedules: schedulesSuite,
   workers: workersSuite,
+  iceberg: icebergSuite,
 };
 
 async function main(): Promise<void> {

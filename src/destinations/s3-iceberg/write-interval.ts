@@ -74,7 +74,9 @@ export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<I
     });
     attempt.heartbeat({ files: files.length });
     attempt.signal.throwIfAborted();
+    const committing = performance.now();
     const result = await commitInterval(context, { files, fieldIds: table.fieldIds }, interval);
+    const commitMs = Math.round(performance.now() - committing);
     const { snapshot } = result;
     if (result.alreadyCommitted) {
       // A concurrent attempt of this run committed first; this attempt's files are in no snapshot.
@@ -89,7 +91,8 @@ export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<I
       `Committed snapshot ${snapshot['snapshot-id']} (${snapshot.summary.operation}): ${snapshot.summary['added-records']} records in ${files.length} file(s)` +
         (result.deletedFiles
           ? `, replacing ${result.deletedFiles} file(s) an earlier export of the interval wrote`
-          : ''),
+          : '') +
+        ` (commit took ${commitMs} ms)`,
     );
     log.info('Committed interval to Iceberg', {
       batch_export_id: input.batchExportId,
