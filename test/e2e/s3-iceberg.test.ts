@@ -162,4 +162,21 @@ describe('an S3Iceberg export', () => {
     expect(table.pyiceberg.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
     expect(table.duckdb.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
   });
+
+  it('commits an empty interval as a snapshot with no files', async () => {
+    const bucket = await createBucket(testbed.s3);
+    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog, {
+      config: { table_name: 'quiet' },
+    });
+    const input = intervalInput(batchExport.id, testbed.teamId, '2024-09-02T05:00:00Z');
+    const { result, run } = await runInterval(stack, 'batch-export', input);
+    expect(result?.status).toBe('Completed');
+    expect(run.records_completed).toBe(0);
+    const table = await readIcebergTable(stack, testbed.catalog, 'analytics.quiet', ['uuid']);
+    expect(table.snapshots).toHaveLength(1);
+    expect(table.snapshots[0]).toMatchObject({ operation: 'append' });
+    expect(table.snapshots[0]!.summary).toMatchObject({ 'added-records': '0', 'total-records': '0' });
+    expect(table.pyiceberg.rows).toEqual([]);
+    expect(table.files).toEqual([]);
+  });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { S3IcebergDestinationConfig, tableLocation } from '../../src/destinations/s3-iceberg/config';
-import { decodeManifest, encodeManifest, manifestFileRecord } from '../../src/destinations/s3-iceberg/manifests';
+import {
+  decodeManifest,
+  decodeManifestList,
+  encodeManifest,
+  encodeManifestList,
+  manifestFileRecord,
+} from '../../src/destinations/s3-iceberg/manifests';
 import { newTableMetadata, withSnapshot, type Snapshot } from '../../src/destinations/s3-iceberg/metadata';
 import {
   partitionPath,
@@ -134,6 +140,12 @@ describe('Iceberg manifests and metadata', () => {
     expect(record).toMatchObject({ added_files_count: 2, added_rows_count: 15, min_sequence_number: 3 });
     expect(record.partitions![0]!.lower_bound!.readInt32LE()).toBe(19967);
     expect(record.partitions![0]!.upper_bound!.readInt32LE()).toBe(19968);
+  });
+
+  it('writes a manifest list without manifests as a valid Avro file (an empty table)', async () => {
+    const bytes = await encodeManifestList([], { id: 1, parentId: null, sequenceNumber: 1 });
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('Obj\x01');
+    expect(await decodeManifestList(bytes)).toEqual([]);
   });
 
   it('keeps write.metadata.previous-versions-max entries in the metadata log, and says which files fell out', () => {

@@ -12,6 +12,8 @@ export function encodeAvroFile(
 ): Promise<Buffer> {
   const encoder = new streams.BlockEncoder(schema as Schema, {
     codec: 'deflate',
+    // A file without records still needs its header (an empty table's manifest list): avsc writes it lazily otherwise.
+    writeHeader: 'always',
     // Typed without it, taken at runtime: the header's key-value metadata.
     ...({
       metadata: Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, Buffer.from(value)])),
