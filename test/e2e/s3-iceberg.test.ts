@@ -154,13 +154,9 @@ describe('an S3Iceberg export', () => {
 
     const table = await readIcebergTable(stack, 'glue', `${namespace}.events`, ['uuid']);
     expect(table.snapshots.map((snapshot) => snapshot.operation)).toEqual(['append', 'append', 'append', 'overwrite']);
-    const { rows: source } = await stack.db.pool.query<{ uuid: string }>(
-      `SELECT uuid::text FROM events WHERE team_id = $1 AND inserted_at >= '2024-09-01 10:00:00+00'
-         AND inserted_at < '2024-09-01 13:00:00+00' ORDER BY uuid`,
-      [testbed.teamId],
-    );
-    expect(table.pyiceberg.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
-    expect(table.duckdb.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
+    const source = await sourceUuids();
+    expect(table.pyiceberg.rows.map((row) => row.uuid).sort()).toEqual(source);
+    expect(table.duckdb.rows.map((row) => row.uuid).sort()).toEqual(source);
   });
 
   it('commits an empty interval as a snapshot with no files', async () => {
@@ -178,5 +174,33 @@ describe('an S3Iceberg export', () => {
     expect(table.snapshots[0]!.summary).toMatchObject({ 'added-records': '0', 'total-records': '0' });
     expect(table.pyiceberg.rows).toEqual([]);
     expect(table.files).toEqual([]);
+  });
+
+  it('expires snapshots beyond max_snapshots and deletes the files only they referenced', async () => {
+    const bucket = await createBucket(testbed.s3);
+    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog, {
+      config: { table_name: 'expiring', max_snapshots: 2 },
+    });
+    const run = (end: string) => runInterval(stack, 'batch-export', intervalInput(batchExport.id, testbed.teamId, end));
+    for (const end of HOURS) expect((await run(end)).result?.status).toBe('Completed');
+    const dataFiles = async () =>
+      (await listKeys(testbed.s3, bucket)).filter((key) => key.includes('/data/') && key.endsWith('.parquet'));
+    const before = await dataFiles();
+    expect(before).toHaveLength(3);
+    // Run the middle hour again (an overwrite), then an empty hour: the kept snapshots are those two, and the middle
+    // hour's first file is live only in expired ones.
+    expect((await run(HOURS[1]!)).result?.status).toBe('Completed');
+    expect((await run('2024-09-01T14:00:00Z')).result?.status).toBe('Completed');
+
+    const table = await readIcebergTable(stack, testbed.catalog, 'analytics.expiring', ['uuid']);
+    expect(table.snapshots.map((snapshot) => snapshot.operation)).toEqual(['overwrite', 'append']);
+    const source = await sourceUuids();
+    expect(table.pyiceberg.rows.map((row) => row.uuid).sort()).toEqual(source);
+    expect(table.duckdb.rows.map((row) => row.uuid).sort()).toEqual(source);
+    const after = await dataFiles();
+    expect(after).toHaveLength(3);
+    expect(after.filter((key) => before.includes(key))).toHaveLength(2);
+    const manifestLists = (await listKeys(testbed.s3, bucket)).filter((key) => /\/snap-\d+-/.test(key));
+    expect(manifestLists).toHaveLength(2);
   });
 });

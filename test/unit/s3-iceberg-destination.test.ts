@@ -7,7 +7,12 @@ import {
   encodeManifestList,
   manifestFileRecord,
 } from '../../src/destinations/s3-iceberg/manifests';
-import { newTableMetadata, withSnapshot, type Snapshot } from '../../src/destinations/s3-iceberg/metadata';
+import {
+  newTableMetadata,
+  withoutOldSnapshots,
+  withSnapshot,
+  type Snapshot,
+} from '../../src/destinations/s3-iceberg/metadata';
 import {
   partitionPath,
   partitionSpecFor,
@@ -161,6 +166,7 @@ describe('Iceberg manifests and metadata', () => {
     for (let version = 0; version < 5; version++) {
       const snapshot: Snapshot = {
         'snapshot-id': version + 1,
+        ...(version ? { 'parent-snapshot-id': version } : {}),
         'sequence-number': version + 1,
         'timestamp-ms': version,
         'manifest-list': `list-${version}`,
@@ -179,5 +185,13 @@ describe('Iceberg manifests and metadata', () => {
     expect(dropped).toEqual(['v0.json', 'v1.json']);
     expect(metadata['current-snapshot-id']).toBe(5);
     expect(metadata.refs.main).toEqual({ 'snapshot-id': 5, type: 'branch' });
+
+    // Expiring all but the newest 2 snapshots: 3 expire, the oldest kept is 4.
+    const expiry = withoutOldSnapshots(metadata, 'v4.json', 2)!;
+    expect(expiry.expired.map((snapshot) => snapshot['snapshot-id'])).toEqual([1, 2, 3]);
+    expect(expiry.oldestKept['snapshot-id']).toBe(4);
+    expect(expiry.metadata.snapshots.map((snapshot) => snapshot['snapshot-id'])).toEqual([4, 5]);
+    expect(expiry.metadata['snapshot-log'].map((entry) => entry['snapshot-id'])).toEqual([4, 5]);
+    expect(withoutOldSnapshots(expiry.metadata, 'v5.json', 2)).toBeNull();
   });
 });

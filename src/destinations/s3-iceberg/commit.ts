@@ -107,6 +107,8 @@ export async function loadTable(context: TableContext): Promise<TableState> {
 export interface CommitResult {
   snapshot: Snapshot;
   metadataLocation: string;
+  /** The metadata at metadataLocation. */
+  metadata: TableMetadata;
   /** True when this run had committed the interval already (an attempt that died after its commit). */
   alreadyCommitted: boolean;
   deletedFiles: number;
@@ -136,6 +138,7 @@ export async function commitInterval(
       return {
         snapshot: own,
         metadataLocation: table.location!,
+        metadata,
         alreadyCommitted: true,
         deletedFiles: 0,
         prunedMetadataFiles: 0,
@@ -205,7 +208,14 @@ export async function commitInterval(
     await putFile(client, bucket, metadataLocation, JSON.stringify(next.metadata));
     if (await catalog.swapMetadataLocation(table.location, metadataLocation, next.metadata)) {
       const prunedMetadataFiles = await deleteFiles(client, bucket, next.dropped);
-      return { snapshot, metadataLocation, alreadyCommitted: false, deletedFiles: kept.deleted, prunedMetadataFiles };
+      return {
+        snapshot,
+        metadataLocation,
+        metadata: next.metadata,
+        alreadyCommitted: false,
+        deletedFiles: kept.deleted,
+        prunedMetadataFiles,
+      };
     }
     // Lost the race: what this try wrote is no one's; the data files are kept for the next try.
     await deleteFiles(client, bucket, [...newManifests, manifestList, metadataLocation]);

@@ -77,6 +77,11 @@ export const S3IcebergDestinationConfig = z
     glue_endpoint_url: z.url({ protocol: /^https?$/ }).nullish(),
     /** Metadata files kept besides the current one (Iceberg's write.metadata.previous-versions-max). */
     metadata_previous_versions_max: z.number().int().min(1).max(10_000).default(100),
+    /**
+     * Snapshots of main kept after each commit (older ones are expired, and the files only they referenced deleted);
+     * absent: every interval's snapshot is kept.
+     */
+    max_snapshots: z.number().int().min(1).max(1_000_000).nullish(),
     include_events: z.array(z.string().min(1)).nullish(),
     exclude_events: z.array(z.string().min(1)).nullish(),
   })

@@ -159,6 +159,44 @@ export function withSnapshot(
   };
 }
 
+/**
+ * The metadata without the snapshots of main's ancestry older than its newest `keep` (spec "Snapshot Retention
+ * Policy": expiring removes snapshots from the metadata; what only they reference may then be deleted), as the
+ * successor of `previousLocation`. Returns the snapshots expired and the oldest one kept.
+ */
+export function withoutOldSnapshots(
+  metadata: TableMetadata,
+  previousLocation: string,
+  keep: number,
+): { metadata: TableMetadata; expired: Snapshot[]; oldestKept: Snapshot; dropped: string[] } | null {
+  const ancestry = currentAncestry(metadata);
+  if (ancestry.length <= keep) return null;
+  const kept = new Set(ancestry.slice(0, keep).map((snapshot) => snapshot['snapshot-id']));
+  const expired = metadata.snapshots.filter((snapshot) => !kept.has(snapshot['snapshot-id']));
+  const oldestKept = ancestry[keep - 1]!;
+  // The oldest kept snapshot keeps its parent id: readers end the ancestry at a snapshot the metadata lacks.
+  const snapshots = metadata.snapshots.filter((snapshot) => kept.has(snapshot['snapshot-id']));
+  let log = [
+    ...metadata['metadata-log'],
+    { 'timestamp-ms': metadata['last-updated-ms'], 'metadata-file': previousLocation },
+  ];
+  const max = Number(metadata.properties[PREVIOUS_VERSIONS_MAX] ?? 100);
+  const dropped = log.slice(0, Math.max(0, log.length - max)).map((entry) => entry['metadata-file']);
+  log = log.slice(log.length - Math.min(max, log.length));
+  return {
+    metadata: {
+      ...metadata,
+      'last-updated-ms': Date.now(),
+      snapshots,
+      'snapshot-log': metadata['snapshot-log'].filter((entry) => kept.has(entry['snapshot-id'])),
+      'metadata-log': log,
+    },
+    expired,
+    oldestKept,
+    dropped,
+  };
+}
+
 /** The name of the metadata file of a table version: `<location>/metadata/<version>-<uuid>.metadata.json`. */
 export function metadataFileName(location: string, version: number): string {
   return `${location}/metadata/${String(version).padStart(5, '0')}-${randomUUID()}.metadata.json`;

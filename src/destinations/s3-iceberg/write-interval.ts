@@ -12,6 +12,7 @@ import { openCatalog } from './catalogs';
 import { commitInterval, loadTable, type IntervalRef, type TableContext } from './commit';
 import { bucketConfig, tableLocation, type S3IcebergDestinationConfig } from './config';
 import { writeDataFiles, type WrittenFile } from './data-files';
+import { expireSnapshots } from './expire';
 import { committedByRun, type Snapshot } from './metadata';
 import { keyOf } from './table-files';
 
@@ -94,6 +95,19 @@ export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<I
           : '') +
         ` (commit took ${commitMs} ms)`,
     );
+    if (config.max_snapshots) {
+      const expiry = await expireSnapshots(
+        context,
+        { metadata: result.metadata, location: result.metadataLocation },
+        config.max_snapshots,
+      );
+      if (expiry.expiredSnapshots) {
+        await attempt.log(
+          'INFO',
+          `Expired ${expiry.expiredSnapshots} snapshot(s) beyond max_snapshots (${config.max_snapshots}), deleting ${expiry.deletedFiles} file(s) only they referenced`,
+        );
+      }
+    }
     log.info('Committed interval to Iceberg', {
       batch_export_id: input.batchExportId,
       run_id: input.runId,
