@@ -7,6 +7,7 @@ import { azureSuite } from './azure';
 import { backfillSuite } from './backfill';
 import { exportsSuite } from './exports';
 import { httpSuite } from './http';
+import { icebergSuite } from './iceberg';
 import { schedulesSuite } from './schedules';
 import { workersSuite } from './workers';
 
@@ -25,6 +26,7 @@ const SUITES: Record<string, (context: BenchContext) => Promise<SuiteResult>> = 
   workers: workersSuite,
   http: httpSuite,
   azure: azureSuite,
+  iceberg: icebergSuite,
 };
 
 async function main(): Promise<void> {

@@ -4,6 +4,7 @@ import { HTTP } from './http';
 import { NoOp } from './noop';
 import { Postgres } from './postgres';
 import { S3 } from './s3';
+import { S3Iceberg } from './s3-iceberg';
 import { Snowflake } from './snowflake';
 
 export type { Destination, DestinationTestStep, InsertAttempt, TestStepContext } from './contract';
@@ -12,7 +13,7 @@ export type { Destination, DestinationTestStep, InsertAttempt, TestStepContext }
  * Every destination type, by the name the API takes. Adding one = a folder exporting its Destination + one line here
  * (docs/adding-a-destination.md).
  */
-export const DESTINATIONS = { S3, Postgres, NoOp, HTTP, AzureBlob, Snowflake };
+export const DESTINATIONS = { S3, Postgres, NoOp, HTTP, AzureBlob, Snowflake, S3Iceberg };
 
 export type DestinationType = keyof typeof DESTINATIONS;
 

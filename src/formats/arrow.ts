@@ -36,8 +36,17 @@ function arrowType(type: FieldType): DataType {
   }
 }
 
-export function arrowSchema(fields: readonly ModelField[]): Schema {
-  return new Schema(fields.map((field) => new Field(field.name, arrowType(field.type), true)));
+/**
+ * The Arrow schema of the fields. With `fieldIds` (one per field), each column carries its id as the Parquet writer
+ * reads it (`PARQUET:field_id`), so the file's columns have field ids: Iceberg readers match columns by them.
+ */
+export function arrowSchema(fields: readonly ModelField[], fieldIds?: readonly number[]): Schema {
+  return new Schema(
+    fields.map((field, i) => {
+      const metadata = fieldIds ? new Map([['PARQUET:field_id', String(fieldIds[i])]]) : undefined;
+      return new Field(field.name, arrowType(field.type), true, metadata);
+    }),
+  );
 }
 
 /**

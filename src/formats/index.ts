@@ -10,11 +10,18 @@ export type { FileEncoder } from './encoder';
 
 export type EncoderOptions =
   | { format: 'JSONLines'; compression: TextCompression }
-  | { format: 'Parquet'; compression: ParquetCompression; fields: readonly ModelField[]; rowGroupRows?: number };
+  | {
+      format: 'Parquet';
+      compression: ParquetCompression;
+      fields: readonly ModelField[];
+      rowGroupRows?: number;
+      /** Parquet field ids of the columns, one per field (Iceberg data files). */
+      fieldIds?: readonly number[];
+    };
 
 export function createFileEncoder(options: EncoderOptions): FileEncoder {
   return options.format === 'Parquet'
-    ? new ParquetEncoder(options.fields, options.compression, options.rowGroupRows)
+    ? new ParquetEncoder(options.fields, options.compression, options.rowGroupRows, options.fieldIds)
     : new JsonLinesEncoder(options.compression);
 }
 

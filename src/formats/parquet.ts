@@ -41,8 +41,10 @@ export class ParquetEncoder implements FileEncoder {
     private readonly compression: ParquetCompression,
     /** Bytes leave the writer a row group at a time: smaller groups let a file end closer to a size limit. */
     private readonly rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
+    /** Parquet field ids of the columns (Iceberg data files), one per field. */
+    fieldIds?: readonly number[],
   ) {
-    this.schema = arrowSchema(fields);
+    this.schema = arrowSchema(fields, fieldIds);
   }
 
   encode(batch: CopyBatch): Promise<Buffer> {

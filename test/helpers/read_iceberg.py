@@ -1,0 +1,100 @@
+"""Reads an Iceberg table with pyiceberg and DuckDB, independently of the writer, and prints JSON.
+
+Usage: read_iceberg.py CATALOG_URI CATALOG_NAME NAMESPACE.TABLE S3_ENDPOINT [COLUMN,...]
+  CATALOG_URI `glue`: the table is looked up in AWS Glue at S3_ENDPOINT (moto serves both).
+
+Prints {"snapshots": [...], "schemas": [...], "pyiceberg": {"rows": [...]}, "duckdb": {"rows": [...]},
+"files": [...]}: every snapshot of the table (oldest first, with its summary), the current schema's columns, the
+current snapshot's rows as pyiceberg scans them and as DuckDB reads the data files the current snapshot's manifests
+list (pyiceberg's plan_files; DuckDB's iceberg and httpfs extensions cannot be installed offline, so the files are
+fetched through pyiceberg's FileIO and read with read_parquet). Timestamps are printed as ISO 8601 UTC.
+"""
+import datetime
+import json
+import os
+import sys
+import tempfile
+
+import duckdb
+from pyiceberg.catalog.sql import SqlCatalog
+
+
+def iso(value):
+    if isinstance(value, datetime.datetime):
+        return value.astimezone(datetime.timezone.utc).isoformat()
+    return value
+
+
+def main():
+    uri, catalog_name, identifier, endpoint = sys.argv[1:5]
+    columns = sys.argv[5].split(',') if len(sys.argv) > 5 and sys.argv[5] else None
+    s3 = {
+        's3.endpoint': endpoint,
+        's3.access-key-id': 'testing',
+        's3.secret-access-key': 'testing-secret',
+        's3.region': 'us-east-1',
+    }
+    if uri == 'glue':
+        from pyiceberg.catalog.glue import GlueCatalog
+        catalog = GlueCatalog(catalog_name, **s3, **{
+            'glue.endpoint': endpoint,
+            'glue.region': 'us-east-1',
+            'glue.access-key-id': 'testing',
+            'glue.secret-access-key': 'testing-secret',
+        })
+    else:
+        catalog = SqlCatalog(catalog_name, uri=uri, **s3)
+    table = catalog.load_table(identifier)
+    snapshots = [
+        {
+            'id': snapshot.snapshot_id,
+            'parent': snapshot.parent_snapshot_id,
+            'sequence': snapshot.sequence_number,
+            'operation': snapshot.summary.operation.value,
+            'summary': {k: v for k, v in snapshot.summary.additional_properties.items()},
+        }
+        for snapshot in sorted(table.metadata.snapshots, key=lambda s: s.sequence_number)
+    ]
+    schema = [{'id': f.field_id, 'name': f.name, 'type': str(f.field_type)} for f in table.schema().fields]
+    scan = table.scan(selected_fields=tuple(columns) if columns else ('*',))
+    arrow = scan.to_arrow()
+    py_rows = [{k: iso(v) for k, v in row.items()} for row in arrow.to_pylist()]
+
+    files = []
+    duck_rows = []
+    with tempfile.TemporaryDirectory() as directory:
+        io = table.io
+        for task in table.scan().plan_files():
+            path = task.file.file_path
+            local = os.path.join(directory, f'{len(files)}.parquet')
+            with io.new_input(path).open() as source, open(local, 'wb') as target:
+                target.write(source.read())
+            files.append({'path': path, 'records': task.file.record_count, 'partition': list(task.file.partition)})
+        if files:
+            con = duckdb.connect()
+            select = ', '.join(f'"{c}"' for c in columns) if columns else '*'
+            # union_by_name: files written before a column was added lack it, and read it as NULL.
+            result = con.execute(
+                f"SELECT {select} FROM read_parquet('{directory}/*.parquet', union_by_name=true)"
+            )
+            names = [d[0] for d in result.description]
+            duck_rows = [{n: iso(v) for n, v in zip(names, row)} for row in result.fetchall()]
+    print(json.dumps({
+        'snapshots': snapshots,
+        'currentSnapshot': table.metadata.current_snapshot_id,
+        'schema': schema,
+        'schemaIds': [s.schema_id for s in table.metadata.schemas],
+        'sortOrder': [table.schema().find_column_name(f.source_id) for f in table.sort_order().fields],
+        'spec': [
+            {'name': f.name, 'transform': str(f.transform), 'source': table.schema().find_column_name(f.source_id)}
+            for f in table.spec().fields
+        ],
+        'pyiceberg': {'rows': py_rows},
+        'duckdb': {'rows': duck_rows},
+        'files': files,
+        'metadataLog': len(table.metadata.metadata_log),
+    }, default=str))
+
+
+if __name__ == '__main__':
+    main()
