@@ -47,6 +47,17 @@ const EnvSchema = z.object({
    * encoding and, for the Postgres destination, of a commit. Two batches are encoded at once, so memory holds a few.
    */
   SOURCE_BATCH_MB: z.coerce.number().positive().max(256).default(4),
+  /**
+   * An interval of more rows than this (by the source index's count) is read in slices of about this many rows,
+   * each its own sorted COPY in one snapshot: Postgres sorts each in memory instead of spilling a large interval's
+   * sort to disk. 0 reads every interval in one COPY. Chosen by measurement (docs/notes/issue-19-throughput.md).
+   */
+  SOURCE_SLICE_ROWS: z.coerce.number().int().min(0).default(250_000),
+  /**
+   * Rows per Parquet row group. The writer holds a group's rows until the group is full, so this bounds a Parquet
+   * export's memory; larger groups read a little faster. Chosen by measurement (docs/notes/issue-19-throughput.md).
+   */
+  PARQUET_ROW_GROUP_ROWS: positiveInt.max(1_000_000).default(10_000),
   /** How far back a schedule catches up on missed intervals after the worker or server was down. */
   SCHEDULE_CATCHUP_WINDOW_SECONDS: positiveInt.default(24 * 3600),
   /**
@@ -168,7 +179,8 @@ export interface Config {
   s3: { partSizeBytes: number };
   /** What tenants' destinations may reach. */
   destinationAccess: DestinationAccess;
-  source: { batchSize: number; batchBytes: number };
+  source: { batchSize: number; batchBytes: number; sliceRows: number };
+  formats: { parquetRowGroupRows: number };
   schedule: { catchupWindowSeconds: number };
   backfills: {
     maxParallelRuns: number;
@@ -236,7 +248,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedNetworks: e.DESTINATION_ALLOWED_NETWORKS,
       s3WorkerCredentials: e.S3_ALLOW_WORKER_CREDENTIALS,
     },
-    source: { batchSize: e.SOURCE_BATCH_SIZE, batchBytes: Math.round(e.SOURCE_BATCH_MB * 1024 * 1024) },
+    source: {
+      batchSize: e.SOURCE_BATCH_SIZE,
+      batchBytes: Math.round(e.SOURCE_BATCH_MB * 1024 * 1024),
+      sliceRows: e.SOURCE_SLICE_ROWS,
+    },
+    formats: { parquetRowGroupRows: e.PARQUET_ROW_GROUP_ROWS },
     schedule: { catchupWindowSeconds: e.SCHEDULE_CATCHUP_WINDOW_SECONDS },
     backfills: {
       maxParallelRuns: e.BACKFILL_MAX_PARALLEL_RUNS,

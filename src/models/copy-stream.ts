@@ -2,8 +2,8 @@ import type { Pool, PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { classifySourceError } from './errors';
 import { inlineParameters } from './inline';
-import { beginModelRead, resolveQuery } from './read-transaction';
-import type { SqlQuery } from './types';
+import { beginModelRead, queryResolver, resolveQuery } from './read-transaction';
+import type { QuerySlicing, SqlQuery } from './types';
 
 /**
  * Rows read by `COPY (query) TO STDOUT (FORMAT binary)`, still in Postgres's binary tuple format: one buffer and
@@ -35,6 +35,11 @@ export interface CopyStreamOptions {
    * which then describe exactly the rows the COPY reads.
    */
   count?: { query: SqlQuery; onCount: (rows: number) => void };
+  /**
+   * Read a query that can be sliced (QuerySlicing) in slices of about this many rows, each its own COPY in the same
+   * transaction; 0 or absent: one COPY. A query of fewer rows is read in one COPY either way.
+   */
+  sliceRows?: number;
 }
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -54,16 +59,20 @@ export async function* streamCopyBatches(
   let finished = false;
   try {
     await beginModelRead(client);
-    const resolved = await resolveQuery(client, query);
+    const resolve = await queryResolver(client, query);
     if (options.count) {
       const counted = await resolveQuery(client, options.count.query);
       const { rows } = await client.query<{ count: string }>(counted.text, counted.values);
       options.count.onCount(Number(rows[0]!.count));
     }
-    const stream = client.query(copyTo(`COPY (${inlineParameters(resolved)}) TO STDOUT (FORMAT binary)`));
-    const parser = new TupleParser(options);
-    for await (const chunk of stream as AsyncIterable<Buffer>) yield* parser.push(chunk);
-    yield* parser.end();
+    const slices = query.slicing && options.sliceRows ? await planSlices(client, query.slicing, options.sliceRows) : [];
+    const pieces = slices.length ? slices.map(([lower, upper]) => query.slicing!.slice(lower, upper)) : [query];
+    for (const piece of pieces) {
+      const stream = client.query(copyTo(`COPY (${inlineParameters(resolve(piece))}) TO STDOUT (FORMAT binary)`));
+      const parser = new TupleParser(options);
+      for await (const chunk of stream as AsyncIterable<Buffer>) yield* parser.push(chunk);
+      yield* parser.end();
+    }
     await client.query('COMMIT');
     finished = true;
   } catch (error) {
@@ -72,6 +81,35 @@ export async function* streamCopyBatches(
     // Stopped mid-COPY (an error, or the reader gave up): the connection is in no state to be reused.
     releaseClient(client, finished);
   }
+}
+
+/**
+ * The bounds of the slices to read the query in: about `sliceRows` rows each by the range's count, cut at equal
+ * steps between its first and last value (computed by Postgres, so boundaries keep the type's precision). The
+ * first slice has no lower bound and the last no upper one: every row is in exactly one slice, whatever the
+ * estimate. None (read in one piece) when the range holds at most `sliceRows` rows.
+ */
+async function planSlices(
+  client: PoolClient,
+  slicing: QuerySlicing,
+  sliceRows: number,
+): Promise<Array<[string | null, string | null]>> {
+  const { rows } = await client.query<{ rows: string; first: string | null; last: string | null }>(
+    slicing.range.text,
+    slicing.range.values,
+  );
+  const { first, last } = rows[0] ?? { first: null, last: null };
+  const count = Math.ceil(Number(rows[0]?.rows ?? 0) / sliceRows);
+  if (count <= 1 || first === null || last === null) return [];
+  const { rows: cuts } = await client.query<{ cut: string }>(
+    `SELECT cut::text AS cut FROM (
+       SELECT DISTINCT $1::timestamptz + ($2::timestamptz - $1::timestamptz) * (i::float8 / $3) AS cut
+       FROM generate_series(1, $3 - 1) AS i
+     ) AS cuts WHERE cut > $1::timestamptz ORDER BY cut`,
+    [first, last, count],
+  );
+  const bounds: Array<string | null> = [null, ...cuts.map((row) => row.cut), null];
+  return bounds.slice(1).map((upper, i) => [bounds[i] ?? null, upper]);
 }
 
 function releaseClient(client: PoolClient, reusable: boolean): void {

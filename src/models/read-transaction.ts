@@ -18,15 +18,23 @@ export async function beginModelRead(client: PoolClient): Promise<void> {
  * Call inside beginModelRead's transaction, so that both see the same rows.
  */
 export async function resolveQuery(client: PoolClient, query: SqlQuery): Promise<SqlQuery> {
-  if (!query.prepare) return query;
-  const { rows } = await client.query<unknown[]>({
-    text: query.prepare.text,
-    values: query.prepare.values,
-    rowMode: 'array',
-  });
-  const values = [...query.values];
-  values[query.prepare.parameter - 1] = rows[0]?.[0] ?? null;
-  return { text: query.text, values };
+  return (await queryResolver(client, query))(query);
+}
+
+/**
+ * Runs `query`'s `prepare` step once and returns what puts its value in place: in `query` itself or in another
+ * rendering of it with the same `prepare` (a slice, see QuerySlicing), which then need not run it again.
+ */
+export async function queryResolver(client: PoolClient, query: SqlQuery): Promise<(query: SqlQuery) => SqlQuery> {
+  const prepare = query.prepare;
+  if (!prepare) return (rendered) => rendered;
+  const { rows } = await client.query<unknown[]>({ text: prepare.text, values: prepare.values, rowMode: 'array' });
+  const value = rows[0]?.[0] ?? null;
+  return (rendered) => {
+    const values = [...rendered.values];
+    values[prepare.parameter - 1] = value;
+    return { text: rendered.text, values };
+  };
 }
 
 /** Stands for a parameter that `resolveQuery` fills in; sending it unresolved is a bug, and fails. */

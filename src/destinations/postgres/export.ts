@@ -43,6 +43,8 @@ export interface PostgresExportOptions {
   batchSize: number;
   /** ...and bytes of source rows read before they are cut into batches (see streamCopyBatches). */
   batchBytes: number;
+  /** Read an interval of more rows in slices of this many (see streamCopyBatches); 0 or absent: in one piece. */
+  sliceRows?: number;
   resumeFrom?: PostgresExportProgress | null;
   /**
    * Replace the rows the table holds for the interval's events (a backfill): each batch first deletes the table's
@@ -123,6 +125,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     const batches = streamCopyBatches(options.sourcePool, source, {
       batchBytes: options.batchBytes,
       batchRows: options.batchSize,
+      sliceRows: options.sliceRows,
       cursorWidth: options.query.orderBy.length,
       count: { query: countQuery(options.query), onCount: (rows) => (sourceRecords = rows) },
     });

@@ -34,6 +34,7 @@ export async function writeIntervalToPostgres(attempt: PostgresAttempt): Promise
     sourcePool: attempt.sourcePool,
     batchSize: settings.source.batchSize,
     batchBytes: settings.source.batchBytes,
+    sliceRows: settings.source.sliceRows,
     resumeFrom,
     replace: input.replace === true,
     signal: attempt.signal,

@@ -71,13 +71,14 @@ export async function writeIntervalToS3(attempt: S3Attempt): Promise<InsertActiv
       table: batchExport.model,
       dataIntervalStart,
       dataIntervalEnd,
-      createEncoder: () => createFileEncoder(encoderOptions(s3Config, model.fields, settings.source.batchSize)),
+      createEncoder: () => createFileEncoder(encoderOptions(s3Config, model.fields, settings)),
       readRows: async function* (after) {
         const query = render(model, { after, withCursor: true });
         const options = {
           batchBytes: settings.source.batchBytes,
           batchRows: settings.source.batchSize,
           cursorWidth: model.orderBy.length,
+          sliceRows: settings.source.sliceRows,
           count: { query: countQuery(model), onCount: (rows: number) => (sourceRecords = rows) },
         };
         yield* streamCopyBatches(attempt.sourcePool, query, options);
