@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     batchRows: numberArgument('batch-rows', 10_000),
     cursorWidth: model.orderBy.length,
     sliceRows: numberArgument('slice-rows', 0),
+    sliceReadAhead: stringArgument('read-ahead') === 'true',
   })) {
     rows += batch.rows;
     pending.push(encoder.encode(batch));

@@ -54,6 +54,11 @@ const EnvSchema = z.object({
    */
   SOURCE_SLICE_ROWS: z.coerce.number().int().min(0).default(250_000),
   /**
+   * Start the next slice's COPY on a second source connection while the current slice is read, so that Postgres
+   * scans and sorts it meanwhile: one more source connection per export reading slices.
+   */
+  SOURCE_SLICE_READ_AHEAD: booleanFlag.default(false),
+  /**
    * Rows per Parquet row group. The writer holds a group's rows until the group is full, so this bounds a Parquet
    * export's memory; larger groups read a little faster. Chosen by measurement (docs/notes/issue-19-throughput.md).
    */
@@ -179,7 +184,7 @@ export interface Config {
   s3: { partSizeBytes: number };
   /** What tenants' destinations may reach. */
   destinationAccess: DestinationAccess;
-  source: { batchSize: number; batchBytes: number; sliceRows: number };
+  source: { batchSize: number; batchBytes: number; sliceRows: number; sliceReadAhead: boolean };
   formats: { parquetRowGroupRows: number };
   schedule: { catchupWindowSeconds: number };
   backfills: {
@@ -252,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.SOURCE_BATCH_SIZE,
       batchBytes: Math.round(e.SOURCE_BATCH_MB * 1024 * 1024),
       sliceRows: e.SOURCE_SLICE_ROWS,
+      sliceReadAhead: e.SOURCE_SLICE_READ_AHEAD,
     },
     formats: { parquetRowGroupRows: e.PARQUET_ROW_GROUP_ROWS },
     schedule: { catchupWindowSeconds: e.SCHEDULE_CATCHUP_WINDOW_SECONDS },

@@ -1,14 +1,17 @@
+import { escapeLiteral } from 'pg';
 import type { PoolClient } from 'pg';
 import type { SqlQuery } from './types';
 
 /**
  * Opens the transaction a model's rows are read in: one snapshot for the query and its `prepare` step (REPEATABLE
- * READ), timestamps printed in UTC, no JIT (it compiles for 1-2 s before the first row, which most intervals, small
+ * READ; `snapshot`: the exported snapshot of another such transaction), timestamps printed in UTC, no JIT (it compiles for 1-2 s before the first row, which most intervals, small
  * ones, never earn back), and work_mem enough for deduplicating an interval's uuids in memory.
  */
-export async function beginModelRead(client: PoolClient): Promise<void> {
+export async function beginModelRead(client: PoolClient, snapshot?: string): Promise<void> {
   await client.query("SET TIME ZONE 'UTC'");
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  // Another transaction's snapshot (pg_export_snapshot), so that both read the same rows.
+  if (snapshot !== undefined) await client.query(`SET TRANSACTION SNAPSHOT ${escapeLiteral(snapshot)}`);
   await client.query('SET LOCAL jit = off');
   await client.query(`SET LOCAL work_mem = '64MB'`);
 }

@@ -126,6 +126,10 @@ describe('reading an interval with binary COPY', () => {
     expect(sliced).toHaveLength(Math.ceil(302 / 40) - 1);
     expect(Math.max(...sliced.map((batch) => batch.rows))).toBeLessThan(60);
     expect(lines(sliced).filter((line) => line.includes(first.uuid))).toHaveLength(1);
+    // Each next slice started ahead on a second connection in the same snapshot: the same lines, in order.
+    const ahead = await collect(streamCopyBatches(db.pool, whole, { ...options, sliceReadAhead: true }));
+    expect(lines(ahead)).toEqual([...expected, '']);
+    expect(ahead).toHaveLength(sliced.length);
 
     // Resumed after the 100th row (inside a slice): the rest, in order, as the plain query gives it.
     let seen = 0;

@@ -24,6 +24,7 @@ export async function discardInterval(attempt: InsertAttempt<NoOpDestinationConf
       batchRows: settings.source.batchSize,
       cursorWidth: 0,
       sliceRows: settings.source.sliceRows,
+      sliceReadAhead: settings.source.sliceReadAhead,
     }),
     { signal: attempt.signal, onBatch: (current) => attempt.heartbeat({ ...current }) },
   );

@@ -45,6 +45,7 @@ export interface PostgresExportOptions {
   batchBytes: number;
   /** Read an interval of more rows in slices of this many (see streamCopyBatches); 0 or absent: in one piece. */
   sliceRows?: number;
+  sliceReadAhead?: boolean;
   resumeFrom?: PostgresExportProgress | null;
   /**
    * Replace the rows the table holds for the interval's events (a backfill): each batch first deletes the table's
@@ -126,6 +127,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       batchBytes: options.batchBytes,
       batchRows: options.batchSize,
       sliceRows: options.sliceRows,
+      sliceReadAhead: options.sliceReadAhead,
       cursorWidth: options.query.orderBy.length,
       count: { query: countQuery(options.query), onCount: (rows) => (sourceRecords = rows) },
     });

@@ -35,6 +35,7 @@ export async function writeIntervalToPostgres(attempt: PostgresAttempt): Promise
     batchSize: settings.source.batchSize,
     batchBytes: settings.source.batchBytes,
     sliceRows: settings.source.sliceRows,
+    sliceReadAhead: settings.source.sliceReadAhead,
     resumeFrom,
     replace: input.replace === true,
     signal: attempt.signal,

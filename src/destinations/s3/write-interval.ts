@@ -79,6 +79,7 @@ export async function writeIntervalToS3(attempt: S3Attempt): Promise<InsertActiv
           batchRows: settings.source.batchSize,
           cursorWidth: model.orderBy.length,
           sliceRows: settings.source.sliceRows,
+          sliceReadAhead: settings.source.sliceReadAhead,
           count: { query: countQuery(model), onCount: (rows: number) => (sourceRecords = rows) },
         };
         yield* streamCopyBatches(attempt.sourcePool, query, options);
