@@ -4,8 +4,9 @@ import type { SqlQuery } from './types';
 
 /**
  * Opens the transaction a model's rows are read in: one snapshot for the query and its `prepare` step (REPEATABLE
- * READ; `snapshot`: the exported snapshot of another such transaction), timestamps printed in UTC, no JIT (it compiles for 1-2 s before the first row, which most intervals, small
- * ones, never earn back), and work_mem enough for deduplicating an interval's uuids in memory.
+ * READ; `snapshot`: the exported snapshot of another such transaction), timestamps printed in UTC, no JIT (it
+ * compiles for 1-2 s before the first row, which most intervals, small ones, never earn back), and work_mem enough
+ * for deduplicating an interval's uuids in memory.
  */
 export async function beginModelRead(client: PoolClient, snapshot?: string): Promise<void> {
   await client.query("SET TIME ZONE 'UTC'");
