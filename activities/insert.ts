@@ -13,7 +13,12 @@ import { announceAttempt, failAttempt, loadExport, secretValues } from './insert
  * started by an earlier version schedule them by those names.
  */
 export function createInsertActivities({ pool, sourcePool, config }: ActivityDependencies) {
-  const settings = { s3: config.s3, source: config.source, destinationAccess: config.destinationAccess };
+  const settings = {
+    s3: config.s3,
+    source: config.source,
+    formats: config.formats,
+    destinationAccess: config.destinationAccess,
+  };
   const loggerFor = (input: InsertActivityInput): InsertAttempt<unknown>['log'] => {
     const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
     return (level, message) => writeLog(pool, { ...entry, level, message });

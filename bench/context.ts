@@ -62,6 +62,13 @@ export async function startBenchContext(): Promise<BenchContext & { stop(): Prom
     NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
     // The allocator settings the Dockerfile gives the worker (README "Memory"): measure what production runs.
     ...WORKER_MALLOC_ENV,
+    // BENCH_WORKER_ENV="SOURCE_SLICE_ROWS=0,PARQUET_ROW_GROUP_ROWS=25000": settings to compare, for the worker alone.
+    ...Object.fromEntries(
+      (process.env.BENCH_WORKER_ENV ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((entry) => [entry.slice(0, entry.indexOf('=')).trim(), entry.slice(entry.indexOf('=') + 1)]),
+    ),
   };
   const connection = await Connection.connect({ address: temporal.address });
   const context = {

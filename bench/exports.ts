@@ -8,6 +8,7 @@ import { createBatchExport } from '../src/service/batch-exports';
 import { EXPORT_WORKFLOW_TYPE, type BatchExportWorkflowResult } from '../src/temporal/contracts';
 import { numberArgument, stringArgument, verdict, type SuiteResult } from './args';
 import { BENCH_DATABASE_URL, BENCH_TEAM_ID, ensureTeam, type BenchContext } from './context';
+import { startCpuMeter, type StageCpu } from './cpu';
 import { profileWorkflows } from './history-profile';
 import { peakRssMb, resetPeakRss, timeShell } from './processes';
 import { BENCH_INTERVAL, seedEvents } from './seed';
@@ -34,6 +35,7 @@ interface Row {
   ratio: number | null;
   target: number | null;
   peakRssMb: number | null;
+  cpu: StageCpu | null;
 }
 
 export async function exportsSuite(context: BenchContext): Promise<SuiteResult> {
@@ -74,6 +76,7 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
     // heap never shrinks, and the garbage collector frees when it likes).
     await context.restartWorker();
     await resetPeakRss(context.worker.pid!);
+    const meter = startCpuMeter(context.worker.pid!, pool);
     const started = performance.now();
     const workflowId = `bench-${randomUUID()}`;
     const result: BatchExportWorkflowResult = await client.workflow.execute(workflow, {
@@ -90,12 +93,13 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
       ],
     });
     const seconds = (performance.now() - started) / 1000;
+    const cpu = await meter.stop();
     if (result.status !== 'Completed' || result.recordsCompleted !== count) {
       throw new Error(`${name}: ${result.status}, ${result.recordsCompleted} of ${count} rows: ${result.latestError}`);
     }
     // Where the time went (workflow tasks, each activity waiting and running), from the workflow's history.
     console.log(`${name}: ${JSON.stringify(await profileWorkflows(client, [workflowId]))}`);
-    return { seconds, bytes: result.bytesExported, peak: await peakRssMb(context.worker.pid!) };
+    return { seconds, bytes: result.bytesExported, peak: await peakRssMb(context.worker.pid!), cpu };
   };
 
   await seedEvents(pool, BENCH_TEAM_ID, events);
@@ -104,7 +108,7 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
     DATABASE_URL: BENCH_DATABASE_URL,
   });
   const referenceBytes = (await stat(referenceFile)).size;
-  rows.push(row('psql COPY | gzip -1 (reference)', events, reference, referenceBytes, null, null, null));
+  rows.push(row('psql COPY | gzip -1 (reference)', events, reference, referenceBytes, null, null, null, null));
   for (const scenario of SCENARIOS.filter((candidate) => !only || only.includes(candidate.name))) {
     const measured = await exportOnce(
       scenario.name,
@@ -113,7 +117,9 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
       events,
     );
     const target = 'target' in scenario ? scenario.target : null;
-    rows.push(row(scenario.name, events, measured.seconds, measured.bytes, reference, target, measured.peak));
+    rows.push(
+      row(scenario.name, events, measured.seconds, measured.bytes, reference, target, measured.peak, measured.cpu),
+    );
   }
   if (!only || only.includes(POSTGRES)) rows.push(...(await postgresRows(events, exportOnce)));
   if (memoryEvents) {
@@ -122,7 +128,7 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
     await seedEvents(pool, MEMORY_TEAM_ID, memoryEvents);
     const destination = await s3Destination({ compression: 'gzip' });
     const measured = await exportOnce('memory', EXPORT_WORKFLOW_TYPE, destination, memoryEvents, MEMORY_TEAM_ID);
-    rows.push(row(MEMORY_RUN, memoryEvents, measured.seconds, measured.bytes, null, null, measured.peak));
+    rows.push(row(MEMORY_RUN, memoryEvents, measured.seconds, measured.bytes, null, null, measured.peak, measured.cpu));
   }
   return {
     rows,
@@ -134,6 +140,13 @@ export async function exportsSuite(context: BenchContext): Promise<SuiteResult> 
       'MB/s (output)': r.mbPerSecond,
       'x reference': r.ratio ?? '',
       target: verdict(r.ratio, r.target),
+      'CPU s: worker main': r.cpu?.workerMain ?? '',
+      'worker threads': r.cpu?.workerThreads ?? '',
+      Postgres: r.cpu?.postgres ?? '',
+      'CPU ms/1k rows': r.cpu
+        ? Number((((r.cpu.workerMain + r.cpu.workerThreads + r.cpu.postgres) * 1e6) / r.events).toFixed(1))
+        : '',
+      'x of limit': r.cpu ? Number((r.cpu.limitSeconds / r.seconds).toFixed(2)) : '',
       'peak RSS MB': r.peakRssMb ?? '',
       'memory target': memoryVerdict(r, rows),
     })),
@@ -148,6 +161,7 @@ function row(
   reference: number | null,
   target: number | null,
   peak: number | null,
+  cpu: StageCpu | null,
 ): Row {
   return {
     name,
@@ -159,6 +173,7 @@ function row(
     ratio: reference === null ? null : Number((reference / seconds).toFixed(2)),
     target,
     peakRssMb: peak,
+    cpu,
   };
 }
 
@@ -196,7 +211,7 @@ async function postgresRows(
     workflow: typeof EXPORT_WORKFLOW_TYPE,
     destination: Record<string, unknown>,
     count: number,
-  ) => Promise<{ seconds: number; bytes: number; peak: number }>,
+  ) => Promise<{ seconds: number; bytes: number; peak: number; cpu: StageCpu }>,
 ): Promise<Row[]> {
   await ensureDatabase(DESTINATION_DATABASE_URL);
   const destination = new Client({ connectionString: DESTINATION_DATABASE_URL });
@@ -240,8 +255,8 @@ async function postgresRows(
     }
     await destination.query(`DROP TABLE ${table}, ${table}_reference`);
     return [
-      row('psql COPY | psql COPY (reference)', events, reference, measured.bytes, null, null, null),
-      row(POSTGRES, events, measured.seconds, measured.bytes, reference, 0.5, measured.peak),
+      row('psql COPY | psql COPY (reference)', events, reference, measured.bytes, null, null, null, null),
+      row(POSTGRES, events, measured.seconds, measured.bytes, reference, 0.5, measured.peak, measured.cpu),
     ];
   } finally {
     await destination.end();

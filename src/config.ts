@@ -82,6 +82,22 @@ const EnvSchema = z.object({
    * encoding and, for the Postgres destination, of a commit. Two batches are encoded at once, so memory holds a few.
    */
   SOURCE_BATCH_MB: z.coerce.number().positive().max(256).default(4),
+  /**
+   * An interval of more rows than this (by the source index's count) is read in slices of about this many rows,
+   * each its own sorted COPY in one snapshot: Postgres sorts each in memory instead of spilling a large interval's
+   * sort to disk. 0 reads every interval in one COPY. Chosen by measurement (docs/notes/issue-19-throughput.md).
+   */
+  SOURCE_SLICE_ROWS: z.coerce.number().int().min(0).default(250_000),
+  /**
+   * Start the next slice's COPY on a second source connection while the current slice is read, so that Postgres
+   * scans and sorts it meanwhile: one more source connection per export reading slices.
+   */
+  SOURCE_SLICE_READ_AHEAD: booleanFlag.default(false),
+  /**
+   * Rows per Parquet row group. The writer holds a group's rows until the group is full, so this bounds a Parquet
+   * export's memory; larger groups read a little faster. Chosen by measurement (docs/notes/issue-19-throughput.md).
+   */
+  PARQUET_ROW_GROUP_ROWS: positiveInt.max(1_000_000).default(10_000),
   /** How far back a schedule catches up on missed intervals after the worker or server was down. */
   SCHEDULE_CATCHUP_WINDOW_SECONDS: positiveInt.default(24 * 3600),
   /**
@@ -214,7 +230,8 @@ export interface Config {
   s3: { partSizeBytes: number };
   /** What tenants' destinations may reach. */
   destinationAccess: DestinationAccess;
-  source: { batchSize: number; batchBytes: number };
+  source: { batchSize: number; batchBytes: number; sliceRows: number; sliceReadAhead: boolean };
+  formats: { parquetRowGroupRows: number };
   schedule: { catchupWindowSeconds: number };
   backfills: {
     maxParallelRuns: number;
@@ -285,7 +302,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedNetworks: e.DESTINATION_ALLOWED_NETWORKS,
       s3WorkerCredentials: e.S3_ALLOW_WORKER_CREDENTIALS,
     },
-    source: { batchSize: e.SOURCE_BATCH_SIZE, batchBytes: Math.round(e.SOURCE_BATCH_MB * 1024 * 1024) },
+    source: {
+      batchSize: e.SOURCE_BATCH_SIZE,
+      batchBytes: Math.round(e.SOURCE_BATCH_MB * 1024 * 1024),
+      sliceRows: e.SOURCE_SLICE_ROWS,
+      sliceReadAhead: e.SOURCE_SLICE_READ_AHEAD,
+    },
+    formats: { parquetRowGroupRows: e.PARQUET_ROW_GROUP_ROWS },
     schedule: { catchupWindowSeconds: e.SCHEDULE_CATCHUP_WINDOW_SECONDS },
     backfills: {
       maxParallelRuns: e.BACKFILL_MAX_PARALLEL_RUNS,

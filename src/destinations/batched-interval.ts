@@ -34,6 +34,9 @@ export interface BatchedExportOptions<Config> {
   batchSize: number;
   /** ...and bytes of source rows read before they are cut into batches (see streamCopyBatches). */
   batchBytes: number;
+  /** Read an interval of more rows in slices of this many (see streamCopyBatches); 0 or absent: in one piece. */
+  sliceRows?: number;
+  sliceReadAhead?: boolean;
   resumeFrom?: CursorProgress | null;
   /**
    * Replace the rows the table holds for the interval's events (a backfill or a retried run). A scheduled run exports
@@ -84,6 +87,8 @@ export async function writeIntervalInBatches<Config extends FilteredConfig>(
     sourcePool: attempt.sourcePool,
     batchSize: settings.source.batchSize,
     batchBytes: settings.source.batchBytes,
+    sliceRows: settings.source.sliceRows,
+    sliceReadAhead: settings.source.sliceReadAhead,
     resumeFrom,
     replace: input.replace === true,
     signal: attempt.signal,

@@ -2,8 +2,8 @@ import type { Pool, PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { classifySourceError } from './errors';
 import { inlineParameters } from './inline';
-import { beginModelRead, resolveQuery } from './read-transaction';
-import type { SqlQuery } from './types';
+import { beginModelRead, queryResolver, resolveQuery } from './read-transaction';
+import type { QuerySlicing, SqlQuery } from './types';
 
 /**
  * Rows read by `COPY (query) TO STDOUT (FORMAT binary)`, still in Postgres's binary tuple format: one buffer and
@@ -35,6 +35,16 @@ export interface CopyStreamOptions {
    * which then describe exactly the rows the COPY reads.
    */
   count?: { query: SqlQuery; onCount: (rows: number) => void };
+  /**
+   * Read a query that can be sliced (QuerySlicing) in slices of about this many rows, each its own COPY in the same
+   * transaction; 0 or absent: one COPY. A query of fewer rows is read in one COPY either way.
+   */
+  sliceRows?: number;
+  /**
+   * With slices, start the next slice's COPY on a second connection (in the same snapshot) while this one's rows are
+   * read: Postgres scans and sorts the next slice instead of waiting. Costs one more source connection.
+   */
+  sliceReadAhead?: boolean;
 }
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -51,19 +61,36 @@ export async function* streamCopyBatches(
   options: CopyStreamOptions,
 ): AsyncGenerator<CopyBatch> {
   const client = await pool.connect();
+  let helper: PoolClient | null = null;
   let finished = false;
   try {
     await beginModelRead(client);
-    const resolved = await resolveQuery(client, query);
+    const resolve = await queryResolver(client, query);
     if (options.count) {
       const counted = await resolveQuery(client, options.count.query);
       const { rows } = await client.query<{ count: string }>(counted.text, counted.values);
       options.count.onCount(Number(rows[0]!.count));
     }
-    const stream = client.query(copyTo(`COPY (${inlineParameters(resolved)}) TO STDOUT (FORMAT binary)`));
-    const parser = new TupleParser(options);
-    for await (const chunk of stream as AsyncIterable<Buffer>) yield* parser.push(chunk);
-    yield* parser.end();
+    const slices = query.slicing && options.sliceRows ? await planSlices(client, query.slicing, options.sliceRows) : [];
+    const pieces = slices.length ? slices.map(([lower, upper]) => query.slicing!.slice(lower, upper)) : [query];
+    if (options.sliceReadAhead && pieces.length > 1) {
+      const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+      helper = await pool.connect();
+      await beginModelRead(helper, rows[0]!.snapshot);
+    }
+    // Slice i is read on clients[i % clients.length]; with two, slice i + 1 starts as soon as slice i does.
+    const clients = helper ? [client, helper] : [client];
+    const copy = (i: number) => startCopy(clients[i % clients.length]!, resolve(pieces[i]!));
+    let next = copy(0);
+    for (let i = 0; i < pieces.length; i++) {
+      const stream = next;
+      if (i + 1 < pieces.length && clients.length > 1) next = copy(i + 1);
+      const parser = new TupleParser(options);
+      for await (const chunk of stream) yield* parser.push(chunk);
+      yield* parser.end();
+      if (i + 1 < pieces.length && clients.length === 1) next = copy(i + 1);
+    }
+    if (helper) await helper.query('COMMIT');
     await client.query('COMMIT');
     finished = true;
   } catch (error) {
@@ -71,7 +98,47 @@ export async function* streamCopyBatches(
   } finally {
     // Stopped mid-COPY (an error, or the reader gave up): the connection is in no state to be reused.
     releaseClient(client, finished);
+    if (helper) releaseClient(helper, finished);
   }
+}
+
+/**
+ * Starts `COPY (query) TO STDOUT` on `client`. Its rows wait in the socket until read (a COPY started ahead blocks
+ * Postgres once the buffers are full); an error is kept for the reader, not thrown as an unhandled 'error' event.
+ */
+function startCopy(client: PoolClient, query: SqlQuery): AsyncIterable<Buffer> {
+  const stream = client.query(copyTo(`COPY (${inlineParameters(query)}) TO STDOUT (FORMAT binary)`));
+  stream.on('error', () => undefined);
+  return stream as AsyncIterable<Buffer>;
+}
+
+/**
+ * The bounds of the slices to read the query in: about `sliceRows` rows each by the range's count, cut at equal
+ * steps between its first and last value (computed by Postgres, so boundaries keep the type's precision). The
+ * first slice has no lower bound and the last no upper one: every row is in exactly one slice, whatever the
+ * estimate. None (read in one piece) when the range holds at most `sliceRows` rows.
+ */
+async function planSlices(
+  client: PoolClient,
+  slicing: QuerySlicing,
+  sliceRows: number,
+): Promise<Array<[string | null, string | null]>> {
+  const { rows } = await client.query<{ rows: string; first: string | null; last: string | null }>(
+    slicing.range.text,
+    slicing.range.values,
+  );
+  const { first, last } = rows[0] ?? { first: null, last: null };
+  const count = Math.ceil(Number(rows[0]?.rows ?? 0) / sliceRows);
+  if (count <= 1 || first === null || last === null) return [];
+  const { rows: cuts } = await client.query<{ cut: string }>(
+    `SELECT cut::text AS cut FROM (
+       SELECT DISTINCT $1::timestamptz + ($2::timestamptz - $1::timestamptz) * (i::float8 / $3) AS cut
+       FROM generate_series(1, $3 - 1) AS i
+     ) AS cuts WHERE cut > $1::timestamptz ORDER BY cut`,
+    [first, last, count],
+  );
+  const bounds: Array<string | null> = [null, ...cuts.map((row) => row.cut), null];
+  return bounds.slice(1).map((upper, i) => [bounds[i] ?? null, upper]);
 }
 
 function releaseClient(client: PoolClient, reusable: boolean): void {

@@ -1,14 +1,18 @@
+import { escapeLiteral } from 'pg';
 import type { PoolClient } from 'pg';
 import type { SqlQuery } from './types';
 
 /**
  * Opens the transaction a model's rows are read in: one snapshot for the query and its `prepare` step (REPEATABLE
- * READ), timestamps printed in UTC, no JIT (it compiles for 1-2 s before the first row, which most intervals, small
- * ones, never earn back), and work_mem enough for deduplicating an interval's uuids in memory.
+ * READ; `snapshot`: the exported snapshot of another such transaction), timestamps printed in UTC, no JIT (it
+ * compiles for 1-2 s before the first row, which most intervals, small ones, never earn back), and work_mem enough
+ * for deduplicating an interval's uuids in memory.
  */
-export async function beginModelRead(client: PoolClient): Promise<void> {
+export async function beginModelRead(client: PoolClient, snapshot?: string): Promise<void> {
   await client.query("SET TIME ZONE 'UTC'");
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  // Another transaction's snapshot (pg_export_snapshot), so that both read the same rows.
+  if (snapshot !== undefined) await client.query(`SET TRANSACTION SNAPSHOT ${escapeLiteral(snapshot)}`);
   await client.query('SET LOCAL jit = off');
   await client.query(`SET LOCAL work_mem = '64MB'`);
 }
@@ -18,15 +22,23 @@ export async function beginModelRead(client: PoolClient): Promise<void> {
  * Call inside beginModelRead's transaction, so that both see the same rows.
  */
 export async function resolveQuery(client: PoolClient, query: SqlQuery): Promise<SqlQuery> {
-  if (!query.prepare) return query;
-  const { rows } = await client.query<unknown[]>({
-    text: query.prepare.text,
-    values: query.prepare.values,
-    rowMode: 'array',
-  });
-  const values = [...query.values];
-  values[query.prepare.parameter - 1] = rows[0]?.[0] ?? null;
-  return { text: query.text, values };
+  return (await queryResolver(client, query))(query);
+}
+
+/**
+ * Runs `query`'s `prepare` step once and returns what puts its value in place: in `query` itself or in another
+ * rendering of it with the same `prepare` (a slice, see QuerySlicing), which then need not run it again.
+ */
+export async function queryResolver(client: PoolClient, query: SqlQuery): Promise<(query: SqlQuery) => SqlQuery> {
+  const prepare = query.prepare;
+  if (!prepare) return (rendered) => rendered;
+  const { rows } = await client.query<unknown[]>({ text: prepare.text, values: prepare.values, rowMode: 'array' });
+  const value = rows[0]?.[0] ?? null;
+  return (rendered) => {
+    const values = [...rendered.values];
+    values[prepare.parameter - 1] = value;
+    return { text: rendered.text, values };
+  };
 }
 
 /** Stands for a parameter that `resolveQuery` fills in; sending it unresolved is a bug, and fails. */

@@ -20,6 +20,21 @@ export interface SqlQuery {
    * a PreparedValue). Readers run it with resolveQuery (src/models/read-transaction.ts).
    */
   prepare?: { text: string; values: unknown[]; parameter: number };
+  /** How the query's rows can be read as consecutive slices instead (see QuerySlicing); absent: in one piece. */
+  slicing?: QuerySlicing;
+}
+
+/**
+ * A query whose rows can be read in consecutive slices of its first `orderBy` expression, a timestamptz: each
+ * slice is the same query restricted to lower <= value < upper, so the slices, read in order, are exactly the
+ * query's rows in the query's order. Postgres sorts each slice on its own, in work_mem, where sorting a large
+ * interval at once spills to disk (docs/notes/issue-19-throughput.md).
+ */
+export interface QuerySlicing {
+  /** How many rows there are (an estimate will do) and the first and last value of the slicing expression. */
+  range: SqlQuery;
+  /** The query restricted to lower <= value < upper; null: that side is not bounded. */
+  slice(lower: string | null, upper: string | null): SqlQuery;
 }
 
 /** How a field is typed in typed outputs (Parquet columns, Postgres tables). JSON lines render every type natively. */
@@ -43,6 +58,12 @@ export interface ModelQuery {
   /** A subquery producing the interval's rows (deduplicated, filtered), with parameters. */
   source: SqlQuery;
   orderBy: readonly string[];
+  /**
+   * One row, `rows` (an estimate will do: raw rows, before deduplication and filters), `first` and `last` (the
+   * lowest and highest value of the first `orderBy` expression, a timestamptz, as text), read cheaply (an index).
+   * With it, readers may read a large interval in slices (QuerySlicing); without it, always in one piece.
+   */
+  sliceRange?: SqlQuery;
 }
 
 /** How a renderer positions the stream, so that a writer can resume where it stopped. */
@@ -98,12 +119,17 @@ export function copyColumnsQuery(query: ModelQuery, options: RenderOptions = {})
  * The SELECT around a model's row source. `after` compares the `orderBy` row with text parameters, which Postgres
  * types from the expressions they are compared with; `orderBy` must be unique and non-null for this to be exact.
  */
-function renderSelect(query: ModelQuery, columns: string, options: RenderOptions): SqlQuery {
+function renderSelect(
+  query: ModelQuery,
+  columns: string,
+  options: RenderOptions,
+  slice?: { lower: string | null; upper: string | null },
+): SqlQuery {
   const values = [...query.source.values];
   const cursor = options.withCursor
     ? query.orderBy.map((expression, i) => `, (${expression})::text AS "cursor_${i}"`).join('')
     : '';
-  let where = '';
+  const conditions: string[] = [];
   if (options.after) {
     if (options.after.length !== query.orderBy.length) {
       throw new RangeError(
@@ -111,11 +137,19 @@ function renderSelect(query: ModelQuery, columns: string, options: RenderOptions
       );
     }
     const parameters = options.after.map((value) => `$${values.push(value)}`);
-    where = ` WHERE (${query.orderBy.join(', ')}) > (${parameters.join(', ')})`;
+    conditions.push(`(${query.orderBy.join(', ')}) > (${parameters.join(', ')})`);
   }
-  return {
+  if (slice?.lower != null) conditions.push(`${query.orderBy[0]} >= $${values.push(slice.lower)}`);
+  if (slice?.upper != null) conditions.push(`${query.orderBy[0]} < $${values.push(slice.upper)}`);
+  const where = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
+  const rendered: SqlQuery = {
     text: `SELECT ${columns}${cursor} FROM (${query.source.text}) AS r${where} ORDER BY ${query.orderBy.join(', ')}`,
     values,
     prepare: query.source.prepare,
   };
+  if (query.sliceRange && !slice) {
+    const range = query.sliceRange;
+    rendered.slicing = { range, slice: (lower, upper) => renderSelect(query, columns, options, { lower, upper }) };
+  }
+  return rendered;
 }

@@ -112,6 +112,38 @@ describe('reading an interval with binary COPY', () => {
     expect(rows).toHaveLength(300);
   });
 
+  it('reads a large interval in slices, each its own COPY: the same lines in the same order, a duplicate once, and a resume across slices', async () => {
+    const model = eventsModel(teamId);
+    const lines = (batches: CopyBatch[]) => Buffer.concat(batches.map(encodeLines)).toString('utf8').split('\n');
+    const whole = jsonLinesQuery(model, { withCursor: true });
+    const expected = (await queryRows<{ line: string }>(db.pool, whole)).map((row) => row.line.replace(/\n/g, ' '));
+    // 302 stored rows (300 uuids): slices of about 40 rows, in batches that could hold the whole interval.
+    const options = { batchBytes: 1 << 24, batchRows: 10_000, cursorWidth: 2, sliceRows: 40 };
+    const sliced = await collect(streamCopyBatches(db.pool, whole, options));
+    expect(lines(sliced)).toEqual([...expected, '']);
+    // A batch never spans two COPYs: one batch per slice. 8 slices between the first row (10:00) and the last
+    // (10:59); the last one holds only the later copy of the duplicated uuid, which is left out: 7 batches.
+    expect(sliced).toHaveLength(Math.ceil(302 / 40) - 1);
+    expect(Math.max(...sliced.map((batch) => batch.rows))).toBeLessThan(60);
+    expect(lines(sliced).filter((line) => line.includes(first.uuid))).toHaveLength(1);
+    // Each next slice started ahead on a second connection in the same snapshot: the same lines, in order.
+    const ahead = await collect(streamCopyBatches(db.pool, whole, { ...options, sliceReadAhead: true }));
+    expect(lines(ahead)).toEqual([...expected, '']);
+    expect(ahead).toHaveLength(sliced.length);
+
+    // Resumed after the 100th row (inside a slice): the rest, in order, as the plain query gives it.
+    let seen = 0;
+    const cursor = sliced.find((batch) => (seen += batch.rows) >= 100)!.cursor;
+    const resumed = jsonLinesQuery(model, { withCursor: true, after: cursor });
+    const rest = (await queryRows<{ line: string }>(db.pool, resumed)).map((row) => row.line.replace(/\n/g, ' '));
+    expect(rest.length).toBe(300 - seen);
+    expect(lines(await collect(streamCopyBatches(db.pool, resumed, options)))).toEqual([...rest, '']);
+
+    // Not sliced at or under the slice size, nor without the option.
+    expect(await collect(streamCopyBatches(db.pool, whole, { ...options, sliceRows: 302 }))).toHaveLength(1);
+    expect(await collect(streamCopyBatches(db.pool, whole, { ...options, sliceRows: 0 }))).toHaveLength(1);
+  });
+
   it('builds Parquet columns from the binary rows, and refuses an infinite timestamp for good', async () => {
     const model = eventsModel(teamId);
     const [batch] = await collect(

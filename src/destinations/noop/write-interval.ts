@@ -23,6 +23,8 @@ export async function discardInterval(attempt: InsertAttempt<NoOpDestinationConf
       batchBytes: settings.source.batchBytes,
       batchRows: settings.source.batchSize,
       cursorWidth: 0,
+      sliceRows: settings.source.sliceRows,
+      sliceReadAhead: settings.source.sliceReadAhead,
     }),
     { signal: attempt.signal, onBatch: (current) => attempt.heartbeat({ ...current }) },
   );

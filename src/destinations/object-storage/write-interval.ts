@@ -90,11 +90,13 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
       table: batchExport.model,
       dataIntervalStart,
       dataIntervalEnd,
-      createEncoder: () => createFileEncoder(encoderOptions(config, model.fields, settings.source.batchSize)),
+      createEncoder: () => createFileEncoder(encoderOptions(config, model.fields, settings)),
       readRows: async function* (after) {
         const query = render(model, { after, withCursor: true });
         const options = {
           batchBytes: settings.source.batchBytes,
+          sliceRows: settings.source.sliceRows,
+          sliceReadAhead: settings.source.sliceReadAhead,
           batchRows: settings.source.batchSize,
           cursorWidth: model.orderBy.length,
           count: { query: countQuery(model), onCount: (rows: number) => (sourceRecords = rows) },

@@ -92,6 +92,8 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     const batches = streamCopyBatches(options.sourcePool, source, {
       batchBytes: options.batchBytes,
       batchRows: options.batchSize,
+      sliceRows: options.sliceRows,
+      sliceReadAhead: options.sliceReadAhead,
       cursorWidth: options.query.orderBy.length,
       count: { query: countQuery(options.query), onCount: (rows) => (sourceRecords = rows) },
     });

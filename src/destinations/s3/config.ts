@@ -86,13 +86,13 @@ export const S3DestinationConfig = z
 export type S3DestinationConfig = z.infer<typeof S3DestinationConfig>;
 
 /**
- * How files of this destination are encoded, from rows read `batchSize` at a time. The config schema has checked
+ * How files of this destination are encoded, from rows read `source.batchSize` at a time. The config schema has checked
  * that format and compression match.
  */
 export function encoderOptions(
   config: Pick<S3DestinationConfig, 'file_format' | 'compression' | 'max_file_size_mb'>,
   fields: readonly ModelField[],
-  batchSize: number,
+  settings: { source: { batchSize: number }; formats: { parquetRowGroupRows: number } },
 ): EncoderOptions {
   if (config.file_format === 'Parquet') {
     return {
@@ -101,7 +101,7 @@ export function encoderOptions(
       fields,
       // A file rolls over once its bytes pass max_file_size_mb, and Parquet bytes come a row group at a time: a
       // group per read batch keeps a file within a batch or two of the limit.
-      rowGroupRows: config.max_file_size_mb ? batchSize : undefined,
+      rowGroupRows: config.max_file_size_mb ? settings.source.batchSize : settings.formats.parquetRowGroupRows,
     };
   }
   return {

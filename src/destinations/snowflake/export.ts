@@ -54,6 +54,8 @@ export async function exportToSnowflake(
     const batches = streamCopyBatches(options.sourcePool, source, {
       batchBytes: options.batchBytes,
       batchRows: options.batchSize,
+      sliceRows: options.sliceRows,
+      sliceReadAhead: options.sliceReadAhead,
       cursorWidth: options.query.orderBy.length,
       count: { query: countQuery(options.query), onCount: (rows) => (sourceRecords = rows) },
     });

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { Pool } from 'pg';
+
+/** Linux clock ticks per second (USER_HZ): /proc reports CPU times in them. */
+const TICKS = 100;
+
+/** CPU seconds one export cost, by where they were spent. */
+export interface StageCpu {
+  /** The worker's main thread: reading COPY rows, JSON lines / Arrow columns, the S3 or Postgres client. */
+  workerMain: number;
+  /** The worker's other threads: compression (libuv's pool), Parquet encoding, the garbage collector, Temporal. */
+  workerThreads: number;
+  /**
+   * Backends of the bench's databases (the source COPY and its parallel workers, the metadata queries, the Postgres
+   * destination's database).
+   */
+  postgres: number;
+  /**
+   * The best wall time these allow on this machine: all the CPU spread over every core, or the busiest single
+   * thread (the worker's main thread cannot be split), whichever is longer.
+   */
+  limitSeconds: number;
+}
+
+/** user + system ticks of /proc/<path>/stat, or null when the process or thread is gone. */
+function ticks(path: string): number | null {
+  try {
+    const stat = readFileSync(`/proc/${path}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts measuring the CPU the worker process and the bench database's backends spend until `stop`. Backends are
+ * found in pg_stat_activity every 200 ms (parallel workers live for one query) and read from /proc: Postgres runs
+ * on this machine. A backend that ends between two samples loses its last 200 ms.
+ */
+export function startCpuMeter(workerPid: number, pool: Pool): { stop(): Promise<StageCpu> } {
+  const workerStart = { total: ticks(String(workerPid)) ?? 0, main: ticks(`${workerPid}/task/${workerPid}`) ?? 0 };
+  const backends = new Map<number, { first: number; last: number }>();
+  let stopped = false;
+  let sampling = false;
+  const sample = async () => {
+    const { rows } = await pool.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname LIKE current_database() || '%' AND pid <> pg_backend_pid()
+       AND backend_type IN ('client backend', 'parallel worker')`,
+    );
+    for (const { pid } of rows) {
+      const now = ticks(String(pid));
+      if (now === null) continue;
+      const seen = backends.get(pid);
+      if (seen) seen.last = now;
+      // A backend first seen now started during the export (a parallel worker) unless it was seen at the start.
+      else backends.set(pid, { first: sampling ? 0 : now, last: now });
+    }
+  };
+  const loop = (async () => {
+    await sample();
+    sampling = true;
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sample();
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      const workerMain = ((ticks(`${workerPid}/task/${workerPid}`) ?? 0) - workerStart.main) / TICKS;
+      const workerTotal = ((ticks(String(workerPid)) ?? 0) - workerStart.total) / TICKS;
+      let postgres = 0;
+      for (const { first, last } of backends.values()) postgres += (last - first) / TICKS;
+      const total = workerTotal + postgres;
+      return {
+        workerMain: round(workerMain),
+        workerThreads: round(workerTotal - workerMain),
+        postgres: round(postgres),
+        limitSeconds: round(Math.max(total / os.availableParallelism(), workerMain)),
+      };
+    },
+  };
+}
+
+function round(value: number): number {
+  return Number(value.toFixed(2));
+}
