@@ -29,6 +29,11 @@ const onPath = (name) =>
 if (scripts && !(onPath('temporal') && onPath('moto_server') && onPath('fakesnow'))) {
   run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', 'requirements-dev.txt']);
 }
+// DuckDB 1.5.5 with its iceberg extension, apart from fakesnow's DuckDB 2.0 (requirements-duckdb-iceberg.txt).
+if (scripts && !existsSync(path.join(root, '.data/duckdb-iceberg/duckdb_extension_iceberg'))) {
+  const target = ['--no-deps', '--target', '.data/duckdb-iceberg', '-r', 'requirements-duckdb-iceberg.txt'];
+  run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...target]);
+}
 
 if (succeeds('pg_isready', ['--version']) && !succeeds('pg_isready', ['-h', '127.0.0.1', '-p', '5432', '-q'])) {
   const versions = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];

@@ -5,18 +5,24 @@ Usage: read_iceberg.py CATALOG_URI CATALOG_NAME NAMESPACE.TABLE S3_ENDPOINT [COL
 
 Prints {"snapshots": [...], "schemas": [...], "pyiceberg": {"rows": [...]}, "duckdb": {"rows": [...]},
 "files": [...]}: every snapshot of the table (oldest first, with its summary), the current schema's columns, the
-current snapshot's rows as pyiceberg scans them and as DuckDB reads the data files the current snapshot's manifests
-list (pyiceberg's plan_files; DuckDB's iceberg and httpfs extensions cannot be installed offline, so the files are
-fetched through pyiceberg's FileIO and read with read_parquet). Timestamps are printed as ISO 8601 UTC.
+current snapshot's rows as pyiceberg scans them and as DuckDB reads them through the table's metadata file
+(`iceberg_scan` of DuckDB's iceberg extension, over S3 with its httpfs extension), and the data files the current
+snapshot's manifests list (pyiceberg's plan_files). Timestamps are printed as ISO 8601 UTC.
+
+DuckDB's extensions come from PyPI packages built for DuckDB 1.5.5 (requirements-duckdb-iceberg.txt), installed
+apart in .data/duckdb-iceberg because fakesnow needs DuckDB 2.0: that folder goes first on the path here.
 """
 import datetime
+import glob
 import json
 import os
 import sys
-import tempfile
+from urllib.parse import urlparse
 
-import duckdb
-from pyiceberg.catalog.sql import SqlCatalog
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', '.data', 'duckdb-iceberg'))
+
+import duckdb  # noqa: E402  (the DuckDB of .data/duckdb-iceberg, with its extensions)
+from pyiceberg.catalog.sql import SqlCatalog  # noqa: E402
 
 
 def iso(value):
@@ -60,25 +66,11 @@ def main():
     arrow = scan.to_arrow()
     py_rows = [{k: iso(v) for k, v in row.items()} for row in arrow.to_pylist()]
 
-    files = []
-    duck_rows = []
-    with tempfile.TemporaryDirectory() as directory:
-        io = table.io
-        for task in table.scan().plan_files():
-            path = task.file.file_path
-            local = os.path.join(directory, f'{len(files)}.parquet')
-            with io.new_input(path).open() as source, open(local, 'wb') as target:
-                target.write(source.read())
-            files.append({'path': path, 'records': task.file.record_count, 'partition': list(task.file.partition)})
-        if files:
-            con = duckdb.connect()
-            select = ', '.join(f'"{c}"' for c in columns) if columns else '*'
-            # union_by_name: files written before a column was added lack it, and read it as NULL.
-            result = con.execute(
-                f"SELECT {select} FROM read_parquet('{directory}/*.parquet', union_by_name=true)"
-            )
-            names = [d[0] for d in result.description]
-            duck_rows = [{n: iso(v) for n, v in zip(names, row)} for row in result.fetchall()]
+    files = [
+        {'path': task.file.file_path, 'records': task.file.record_count, 'partition': list(task.file.partition)}
+        for task in table.scan().plan_files()
+    ]
+    duck_rows = duckdb_rows(table.metadata_location, endpoint, columns)
     print(json.dumps({
         'snapshots': snapshots,
         'currentSnapshot': table.metadata.current_snapshot_id,
@@ -94,6 +86,24 @@ def main():
         'files': files,
         'metadataLog': len(table.metadata.metadata_log),
     }, default=str))
+
+
+def duckdb_rows(metadata_location, endpoint, columns):
+    """The table's current rows as DuckDB's iceberg_scan reads them from the metadata file (no catalog involved)."""
+    con = duckdb.connect()
+    for package in ('duckdb_extension_httpfs', 'duckdb_extension_avro', 'duckdb_extension_iceberg'):
+        module = __import__(package)
+        (extension,) = glob.glob(os.path.join(os.path.dirname(module.__file__), 'extensions', '*', '*.duckdb_extension'))
+        con.execute(f"LOAD '{extension}'")
+    url = urlparse(endpoint)
+    con.execute(
+        "CREATE SECRET moto (TYPE s3, KEY_ID 'testing', SECRET 'testing-secret', REGION 'us-east-1', "
+        f"ENDPOINT '{url.netloc}', URL_STYLE 'path', USE_SSL {'true' if url.scheme == 'https' else 'false'})"
+    )
+    select = ', '.join(f'"{c}"' for c in columns) if columns else '*'
+    result = con.execute(f"SELECT {select} FROM iceberg_scan('{metadata_location}')")
+    names = [d[0] for d in result.description]
+    return [{n: iso(v) for n, v in zip(names, row)} for row in result.fetchall()]
 
 
 if __name__ == '__main__':
