@@ -3,7 +3,8 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { clearRunProgress, loadRunProgress, saveRunProgress } from '../db/run-progress';
 import { buildModelQuery } from '../models';
-import type { ModelQuery } from '../models/types';
+import { streamCopyBatches, type CopyBatch } from '../models/copy-stream';
+import { copyColumnsQuery, countQuery, type ModelField, type ModelQuery } from '../models/types';
 import type { NetworkPolicy } from '../net/policy';
 import type { InsertActivityResult } from '../temporal/contracts';
 import type { InsertAttempt } from './contract';
@@ -57,6 +58,33 @@ export interface BatchedExportResult {
   sourceRecords: number | null;
   /** Rows of the interval the table holds after the last commit, when the destination counts them (else null). */
   destinationRecords: number | null;
+}
+
+/**
+ * The interval's rows after the resumed cursor, in the model's order, each column as the text `asText` makes of it,
+ * read in batches of `batchSize` rows / `batchBytes` bytes (in slices for a big interval). `sourceRecords()` is the
+ * source's count of the interval's rows, taken in the snapshot the rows are read from, once reading has begun.
+ */
+export function readSourceAsText<Column extends ModelField>(
+  options: BatchedExportOptions<unknown>,
+  columns: readonly Column[],
+  asText: (column: Column) => string,
+): { batches: AsyncGenerator<CopyBatch>; sourceRecords: () => number | null } {
+  const fields = columns.map((column) => ({ ...column, type: 'string' as const, expression: asText(column) }));
+  const source = copyColumnsQuery(
+    { ...options.query, fields },
+    { withCursor: true, after: options.resumeFrom?.cursor ?? null },
+  );
+  let sourceRecords: number | null = null;
+  const batches = streamCopyBatches(options.sourcePool, source, {
+    batchBytes: options.batchBytes,
+    batchRows: options.batchSize,
+    sliceRows: options.sliceRows,
+    sliceReadAhead: options.sliceReadAhead,
+    cursorWidth: options.query.orderBy.length,
+    count: { query: countQuery(options.query), onCount: (rows) => (sourceRecords = rows) },
+  });
+  return { batches, sourceRecords: () => sourceRecords };
 }
 
 type FilteredConfig = { include_events?: string[] | null; exclude_events?: string[] | null };

@@ -5,9 +5,12 @@ import { escapeIdentifier } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { inTransaction } from '../../db/transaction';
 import { BatchExportError } from '../../errors';
-import { streamCopyBatches } from '../../models/copy-stream';
-import { copyColumnsQuery, countQuery } from '../../models/types';
-import type { BatchedExportOptions, BatchedExportResult, CursorProgress } from '../batched-interval';
+import {
+  readSourceAsText,
+  type BatchedExportOptions,
+  type BatchedExportResult,
+  type CursorProgress,
+} from '../batched-interval';
 import type { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
 import { encodeCopyBatch } from './copy';
@@ -73,30 +76,16 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     if (keys)
       for (const statement of keysTableStatements(keys, target)) await destination(() => client.query(statement));
     const copy = `COPY ${STAGING} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`;
-    // Every value travels as Postgres' own text: exact for bigints, floats and timestamps, and what COPY reads.
-    const asText = columns.map((column) => ({
-      ...column,
-      type: 'string' as const,
-      expression: `(${column.expression})::text`,
-    }));
-    const source = copyColumnsQuery(
-      { ...options.query, fields: asText },
-      { withCursor: true, after: options.resumeFrom?.cursor ?? null },
+    // Every value travels as Postgres' own text: exact for bigints, floats and timestamps, and what COPY reads. Read
+    // with binary COPY, whose text fields go into the destination's COPY as they are (classified as source errors
+    // there); destination errors are classified where they happen.
+    const { batches, sourceRecords: countedSource } = readSourceAsText(
+      options,
+      columns,
+      (column) => `(${column.expression})::text`,
     );
-
     let records = options.resumeFrom?.records ?? 0;
     let bytes = options.resumeFrom?.bytes ?? 0;
-    // Read with binary COPY, whose text fields go into the destination's COPY as they are (classified as source
-    // errors there); destination errors are classified where they happen.
-    let sourceRecords: number | null = null;
-    const batches = streamCopyBatches(options.sourcePool, source, {
-      batchBytes: options.batchBytes,
-      batchRows: options.batchSize,
-      sliceRows: options.sliceRows,
-      sliceReadAhead: options.sliceReadAhead,
-      cursorWidth: options.query.orderBy.length,
-      count: { query: countQuery(options.query), onCount: (rows) => (sourceRecords = rows) },
-    });
     await forEachPrefetched(batches, async (batch) => {
       options.signal?.throwIfAborted();
       const data = encodeCopyBatch(batch, columns.length);
@@ -105,6 +94,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       bytes += data.length;
       await options.onCommit?.({ cursor: batch.cursor, records, bytes });
     });
+    const sourceRecords = countedSource();
     if (!keys) return { records, bytes, sourceRecords, destinationRecords: null };
     // Rows committed by earlier attempts are taken from their heartbeat: this session knows only its own keys.
     const written = await destination(() => countWrittenRows(client, keys, target));

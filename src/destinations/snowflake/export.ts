@@ -1,7 +1,6 @@
 import { BatchExportError } from '../../errors';
-import { streamCopyBatches, type CopyBatch } from '../../models/copy-stream';
-import { copyColumnsQuery, countQuery } from '../../models/types';
-import type { BatchedExportOptions, BatchedExportResult } from '../batched-interval';
+import type { CopyBatch } from '../../models/copy-stream';
+import { readSourceAsText, type BatchedExportOptions, type BatchedExportResult } from '../batched-interval';
 import { keyColumns, tableSpec, type DestinationColumn } from '../postgres/table';
 import type { SnowflakeDestinationConfig } from './config';
 import { connectToSnowflake, useContext, type Bind, type SnowflakeSession } from './connect';
@@ -39,26 +38,9 @@ export async function exportToSnowflake(
     const keys = keyColumns(spec);
     const written = keys ? writtenKeysStatements(columns, keys, config.table_name) : null;
     if (written) await destination(() => session.execute(written.create));
-    const asText = columns.map((column) => ({
-      ...column,
-      type: 'string' as const,
-      expression: sourceExpression(column),
-    }));
-    const source = copyColumnsQuery(
-      { ...options.query, fields: asText },
-      { withCursor: true, after: options.resumeFrom?.cursor ?? null },
-    );
+    const { batches, sourceRecords: countedSource } = readSourceAsText(options, columns, sourceExpression);
     let records = options.resumeFrom?.records ?? 0;
     let bytes = options.resumeFrom?.bytes ?? 0;
-    let sourceRecords: number | null = null;
-    const batches = streamCopyBatches(options.sourcePool, source, {
-      batchBytes: options.batchBytes,
-      batchRows: options.batchSize,
-      sliceRows: options.sliceRows,
-      sliceReadAhead: options.sliceReadAhead,
-      cursorWidth: options.query.orderBy.length,
-      count: { query: countQuery(options.query), onCount: (rows) => (sourceRecords = rows) },
-    });
     for await (const batch of batches) {
       options.signal?.throwIfAborted();
       const { rows, size } = batchRows(batch, columns.length);
@@ -72,6 +54,7 @@ export async function exportToSnowflake(
       bytes += size;
       await options.onCommit?.({ cursor: batch.cursor, records, bytes });
     }
+    const sourceRecords = countedSource();
     if (!written) return { records, bytes, sourceRecords, destinationRecords: null };
     // Rows merged by earlier attempts are taken from their saved progress: this session knows only its own keys.
     const { rows } = await destination(() => session.execute(written.count));
