@@ -1,12 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from '../src/dev/azurite';
 import { createBatchExport } from '../src/service/batch-exports';
-import type { BatchExportWorkflowResult } from '../src/temporal/contracts';
 import { numberArgument, type SuiteResult } from './args';
 import { BENCH_TEAM_ID, type BenchContext } from './context';
-import { peakRssMb, resetPeakRss } from './processes';
-import { BENCH_INTERVAL, seedEvents } from './seed';
+import { timeBenchInterval } from './one-interval';
+import { seedEvents } from './seed';
 
 /**
  * The AzureBlob destination against Azurite (in memory, in its own process): the benchmark hour (`--azure-events N`,
@@ -20,7 +19,7 @@ const SCENARIOS = [
 ] as const;
 
 export async function azureSuite(context: BenchContext): Promise<SuiteResult> {
-  const { pool, client, config, env } = context;
+  const { pool, client, config } = context;
   const events = numberArgument('azure-events', 1_000_000);
   await seedEvents(pool, BENCH_TEAM_ID, events);
   const azurite = await startAzurite();
@@ -47,24 +46,7 @@ export async function azureSuite(context: BenchContext): Promise<SuiteResult> {
           },
         },
       });
-      // A fresh worker for each export: its peak is this export's alone.
-      await context.restartWorker();
-      await resetPeakRss(context.worker.pid!);
-      const started = performance.now();
-      const result: BatchExportWorkflowResult = await client.workflow.execute('batch-export', {
-        taskQueue: env.TASK_QUEUE!,
-        workflowId: `bench-${randomUUID()}`,
-        args: [
-          {
-            batchExportId: batchExport.id,
-            teamId: BENCH_TEAM_ID,
-            interval: 'hour',
-            timezone: 'UTC',
-            dataIntervalEnd: BENCH_INTERVAL.end,
-          },
-        ],
-      });
-      const seconds = (performance.now() - started) / 1000;
+      const { result, seconds, peakRssMb } = await timeBenchInterval(context, batchExport.id);
       const stored = await storedFiles(container);
       if (result.status !== 'Completed' || stored.records !== events || stored.bytes !== result.bytesExported) {
         throw new Error(
@@ -78,7 +60,7 @@ export async function azureSuite(context: BenchContext): Promise<SuiteResult> {
         seconds: Number(seconds.toFixed(1)),
         rowsPerSecond: Math.round(events / seconds),
         mbPerSecond: Number((result.bytesExported / 1e6 / seconds).toFixed(1)),
-        peakRssMb: await peakRssMb(context.worker.pid!),
+        peakRssMb,
       });
     }
   } finally {

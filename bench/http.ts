@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { createBatchExport } from '../src/service/batch-exports';
-import type { BatchExportWorkflowResult } from '../src/temporal/contracts';
 import { numberArgument, type SuiteResult } from './args';
 import { BENCH_TEAM_ID, type BenchContext } from './context';
-import { peakRssMb, resetPeakRss } from './processes';
-import { BENCH_INTERVAL, seedEvents } from './seed';
+import { timeBenchInterval } from './one-interval';
+import { seedEvents } from './seed';
 
 /**
  * The HTTP destination: the benchmark hour (`--http-events N`, default 1,000,000) POSTed to a receiver in this
@@ -20,7 +18,7 @@ const SCENARIOS = [
 ] as const;
 
 export async function httpSuite(context: BenchContext): Promise<SuiteResult> {
-  const { pool, client, config, env } = context;
+  const { pool, client, config } = context;
   const events = numberArgument('http-events', 1_000_000);
   await seedEvents(pool, BENCH_TEAM_ID, events);
   const receiver = await startReceiver();
@@ -33,23 +31,7 @@ export async function httpSuite(context: BenchContext): Promise<SuiteResult> {
         paused: true,
         destination: { type: 'HTTP', config: { url: receiver.url, token: 'bench-token', ...scenario.config } },
       });
-      await context.restartWorker();
-      await resetPeakRss(context.worker.pid!);
-      const started = performance.now();
-      const result: BatchExportWorkflowResult = await client.workflow.execute('batch-export', {
-        taskQueue: env.TASK_QUEUE!,
-        workflowId: `bench-${randomUUID()}`,
-        args: [
-          {
-            batchExportId: batchExport.id,
-            teamId: BENCH_TEAM_ID,
-            interval: 'hour',
-            timezone: 'UTC',
-            dataIntervalEnd: BENCH_INTERVAL.end,
-          },
-        ],
-      });
-      const seconds = (performance.now() - started) / 1000;
+      const { result, seconds, peakRssMb } = await timeBenchInterval(context, batchExport.id);
       if (result.status !== 'Completed' || receiver.rows() !== events) {
         throw new Error(`${scenario.name}: ${result.status}, receiver has ${receiver.rows()} of ${events} rows`);
       }
@@ -60,7 +42,7 @@ export async function httpSuite(context: BenchContext): Promise<SuiteResult> {
         rowsPerSecond: Math.round(events / seconds),
         requests: receiver.requests(),
         mbPerSecondSent: Number((result.bytesExported / 1e6 / seconds).toFixed(1)),
-        peakRssMb: await peakRssMb(context.worker.pid!),
+        peakRssMb,
       });
     }
   } finally {
