@@ -3,12 +3,13 @@ import { api, ApiError } from '../api';
 import { Field, FormErrors } from '../components';
 import { DestinationFields } from '../destination-form';
 import { configForApi, DESTINATION_FIELDS, formConfig } from '../destinations';
-import { INTERVALS } from '../format';
+import { INTERVALS, MODELS } from '../format';
 import type { BatchExport } from '../types';
 
 /** The export's own fields the form edits as text, each sent as the API names it. */
 interface ExportFields {
   name: string;
+  model: string;
   interval: string;
   start_at: string;
   end_at: string;
@@ -24,6 +25,7 @@ const text = (value: unknown): string => (value === null || value === undefined 
 function initialFields(batchExport: BatchExport): ExportFields {
   return {
     name: batchExport.name,
+    model: batchExport.model,
     interval: batchExport.interval,
     start_at: text(batchExport.start_at),
     end_at: text(batchExport.end_at),
@@ -53,6 +55,7 @@ function exportBody(fields: ExportFields): { body: Record<string, unknown>; erro
   }
   const body = {
     name: fields.name,
+    model: fields.model,
     interval: fields.interval,
     start_at: optional(fields.start_at),
     end_at: optional(fields.end_at),
@@ -77,7 +80,8 @@ function foldFilterErrors(errors: Record<string, string>): Record<string, string
 }
 
 /**
- * Edits an export with PATCH: every field the API lets a client change (the model and destination type are fixed).
+ * Edits an export with PATCH: every field the API lets a client change (pausing has its own buttons; the destination
+ * type cannot change).
  * What the API refuses comes back as a 400 listing every field's problem, each shown beside its field. Secrets start
  * empty (the API never returns them) and are sent only when typed.
  */
@@ -118,6 +122,18 @@ export function EditExport(props: { batchExport: BatchExport; path: string; onSa
       {(p) => <input {...p} type="text" autocomplete="off" value={fields[name]} onInput={set(name)} />}
     </Field>
   );
+  // The stored value stays an option even when the console's list does not name it.
+  const select = (name: keyof ExportFields, label: string, options: readonly string[], hint?: string) => (
+    <Field name={name} label={label} errors={errors} hint={hint}>
+      {(p) => (
+        <select {...p} value={fields[name]} onChange={set(name)}>
+          {[...new Set([fields[name], ...options])].map((value) => (
+            <option key={value}>{value}</option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
   const textarea = (name: keyof ExportFields, label: string, hint: string) => (
     <Field name={name} label={label} errors={errors} hint={hint}>
       {(p) => <textarea {...p} rows={4} spellcheck={false} value={fields[name]} onInput={set(name)} />}
@@ -128,15 +144,8 @@ export function EditExport(props: { batchExport: BatchExport; path: string; onSa
       <h2 id="edit-title">Edit export</h2>
       <FormErrors errors={errors} shown={shown} />
       {input('name', 'Name')}
-      <Field name="interval" label="Interval" errors={errors}>
-        {(p) => (
-          <select {...p} value={fields.interval} onChange={set('interval')}>
-            {[...new Set([fields.interval, ...INTERVALS])].map((value) => (
-              <option key={value}>{value}</option>
-            ))}
-          </select>
-        )}
-      </Field>
+      {select('model', 'Model', MODELS, 'What each row is; a HogQL query needs the events model')}
+      {select('interval', 'Interval', INTERVALS)}
       <fieldset>
         <legend>Schedule</legend>
         {input('start_at', 'Start at', 'ISO 8601 with offset, e.g. 2026-01-01T00:00:00Z; empty for none')}
