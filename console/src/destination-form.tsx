@@ -24,7 +24,7 @@ export function DestinationFields({ type, config, onChange, errors, format, edit
           name={`destination.config.${field.name}`}
           label={field.label}
           errors={errors}
-          hint={field.kind === 'secret' && editing ? 'Stored and never shown: leave empty to keep it.' : field.hint}
+          hint={(field.kind === 'secret' || field.writeOnly) && editing ? 'Stored and never shown: leave empty to keep it.' : field.hint}
         >
           {(props) =>
             field.kind === 'select' ? (

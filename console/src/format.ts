@@ -52,4 +52,7 @@ export function intervalMs(interval: string): number {
   return (minutes ? Number(minutes) : 60) * 60_000;
 }
 
+/** The API's models (src/models/registry.ts), offered by the wizard and the edit form. */
+export const MODELS = ['events', 'persons', 'sessions'];
+
 export const INTERVALS = ['every 5 minutes', 'every 15 minutes', 'hour', 'day', 'week'];

@@ -50,6 +50,12 @@ export interface BatchExport {
   last_paused_at: string | null;
   paused_by: string | null;
   timezone: string;
+  offset_day: number | null;
+  offset_hour: number | null;
+  start_at: string | null;
+  end_at: string | null;
+  hogql_query: string | null;
+  filters: Array<Record<string, unknown>> | null;
   created_at: string;
   latest_runs: Run[];
   freshness: { exported_until: string | null; lag_seconds: number | null };

@@ -3,10 +3,8 @@ import { api, ApiError, projectPath } from '../api';
 import { Field, FormErrors } from '../components';
 import { DestinationFields } from '../destination-form';
 import { configForApi, DEFAULT_CONFIG, DESTINATION_FIELDS } from '../destinations';
-import { INTERVALS } from '../format';
+import { INTERVALS, MODELS } from '../format';
 import type { BatchExport, Session, TestStepResult } from '../types';
-
-const MODELS = ['events', 'persons', 'sessions'];
 
 type StepState = { name: string; description: string; status: 'Waiting' | 'Running' | 'Passed' | 'Failed' | 'Skipped'; message: string | null };
 
