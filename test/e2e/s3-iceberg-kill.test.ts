@@ -1,10 +1,18 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { Client } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/db/runs';
+import { updateBatchExport } from '../../src/service/batch-exports';
 import type { BatchExportWorkflowInput } from '../../src/temporal/contracts';
 import { eventually } from '../helpers/backfills';
 import { createIcebergExport, ICEBERG_HOURS, readIcebergTable, useIcebergTestbed } from '../helpers/iceberg';
+import { intervalInput, runInterval } from '../helpers/s3-exports';
 import { createBucket } from '../helpers/s3';
 import { useTestStack } from '../helpers/stack';
 import { spawnWorkerProcess } from '../helpers/worker-process';
@@ -76,9 +84,26 @@ describe('an S3Iceberg export whose worker is killed mid-commit', () => {
     return (listed.Contents ?? []).map((object) => object.Key!);
   }
 
+  /** An upload left unfinished under the table's data/, as an attempt killed mid-file leaves it. */
+  async function leaveUnfinishedUpload(bucket: string, name: string): Promise<void> {
+    const Key = `analytics/events/data/inserted_at_day=2024-09-01/${name}`;
+    const { UploadId } = await testbed.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key }));
+    await testbed.s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(1024, 1) }),
+    );
+  }
+
+  async function unfinishedUploads(bucket: string): Promise<string[]> {
+    const listed = await testbed.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    return (listed.Uploads ?? []).map((upload) => upload.Key!.slice(upload.Key!.lastIndexOf('/') + 1)).sort();
+  }
+
   it('retries the commit after a kill before the swap, and does nothing after a kill past it', async () => {
     const bucket = await createBucket(testbed.s3);
-    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog);
+    // A safe bound: the killed attempt's file is younger than an hour, so clean-up keeps it until the bound shrinks.
+    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog, {
+      config: { orphan_file_age_hours: 1 },
+    });
     const worker = await stack.startWorker();
     expect(await start(batchExport.id, HOURS[0]!).then((handle) => handle.result())).toMatchObject({
       status: 'Completed',
@@ -98,9 +123,13 @@ describe('an S3Iceberg export whose worker is killed mid-commit', () => {
     await lock.end();
     const orphans = await dataFiles(bucket);
     expect(orphans).toHaveLength(2);
+    // As if the killed attempt had also been mid-file: the retry aborts its interval's upload, not another interval's.
+    await leaveUnfinishedUpload(bucket, '20240901T110000Z_20240901T120000Z-killed00-1.parquet');
+    await leaveUnfinishedUpload(bucket, '20240901T150000Z_20240901T160000Z-inflight-0.parquet');
     const retrying = await stack.startWorker();
     expect(await second.result()).toMatchObject({ status: 'Completed', recordsCompleted: 300 });
     await retrying.stop();
+    expect(await unfinishedUploads(bucket)).toEqual(['20240901T150000Z_20240901T160000Z-inflight-0.parquet']);
 
     // 2. Killed after its UPDATE committed, while its next log line waits on a lock of the log table.
     const catalogLock = await lockCatalogRow();
@@ -146,8 +175,49 @@ describe('an S3Iceberg export whose worker is killed mid-commit', () => {
     expect(source).toHaveLength(900);
     expect(table.pyiceberg.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
     expect(table.duckdb.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
-    // The killed attempt's data file is in no snapshot: readers never see it (orphan clean-up is not built).
+    // The killed attempt's data file is in no snapshot: readers never see it, and clean-up (1 h bound) keeps it.
     expect(table.files).toHaveLength(3);
-    expect(await dataFiles(bucket)).toHaveLength(4);
+    const withOrphan = await dataFiles(bucket);
+    expect(withOrphan).toHaveLength(4);
+
+    // With a bound the orphan (and a stray file planted in a partition) are older than, the next commit deletes them
+    // and keeps every file a snapshot lists, including a file only an older snapshot lists (the overwrite's victim).
+    const stray = 'analytics/events/data/inserted_at_day=2024-08-31/stray.parquet';
+    await testbed.s3.send(new PutObjectCommand({ Bucket: bucket, Key: stray, Body: 'not parquet' }));
+    await updateBatchExport(
+      stack.services,
+      [testbed.teamId],
+      batchExport.id,
+      { destination: { type: 'S3Iceberg', config: { orphan_file_age_hours: 0.0005 } } },
+      { replace: false, actor: 'test' },
+    );
+    const cleaning = await stack.startWorker();
+    // Wait until the stray file is older than the bound (1.8 s); then rerun the first hour (an overwrite).
+    await eventually(
+      async () => (await testbed.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: stray }))).Contents,
+      (listed) => Date.now() - listed![0]!.LastModified!.getTime() > 2_000,
+    );
+    expect(
+      (await runInterval(stack, 'batch-export', intervalInput(batchExport.id, testbed.teamId, HOURS[0]!))).result
+        ?.status,
+    ).toBe('Completed');
+    await cleaning.stop();
+    const cleaned = await readIcebergTable(stack, testbed.catalog, 'analytics.events', ['uuid']);
+    expect(cleaned.snapshots.map((snapshot) => snapshot.operation)).toEqual([
+      'append',
+      'append',
+      'append',
+      'overwrite',
+    ]);
+    expect(cleaned.pyiceberg.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
+    expect(cleaned.duckdb.rows.map((row) => row.uuid).sort()).toEqual(source.map((row) => row.uuid));
+    const remaining = await dataFiles(bucket);
+    const killedFile = withOrphan.find((key) => !table.files.some((file) => file.path.endsWith(key)));
+    expect(killedFile).toMatch(/20240901T110000Z_20240901T120000Z-/);
+    expect(remaining).not.toContain(killedFile);
+    expect(remaining).not.toContain(stray);
+    // The 3 files of the first table, all still listed by its 3 snapshots, and the rerun's new file.
+    expect(remaining).toHaveLength(4);
+    for (const file of table.files) expect(remaining.some((key) => file.path.endsWith(key))).toBe(true);
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { freePort } from '../../src/dev/ports';
 import { createBackfill } from '../../src/service/backfills';
 import { updateBatchExport } from '../../src/service/batch-exports';
 import { backfillDeps, waitForBackfill } from '../helpers/backfills';
@@ -202,5 +204,38 @@ describe('an S3Iceberg export', () => {
     expect(after.filter((key) => before.includes(key))).toHaveLength(2);
     const manifestLists = (await listKeys(testbed.s3, bucket)).filter((key) => /\/snap-\d+-/.test(key));
     expect(manifestLists).toHaveLength(2);
+  });
+
+  it("aborts the interval's unfinished uploads when the run fails for good, and no other interval's", async () => {
+    const bucket = await createBucket(testbed.s3);
+    // A catalog port nothing listens on: the attempt fails (retryably, so the run's clean-up runs) before writing.
+    const batchExport = await createIcebergExport(stack, testbed.teamId, bucket, testbed.catalog, {
+      config: { table_name: 'failing', catalog_port: await freePort() },
+    });
+    for (const name of [
+      '20240901T100000Z_20240901T110000Z-killed00-0',
+      '20240901T110000Z_20240901T120000Z-other000-0',
+    ]) {
+      await testbed.s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: `analytics/failing/data/inserted_at_day=2024-09-01/${name}.parquet`,
+        }),
+      );
+    }
+    const { run } = await runInterval(
+      stack,
+      'batch-export',
+      intervalInput(batchExport.id, testbed.teamId, HOURS[0]!, {
+        maximumAttempts: 1,
+        initialIntervalSeconds: 1,
+        heartbeatTimeoutSeconds: 10,
+      }),
+    );
+    expect(run.status).toBe('FailedRetryable');
+    const listed = await testbed.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect((listed.Uploads ?? []).map((upload) => upload.Key)).toEqual([
+      'analytics/failing/data/inserted_at_day=2024-09-01/20240901T110000Z_20240901T120000Z-other000-0.parquet',
+    ]);
   });
 });

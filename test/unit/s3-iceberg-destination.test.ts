@@ -55,6 +55,7 @@ describe('S3Iceberg config', () => {
     expect(issues({ partition_by: 'week' })).toEqual(['partition_by']);
     expect(issues({ catalog_host: undefined })).toEqual(['catalog_host']);
     expect(issues({ glue_endpoint_url: 'ftp://glue' })).toEqual(['glue_endpoint_url']);
+    expect(issues({ orphan_file_age_hours: 0 })).toEqual(['orphan_file_age_hours']);
   });
 
   it('takes a Glue catalog without the SQL catalog fields', () => {

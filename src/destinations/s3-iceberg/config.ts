@@ -82,6 +82,13 @@ export const S3IcebergDestinationConfig = z
      * absent: every interval's snapshot is kept.
      */
     max_snapshots: z.number().int().min(1).max(1_000_000).nullish(),
+    /**
+     * After each commit, data files under the table's data/ older than this many hours that no snapshot in the metadata
+     * lists are deleted (files of attempts killed before their commit); absent: never. It must exceed the longest an
+     * attempt takes to write and commit, as an in-flight attempt's files are in no snapshot yet (Iceberg's own
+     * remove_orphan_files defaults to 3 days).
+     */
+    orphan_file_age_hours: z.number().positive().max(8760).nullish(),
     include_events: z.array(z.string().min(1)).nullish(),
     exclude_events: z.array(z.string().min(1)).nullish(),
   })

@@ -12,7 +12,7 @@ import {
   S3IcebergDestinationConfig,
   tableLocation,
 } from './config';
-import { writeIntervalToIceberg } from './write-interval';
+import { abortIcebergUploads, writeIntervalToIceberg } from './write-interval';
 
 async function checkAccess(config: S3IcebergDestinationConfig, access: DestinationAccess): Promise<void> {
   await checkS3AccessOnSave(bucketConfig(config), access);
@@ -59,4 +59,5 @@ export const S3Iceberg: Destination<S3IcebergDestinationConfig> = {
       config.catalog_type === 'glue' ? 'Glue catalog' : `catalog "${config.catalog_name}" on ${config.catalog_host}`
     })`,
   writeInterval: writeIntervalToIceberg,
+  cleanUpAfterFailure: abortIcebergUploads,
 };

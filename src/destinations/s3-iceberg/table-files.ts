@@ -1,4 +1,10 @@
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { BatchExportError } from '../../errors';
 
 /** The bucket's key of an `s3://bucket/key` location; a location in another bucket is refused. */
@@ -25,18 +31,45 @@ export async function putFile(client: S3Client, bucket: string, location: string
   return bytes.length;
 }
 
-/** Best effort: files no snapshot refers to only cost storage; a refusal to delete must not fail a committed export. */
+/**
+ * Best effort: files no snapshot refers to only cost storage; a refusal to delete must not fail a committed export.
+ * DeleteObjects takes at most 1,000 keys a request.
+ */
 export async function deleteFiles(client: S3Client, bucket: string, locations: readonly string[]): Promise<number> {
-  if (locations.length === 0) return 0;
-  try {
-    const response = await client.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: locations.map((location) => ({ Key: keyOf(bucket, location) })), Quiet: true },
-      }),
-    );
-    return locations.length - (response.Errors?.length ?? 0);
-  } catch {
-    return 0;
+  let deleted = 0;
+  for (let start = 0; start < locations.length; start += 1000) {
+    const chunk = locations.slice(start, start + 1000);
+    try {
+      const response = await client.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: chunk.map((location) => ({ Key: keyOf(bucket, location) })), Quiet: true },
+        }),
+      );
+      deleted += chunk.length - (response.Errors?.length ?? 0);
+    } catch {
+      // Left for a later clean-up.
+    }
   }
+  return deleted;
+}
+
+/** The objects under a location prefix (`s3://bucket/...`), as locations, with when each was last written. */
+export async function* listFiles(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+): AsyncIterable<{ location: string; lastModified: Date }> {
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: keyOf(bucket, prefix), ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      if (object.Key && object.LastModified) {
+        yield { location: `s3://${bucket}/${object.Key}`, lastModified: object.LastModified };
+      }
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
 }

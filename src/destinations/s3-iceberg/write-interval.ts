@@ -4,7 +4,7 @@ import { buildModelQuery } from '../../models';
 import { streamCopyBatches } from '../../models/copy-stream';
 import { copyColumnsQuery, countQuery } from '../../models/types';
 import type { InsertActivityResult } from '../../temporal/contracts';
-import type { InsertAttempt } from '../contract';
+import type { Destination, InsertAttempt } from '../contract';
 import { createS3Client } from '../s3/client';
 import { classifyS3Error } from '../s3/errors';
 import type { Catalog } from './catalog';
@@ -14,6 +14,7 @@ import { bucketConfig, tableLocation, type S3IcebergDestinationConfig } from './
 import { writeDataFiles, type WrittenFile } from './data-files';
 import { expireSnapshots } from './expire';
 import { committedByRun, type Snapshot } from './metadata';
+import { abortIntervalUploads, removeOrphanFiles } from './orphans';
 import { keyOf } from './table-files';
 
 type IcebergAttempt = InsertAttempt<S3IcebergDestinationConfig>;
@@ -52,6 +53,11 @@ export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<I
     if (own) {
       await attempt.log('INFO', `An earlier attempt committed the interval as snapshot ${own['snapshot-id']}`);
       return resultOf(own, [], null, table.location!);
+    }
+    if (attempt.number > 1) {
+      // An earlier attempt may have died mid-file; this one writes under new names, so its upload is dead.
+      const aborted = await abortIntervalUploads(client, config.bucket_name, table.metadata.location, interval.tag);
+      if (aborted) await attempt.log('INFO', `Aborted ${aborted} unfinished upload(s) an earlier attempt left`);
     }
     let sourceRecords: number | null = null;
     const rows = streamCopyBatches(attempt.sourcePool, copyColumnsQuery(model), {
@@ -108,6 +114,20 @@ export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<I
         );
       }
     }
+    if (config.orphan_file_age_hours) {
+      const orphans = await removeOrphanFiles(
+        context,
+        // Expiry may have committed again since; then the next interval's clean-up runs on that metadata.
+        { metadata: result.metadata, location: result.metadataLocation },
+        config.orphan_file_age_hours * 3_600_000,
+      );
+      if (orphans.deletedFiles) {
+        await attempt.log(
+          'INFO',
+          `Deleted ${orphans.deletedFiles} data file(s) older than ${config.orphan_file_age_hours} h that no snapshot lists`,
+        );
+      }
+    }
     log.info('Committed interval to Iceberg', {
       batch_export_id: input.batchExportId,
       run_id: input.runId,
@@ -122,6 +142,26 @@ export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<I
     client.destroy();
   }
 }
+
+/**
+ * After the run failed for good or was cancelled: aborts the unfinished uploads of the interval's data files (an
+ * attempt killed mid-file leaves its upload behind). Finished files of uncommitted attempts are orphans for
+ * `orphan_file_age_hours`.
+ */
+export const abortIcebergUploads: NonNullable<Destination<S3IcebergDestinationConfig>['cleanUpAfterFailure']> = async (
+  attempt,
+) => {
+  const { input, config, settings } = attempt;
+  const client = createS3Client(bucketConfig(config), settings.destinationAccess);
+  try {
+    const tag = intervalTag(new Date(input.dataIntervalStart), new Date(input.dataIntervalEnd));
+    const aborted = await abortIntervalUploads(client, config.bucket_name, tableLocation(config), tag);
+    if (aborted)
+      log.info('Aborted unfinished uploads', { batch_export_id: input.batchExportId, run_id: input.runId, aborted });
+  } finally {
+    client.destroy();
+  }
+};
 
 /** `20240901T100000Z_20240901T110000Z`: starts the name of every data file of the interval. */
 export function intervalTag(start: Date, end: Date): string {
