@@ -26,9 +26,13 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'API shutting down');
     await app.close();
     stopLooking.abort();
-    await temporal.connection.close();
     await pool.end();
+    await temporal.connection.close();
     logger.info('API stopped');
+    // A Temporal call still retrying when the connection closed (a request that gave up at its deadline while the
+    // client's retry timer kept going) would throw 'Channel has been shut down' when its timer fires, and its timer
+    // keeps the process alive until then: everything is closed, so exit now (pino writes stdout synchronously).
+    process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
