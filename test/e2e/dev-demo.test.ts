@@ -327,8 +327,10 @@ describe('npm run dev: Ctrl-C', () => {
           expect(stopping).not.toMatch(/Stopping the .* failed/);
           // The Temporal server outlives the worker: no task completion is retried against a server already gone.
           expect(stopping).not.toContain('Connection refused');
-          // ... and moto outlives it too: no upload in flight fails against a local S3 already gone.
-          expect(stopping).not.toContain('ECONNREFUSED');
+          // ... and moto outlives it too: no upload in flight fails against a local S3 already gone. (A --no-demo
+          // start runs no local S3 at all: a run of the earlier start's demo export that its worker picks up cannot
+          // reach one, whenever it is tried, so this holds only where the demo's S3 runs.)
+          if (!args.length) expect(stopping).not.toContain('ECONNREFUSED');
           expect(await groupAlive(dev.pid)).toBe(false);
           expect(await listening(ports)).toEqual([]);
         } finally {
