@@ -2,12 +2,12 @@ import { log } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { clearRunProgress, loadRunProgress, saveRunProgress } from '../db/run-progress';
-import { buildModelQuery } from '../models';
 import { streamCopyBatches, type CopyBatch } from '../models/copy-stream';
 import { copyColumnsQuery, countQuery, type ModelField, type ModelQuery } from '../models/types';
 import type { NetworkPolicy } from '../net/policy';
 import type { InsertActivityResult } from '../temporal/contracts';
 import type { InsertAttempt } from './contract';
+import { attemptModelQuery, type FilteredConfig } from './attempt-query';
 
 /**
  * The insert of the SQL destinations (Postgres, Snowflake): the interval's rows, read in the model's order, are
@@ -87,8 +87,6 @@ export function readSourceAsText<Column extends ModelField>(
   return { batches, sourceRecords: () => sourceRecords };
 }
 
-type FilteredConfig = { include_events?: string[] | null; exclude_events?: string[] | null };
-
 /** Runs `exportInterval` for one attempt: resumes from saved progress, saves it after each batch, returns the receipt. */
 export async function writeIntervalInBatches<Config extends FilteredConfig>(
   attempt: InsertAttempt<Config>,
@@ -101,13 +99,7 @@ export async function writeIntervalInBatches<Config extends FilteredConfig>(
     await attempt.log('INFO', `Resuming after ${resumeFrom.records} records committed by the previous attempt`);
     attempt.heartbeat(resumeFrom);
   }
-  const query = buildModelQuery({
-    batchExport: attempt.batchExport,
-    dataIntervalStart: new Date(input.dataIntervalStart),
-    dataIntervalEnd: new Date(input.dataIntervalEnd),
-    includeEvents: attempt.config.include_events,
-    excludeEvents: attempt.config.exclude_events,
-  });
+  const query = attemptModelQuery(attempt);
   const result = await exportInterval({
     config: attempt.config,
     network: settings.destinationAccess,

@@ -2,7 +2,6 @@ import { log } from '@temporalio/activity';
 import { z } from 'zod';
 import { clearRunProgress, loadRunProgress, saveRunProgress } from '../../db/run-progress';
 import { BatchExportError } from '../../errors';
-import { buildModelQuery } from '../../models';
 import { streamCopyBatches } from '../../models/copy-stream';
 import { countQuery, jsonLinesQuery } from '../../models/types';
 import type { InsertActivityResult } from '../../temporal/contracts';
@@ -11,6 +10,7 @@ import { cutBatches, encodeBatch, idempotencyKey, readAhead, rowFields } from '.
 import type { HttpDestinationConfig } from './config';
 import { deliverBatch } from './deliver';
 import { HttpEndpoint } from './endpoint';
+import { attemptModelQuery } from '../attempt-query';
 
 type HttpAttempt = InsertAttempt<HttpDestinationConfig>;
 
@@ -46,16 +46,7 @@ export async function writeIntervalToHttp(attempt: HttpAttempt): Promise<InsertA
     );
     attempt.heartbeat(resumeFrom);
   }
-  const query = rowFields(
-    buildModelQuery({
-      batchExport: attempt.batchExport,
-      dataIntervalStart: new Date(input.dataIntervalStart),
-      dataIntervalEnd: new Date(input.dataIntervalEnd),
-      includeEvents: config.include_events,
-      excludeEvents: config.exclude_events,
-    }),
-    config.format,
-  );
+  const query = rowFields(attemptModelQuery(attempt), config.format);
   let sourceRecords: number | null = null;
   const rows = streamCopyBatches(
     attempt.sourcePool,

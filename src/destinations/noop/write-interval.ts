@@ -1,22 +1,16 @@
 import { log } from '@temporalio/activity';
-import { buildModelQuery } from '../../models';
 import { streamCopyBatches } from '../../models/copy-stream';
 import { jsonLinesQuery } from '../../models/types';
 import type { InsertActivityResult } from '../../temporal/contracts';
 import type { InsertAttempt } from '../contract';
 import type { NoOpDestinationConfig } from './config';
 import { discardRows } from './export';
+import { attemptModelQuery } from '../attempt-query';
 
 /** Reads the interval's rows as JSON lines and discards them; returns how many there were and their size. */
 export async function discardInterval(attempt: InsertAttempt<NoOpDestinationConfig>): Promise<InsertActivityResult> {
   const { input, settings } = attempt;
-  const model = buildModelQuery({
-    batchExport: attempt.batchExport,
-    dataIntervalStart: new Date(input.dataIntervalStart),
-    dataIntervalEnd: new Date(input.dataIntervalEnd),
-    includeEvents: attempt.config.include_events,
-    excludeEvents: attempt.config.exclude_events,
-  });
+  const model = attemptModelQuery(attempt);
   // Nothing is written, so there is nothing to resume: a retried attempt reads the interval again.
   const result = await discardRows(
     streamCopyBatches(attempt.sourcePool, jsonLinesQuery(model), {

@@ -9,7 +9,6 @@ import {
   saveRunProgress,
 } from '../../db/run-progress';
 import { createFileEncoder } from '../../formats';
-import { buildModelQuery } from '../../models';
 import { streamCopyBatches } from '../../models/copy-stream';
 import { copyColumnsQuery, countQuery, jsonLinesQuery } from '../../models/types';
 import type { InsertActivityResult } from '../../temporal/contracts';
@@ -27,6 +26,7 @@ import {
   type ObjectExportProgress,
 } from './progress';
 import type { ObjectStore } from './store';
+import { attemptModelQuery } from '../attempt-query';
 
 /** The config fields every object-storage destination has. */
 export type ObjectStorageConfig = FileLayout & {
@@ -55,16 +55,10 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
   attempt: InsertAttempt<Config>,
   opener: StoreOpener<Config>,
 ): Promise<InsertActivityResult> {
-  const { input, batchExport, config: config, pool, settings } = attempt;
+  const { input, batchExport, config, pool, settings } = attempt;
   const dataIntervalStart = new Date(input.dataIntervalStart);
   const dataIntervalEnd = new Date(input.dataIntervalEnd);
-  const model = buildModelQuery({
-    batchExport,
-    dataIntervalStart,
-    dataIntervalEnd,
-    includeEvents: config.include_events,
-    excludeEvents: config.exclude_events,
-  });
+  const model = attemptModelQuery(attempt);
   const render = config.file_format === 'Parquet' ? copyColumnsQuery : jsonLinesQuery;
   const { store, close } = opener.open(config, settings.destinationAccess);
   try {
@@ -166,7 +160,7 @@ export async function abortUnfinishedStoreUploads<Config extends ObjectStorageCo
   attempt: Omit<InsertAttempt<Config>, 'number' | 'heartbeat' | 'heartbeatDetails'>,
   opener: StoreOpener<Config>,
 ): Promise<void> {
-  const { input, batchExport, config: config, pool, settings } = attempt;
+  const { input, batchExport, config, pool, settings } = attempt;
   const keyPrefix = intervalKeyPrefix({
     prefix: config.prefix,
     table: batchExport.model,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { log } from '@temporalio/activity';
-import { buildModelQuery } from '../../models';
 import { streamCopyBatches } from '../../models/copy-stream';
 import { copyColumnsQuery, countQuery } from '../../models/types';
 import type { InsertActivityResult } from '../../temporal/contracts';
@@ -16,6 +15,7 @@ import { expireSnapshots } from './expire';
 import { committedByRun, type Snapshot } from './metadata';
 import { abortIntervalUploads, removeOrphanFiles } from './orphans';
 import { keyOf } from './table-files';
+import { attemptModelQuery } from '../attempt-query';
 
 type IcebergAttempt = InsertAttempt<S3IcebergDestinationConfig>;
 
@@ -26,16 +26,10 @@ type IcebergAttempt = InsertAttempt<S3IcebergDestinationConfig>;
  * writes its files again: Parquet files cannot be continued, and the dead attempt's files are in no snapshot.
  */
 export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<InsertActivityResult> {
-  const { input, batchExport, config, settings } = attempt;
+  const { input, config, settings } = attempt;
   const dataIntervalStart = new Date(input.dataIntervalStart);
   const dataIntervalEnd = new Date(input.dataIntervalEnd);
-  const model = buildModelQuery({
-    batchExport,
-    dataIntervalStart,
-    dataIntervalEnd,
-    includeEvents: config.include_events,
-    excludeEvents: config.exclude_events,
-  });
+  const model = attemptModelQuery(attempt);
   const interval: IntervalRef = {
     start: dataIntervalStart.toISOString(),
     end: dataIntervalEnd.toISOString(),
