@@ -1,13 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import {
-  AnonymousCredential,
-  ContainerClient,
-  newPipeline,
-  StorageSharedKeyCredential,
-  type StoragePipelineOptions,
-} from '@azure/storage-blob';
+import type { ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import type { DestinationAccess } from '../../config';
 import { DestinationRefusedError } from '../../errors';
 import { checkHostOnSave, checkLiteralHost, dialledHost, policyLookup, type DialTarget } from '../../net/policy';
@@ -80,10 +74,16 @@ const MAX_SOCKETS = 50;
 /**
  * A client for the config's container. The endpoint's host is checked as each connection resolves it (an IP literal
  * before anything is sent, as Node dials literals without a lookup); the agent dials the address the policy returned.
+ * The SDK is loaded on the first call (about 20 MB that a worker never exporting to Azure does not carry).
  */
-export function createAzureContainer(config: AzureBlobDestinationConfig, access: DestinationAccess): AzureContainer {
+export async function createAzureContainer(
+  config: AzureBlobDestinationConfig,
+  access: DestinationAccess,
+): Promise<AzureContainer> {
   const endpoint = azureEndpoint(config);
   checkAzureAccess(config, access);
+  const { AnonymousCredential, ContainerClient, newPipeline, StorageSharedKeyCredential } =
+    await import('@azure/storage-blob');
   let refused: DestinationRefusedError | null = null;
   const checked = policyLookup(access, endpoint.target);
   const lookup: typeof checked = (hostname, options, callback) =>

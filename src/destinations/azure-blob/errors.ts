@@ -1,4 +1,3 @@
-import { RestError } from '@azure/storage-blob';
 import { BatchExportError, isTransientNetworkError, type ErrorKind } from '../../errors';
 import { unreachedOrUnknown } from '../object-storage/errors';
 
@@ -40,9 +39,23 @@ const CONFIGURATION_ERRORS: Record<string, { kind: ErrorKind; hint: string }> = 
   InsufficientAccountPermissions: { kind: 'permission', hint: PERMISSION_HINT },
 };
 
+/** What the SDK's RestError carries; recognised by name as its own `isRestError` does, so the SDK loads on first use. */
+interface RestErrorLike extends Error {
+  code?: string;
+  statusCode?: number;
+  details?: unknown;
+}
+
+/** The code the SDK gives a request that was never answered (RestError.REQUEST_SEND_ERROR). */
+const REQUEST_SEND_ERROR = 'REQUEST_SEND_ERROR';
+
+function isRestError(error: unknown): error is RestErrorLike {
+  return error instanceof Error && error.name === 'RestError';
+}
+
 /** The error code Azure Storage answered with (x-ms-error-code), if any. */
 export function azureErrorCode(error: unknown): string | undefined {
-  if (!(error instanceof RestError)) return undefined;
+  if (!isRestError(error)) return undefined;
   const details = error.details as { errorCode?: string } | undefined;
   return details?.errorCode ?? (typeof error.code === 'string' ? error.code : undefined);
 }
@@ -51,7 +64,7 @@ export function azureErrorCode(error: unknown): string | undefined {
 export function classifyAzureError(error: unknown, context: { container: string; key?: string }): BatchExportError {
   if (error instanceof BatchExportError) return error;
   const where = `container "${context.container}"${context.key ? `, blob "${context.key}"` : ''}`;
-  if (error instanceof RestError && error.statusCode) {
+  if (isRestError(error) && error.statusCode) {
     const code = azureErrorCode(error) ?? 'Error';
     const known = CONFIGURATION_ERRORS[code];
     if (known)
@@ -76,7 +89,7 @@ export function classifyAzureError(error: unknown, context: { container: string;
     );
   }
   const unreachable =
-    isTransientNetworkError(error) || (error instanceof RestError && error.code === RestError.REQUEST_SEND_ERROR);
+    isTransientNetworkError(error) || (isRestError(error) && error.code === REQUEST_SEND_ERROR);
   return unreachedOrUnknown(error, { service: 'Azure Blob Storage', where, unreachable, context });
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DestinationTestStep, TestStepContext } from '../contract';
 import { BatchExportError, DestinationRefusedError, errorMessage } from '../../errors';
 import { renderPrefix } from '../s3/keys';
-import { createAzureContainer } from './client';
+import { createAzureContainer, type AzureContainer } from './client';
 import type { AzureBlobDestinationConfig } from './config';
 import { azureErrorCode, classifyAzureError } from './errors';
 
@@ -10,9 +10,9 @@ import { azureErrorCode, classifyAzureError } from './errors';
 async function withContainer<T>(
   config: AzureBlobDestinationConfig,
   context: TestStepContext,
-  fn: (container: ReturnType<typeof createAzureContainer>) => Promise<T>,
+  fn: (container: AzureContainer) => Promise<T>,
 ): Promise<T> {
-  const container = createAzureContainer(config, context.access);
+  const container = await createAzureContainer(config, context.access);
   try {
     return await fn(container);
   } catch (error) {

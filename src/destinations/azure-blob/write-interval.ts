@@ -8,8 +8,8 @@ import { azureStore } from './store';
 /** A container client for the attempt, as an object store. */
 export const AZURE_STORE: StoreOpener<AzureBlobDestinationConfig> = {
   name: 'Azure Blob Storage',
-  open(config, access) {
-    const container = createAzureContainer(config, access);
+  async open(config, access) {
+    const container = await createAzureContainer(config, access);
     return { store: azureStore(container.client, container.refusal), close: container.close };
   },
 };

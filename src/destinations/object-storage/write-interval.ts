@@ -43,7 +43,7 @@ export interface OpenedStore {
 /** What an object-storage destination gives the shared writer: its name (for logs) and how it opens its store. */
 export interface StoreOpener<Config> {
   name: string;
-  open(config: Config, access: DestinationAccess): OpenedStore;
+  open(config: Config, access: DestinationAccess): OpenedStore | Promise<OpenedStore>;
 }
 
 /**
@@ -60,7 +60,7 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
   const dataIntervalEnd = new Date(input.dataIntervalEnd);
   const model = attemptModelQuery(attempt);
   const render = config.file_format === 'Parquet' ? copyColumnsQuery : jsonLinesQuery;
-  const { store, close } = opener.open(config, settings.destinationAccess);
+  const { store, close } = await opener.open(config, settings.destinationAccess);
   try {
     const keyPrefix = intervalKeyPrefix({
       prefix: config.prefix,
@@ -168,7 +168,7 @@ export async function abortUnfinishedStoreUploads<Config extends ObjectStorageCo
     dataIntervalEnd: new Date(input.dataIntervalEnd),
   });
   await clearRunProgress(pool, input.runId);
-  const { store, close } = opener.open(config, settings.destinationAccess);
+  const { store, close } = await opener.open(config, settings.destinationAccess);
   try {
     const aborted = await abortStoredUploadsUnder(store, keyPrefix);
     if (aborted)

@@ -24,7 +24,7 @@ import {
   tableSpec,
   type TableSpec,
 } from './table';
-import { countWrittenRows, keysTableStatements, recordKeysStatement } from './verify';
+import { countWrittenRows, keysTableStatements, recordKeysStatement, WRITTEN_KEYS } from './verify';
 
 /** What an attempt has committed, saved after every batch: a retry continues after `cursor`. */
 export type PostgresExportProgress = CursorProgress;
@@ -43,9 +43,11 @@ const CREATED_CONCURRENTLY = new Set(['23505', '42P07']);
 export type PostgresExportResult = BatchedExportResult;
 
 /**
- * Loads an interval into the user's table, one transaction per source batch: COPY into a temporary staging table,
- * then one INSERT that deduplicates (events) or merges by version (persons, sessions). A batch is either wholly in
- * the table or not at all, so resuming after the last committed batch writes every row once.
+ * Loads an interval into the user's table, one transaction per source batch. Events go straight in by COPY when the
+ * table has a unique index on uuid (see directLoad); otherwise, and for a batch meeting rows already there, COPY
+ * into a temporary staging table, then one INSERT that deduplicates (events) or merges by version (persons,
+ * sessions). A batch is either wholly in the table or not at all, so resuming after the last committed batch writes
+ * every row once.
  */
 export async function exportToPostgres(options: PostgresExportOptions): Promise<PostgresExportResult> {
   const { config } = options;
@@ -68,14 +70,19 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     const keys = keyColumns(spec);
     // A backfill's batches replace the rows they carry (events by uuid; persons and sessions merge on their keys
     // anyway); every batch records its keys for the count after the last commit.
-    const statements = [
-      options.replace ? replaceStatement(spec, target, STAGING) : null,
-      insertStatement(spec, names, target, STAGING, uniqueKey),
-      keys ? recordKeysStatement(keys, STAGING) : null,
-    ].filter((statement): statement is string => statement !== null);
+    const replace = options.replace ? replaceStatement(spec, target, STAGING) : null;
+    const insert = insertStatement(spec, names, target, STAGING, uniqueKey);
+    const record = keys ? recordKeysStatement(keys, STAGING) : null;
     if (keys)
       for (const statement of keysTableStatements(keys, target)) await destination(() => client.query(statement));
-    const copy = `COPY ${STAGING} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`;
+    const list = names.map(escapeIdentifier).join(', ');
+    const staged: StagedLoad = {
+      copy: `COPY ${STAGING} (${list}) FROM STDIN`,
+      replace,
+      insert,
+      after: record ? [record] : [],
+    };
+    const direct = directLoad(spec, names, target, uniqueKey);
     // Every value travels as Postgres' own text: exact for bigints, floats and timestamps, and what COPY reads. Read
     // with binary COPY, whose text fields go into the destination's COPY as they are (classified as source errors
     // there); destination errors are classified where they happen.
@@ -86,10 +93,22 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     );
     let records = options.resumeFrom?.records ?? 0;
     let bytes = options.resumeFrom?.bytes ?? 0;
+    // Events go straight into the table while no batch meets a uuid already there (a retry's first batch may: the
+    // attempt before committed it and died before saving that; a backfill's over an exported interval does); such a
+    // batch and the ones after it go through the staging table, until one of them finds none of its rows there.
+    // Without rows already there, replacing them is inserting.
+    let appending = direct !== null;
     await forEachPrefetched(batches, async (batch) => {
       options.signal?.throwIfAborted();
       const data = encodeCopyBatch(batch, columns.length);
-      await destination(() => commitBatch(client, copy, statements, data));
+      const appended =
+        appending && direct !== null
+          ? await destination(() => appendBatch(client, direct, data, encodeCopyBatch(batch, [direct.keyField])))
+          : false;
+      if (!appended) {
+        const present = await destination(() => commitStagedBatch(client, staged, data, batch.rows));
+        appending = direct !== null && present === 0;
+      }
       records += batch.rows;
       bytes += data.length;
       await options.onCommit?.({ cursor: batch.cursor, records, bytes });
@@ -179,11 +198,69 @@ async function tableColumns(client: Client, schema: string, table: string): Prom
   return rows[0]?.oid ? (rows[0].columns ?? []) : null;
 }
 
-async function commitBatch(client: Client, copy: string, statements: readonly string[], data: Buffer): Promise<void> {
-  await inTransaction(client, async (tx) => {
-    await pipeline(Readable.from([data]), tx.query(copyFrom(copy)));
-    for (const statement of statements) await tx.query(statement);
+/** A batch through the staging table: COPY into it, then `replace` (a DELETE), the INSERT into the table, `after`. */
+interface StagedLoad {
+  copy: string;
+  replace: string | null;
+  insert: string;
+  after: readonly string[];
+}
+
+/**
+ * Commits a batch of `rows` rows through the staging table; returns how many of them the table held already (rows
+ * the DELETE replaced, or that the INSERT skipped or merged into).
+ */
+async function commitStagedBatch(client: Client, load: StagedLoad, data: Buffer, rows: number): Promise<number> {
+  return inTransaction(client, async (tx) => {
+    await pipeline(Readable.from([data]), tx.query(copyFrom(load.copy)));
+    const deleted = load.replace ? ((await tx.query(load.replace)).rowCount ?? 0) : 0;
+    const { rowCount } = await tx.query(load.insert);
+    for (const statement of load.after) await tx.query(statement);
+    return load.replace ? deleted : rows - (rowCount ?? 0);
   });
+}
+
+/** COPY straight into the user's table, and the batch's keys into the session's key table. */
+interface DirectLoad {
+  copy: string;
+  keysCopy: string;
+  /** The field of a source row that holds the key. */
+  keyField: number;
+}
+
+/**
+ * The append path, for events into a table with a unique index on uuid: that index is the exactly-once guard (a row
+ * already there makes the COPY fail, and the batch goes through the staging table, which skips or, in a backfill,
+ * replaces it). Persons and sessions merge; a table without the index needs the staging table's NOT EXISTS.
+ */
+function directLoad(
+  spec: TableSpec,
+  names: readonly string[],
+  target: string,
+  uniqueKey: boolean,
+): DirectLoad | null {
+  if (spec.mode.kind !== 'dedupe' || !uniqueKey) return null;
+  return {
+    copy: `COPY ${target} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`,
+    keysCopy: `COPY ${WRITTEN_KEYS} (${escapeIdentifier(spec.mode.column)}) FROM STDIN`,
+    keyField: names.indexOf(spec.mode.column),
+  };
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Commits a batch by the append path; false (nothing committed) when a row of it is in the table already. */
+async function appendBatch(client: Client, load: DirectLoad, data: Buffer, keys: Buffer): Promise<boolean> {
+  try {
+    await inTransaction(client, async (tx) => {
+      await pipeline(Readable.from([data]), tx.query(copyFrom(load.copy)));
+      await pipeline(Readable.from([keys]), tx.query(copyFrom(load.keysCopy)));
+    });
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === UNIQUE_VIOLATION) return false;
+    throw error;
+  }
 }
 
 /** Runs `fn` on each item while the next one is already being fetched: reading and writing overlap. */

@@ -1,12 +1,24 @@
 import http from 'node:http';
 import https from 'node:https';
-import snowflake from 'snowflake-sdk';
+import type snowflake from 'snowflake-sdk';
 import type { DestinationAccess } from '../../config';
 import { checkHostOnSave, checkLiteralHost, policyLookup, type NetworkPolicy } from '../../net/policy';
 import { snowflakeHost, snowflakeHostField, type SnowflakeDestinationConfig } from './config';
 
-// The driver's own log goes to the console and a file by default; our errors carry what the user needs.
-snowflake.configure({ logLevel: 'OFF' });
+/**
+ * The driver, loaded on the first connection: it adds about 60 MB to a process's memory, which a worker that never
+ * exports to Snowflake should not carry. Its own log goes to the console and a file by default; our errors carry what
+ * the user needs.
+ */
+let driver: Promise<typeof snowflake> | null = null;
+function loadDriver(): Promise<typeof snowflake> {
+  driver ??= import('snowflake-sdk').then((module) => {
+    const loaded = (module as { default?: typeof snowflake }).default ?? (module as unknown as typeof snowflake);
+    loaded.configure({ logLevel: 'OFF' });
+    return loaded;
+  });
+  return driver;
+}
 
 /** A value bound to a `?`: the driver sends strings and nulls as TEXT. */
 export type Bind = string | null;
@@ -47,6 +59,7 @@ export async function connectToSnowflake(
   const target = { field: snowflakeHostField(config), value: host };
   // node:net dials an IP literal without calling `lookup`: check it here.
   checkLiteralHost(host, policy, target);
+  const sdk = await loadDriver();
   const agentOptions = { keepAlive: true, lookup: policyLookup(policy, target) };
   const agent = config.protocol === 'http' ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
   // The driver compares the agent's protocol with the URL's before using it.
@@ -70,7 +83,7 @@ export async function connectToSnowflake(
     // with the error on the run for the user to see, so a host that is down fails the attempt in seconds.
     sfRetryMaxLoginRetries: 2,
   };
-  const connection = snowflake.createConnection(options);
+  const connection = sdk.createConnection(options);
   await new Promise<void>((resolve, reject) =>
     connection.connect((error) => (error ? reject(error) : resolve())),
   ).catch((error: unknown) => {
