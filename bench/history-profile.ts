@@ -6,7 +6,9 @@ type HistoryEvent = NonNullable<
 
 /**
  * Where a workflow's time goes, from its Temporal history: per phase (workflow task waiting for / running on a worker,
- * each activity type waiting for / running on a worker), mean milliseconds over the workflows given.
+ * each activity type waiting for / running on a worker), mean milliseconds over the workflows given. Also what each
+ * workflow costs on the server, as a Temporal Cloud bill counts it (means too): its history events, workflow tasks,
+ * activity tasks (attempts) and local activities (markers).
  */
 export async function profileWorkflows(
   client: Client,
@@ -22,7 +24,10 @@ export async function profileWorkflows(
     for (const [phase, ms] of Object.entries(found)) totals[phase] = (totals[phase] ?? 0) + ms;
   }
   return Object.fromEntries(
-    Object.entries(totals).map(([phase, ms]) => [phase, Math.round(ms / Math.max(1, workflowIds.length))]),
+    Object.entries(totals).map(([phase, ms]) => {
+      const each = ms / Math.max(1, workflowIds.length);
+      return [phase, phase.startsWith('count:') ? Number(each.toFixed(1)) : Math.round(each)];
+    }),
   );
 }
 
@@ -47,14 +52,28 @@ export async function profileBackfillParent(client: Client, workflowId: string):
     const started = event.childWorkflowExecutionStartedEventAttributes;
     if (started) starts.push(at - (initiated.get(Number(started.initiatedEventId)) ?? at));
   }
+  const children = (events ?? []).filter((event) => event.childWorkflowExecutionCompletedEventAttributes).length;
+  const perChild = (count: number) => Number((count / Math.max(1, children)).toFixed(1));
   return {
     'parent: child completed -> next start requested': mean(reactions),
     'parent: start requested -> child started': mean(starts),
+    // The latest workflow run's events and workflow tasks over the intervals it ran.
+    'parent count: history events per interval': perChild(events?.length ?? 0),
+    'parent count: workflow tasks per interval': perChild(
+      (events ?? []).filter((event) => event.workflowTaskStartedEventAttributes).length,
+    ),
   };
 }
 
 function phases(events: HistoryEvent[]): Record<string, number> {
-  const result: Record<string, number> = {};
+  const result: Record<string, number> = {
+    'count: history events': events.length,
+    'count: workflow tasks': events.filter((event) => event.workflowTaskStartedEventAttributes).length,
+    'count: activity tasks': events.filter((event) => event.activityTaskStartedEventAttributes).length,
+    'count: local activities': events.filter(
+      (event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+    ).length,
+  };
   const add = (phase: string, ms: number) => (result[phase] = (result[phase] ?? 0) + ms);
   const byId = new Map<number, HistoryEvent>();
   for (const event of events) {

@@ -64,6 +64,12 @@ export interface ModelQuery {
    * With it, readers may read a large interval in slices (QuerySlicing); without it, always in one piece.
    */
   sliceRange?: SqlQuery;
+  /**
+   * Values computed once per row for fields to share, as a SELECT list over `r`: rendered as `CROSS JOIN LATERAL
+   * (SELECT <perRow> OFFSET 0) AS p`, so that fields may use `p.<name>`. (OFFSET 0 keeps Postgres from copying the
+   * expression into every field that uses it: an event's properties parsed to jsonb once, not once per field.)
+   */
+  perRow?: string;
 }
 
 /** How a renderer positions the stream, so that a writer can resume where it stopped. */
@@ -142,8 +148,9 @@ function renderSelect(
   if (slice?.lower != null) conditions.push(`${query.orderBy[0]} >= $${values.push(slice.lower)}`);
   if (slice?.upper != null) conditions.push(`${query.orderBy[0]} < $${values.push(slice.upper)}`);
   const where = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
+  const lateral = query.perRow ? ` CROSS JOIN LATERAL (SELECT ${query.perRow} OFFSET 0) AS p` : '';
   const rendered: SqlQuery = {
-    text: `SELECT ${columns}${cursor} FROM (${query.source.text}) AS r${where} ORDER BY ${query.orderBy.join(', ')}`,
+    text: `SELECT ${columns}${cursor} FROM (${query.source.text}) AS r${lateral}${where} ORDER BY ${query.orderBy.join(', ')}`,
     values,
     prepare: query.source.prepare,
   };

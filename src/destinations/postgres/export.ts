@@ -21,6 +21,7 @@ import {
   keyColumns,
   qualifiedName,
   replaceStatement,
+  sourceQuery,
   tableSpec,
   type TableSpec,
 } from './table';
@@ -87,7 +88,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     // with binary COPY, whose text fields go into the destination's COPY as they are (classified as source errors
     // there); destination errors are classified where they happen.
     const { batches, sourceRecords: countedSource } = readSourceAsText(
-      options,
+      { ...options, query: sourceQuery(options.query, spec, columns) },
       columns,
       (column) => `(${column.expression})::text`,
     );
@@ -233,12 +234,7 @@ interface DirectLoad {
  * already there makes the COPY fail, and the batch goes through the staging table, which skips or, in a backfill,
  * replaces it). Persons and sessions merge; a table without the index needs the staging table's NOT EXISTS.
  */
-function directLoad(
-  spec: TableSpec,
-  names: readonly string[],
-  target: string,
-  uniqueKey: boolean,
-): DirectLoad | null {
+function directLoad(spec: TableSpec, names: readonly string[], target: string, uniqueKey: boolean): DirectLoad | null {
   if (spec.mode.kind !== 'dedupe' || !uniqueKey) return null;
   return {
     copy: `COPY ${target} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`,

@@ -1,7 +1,7 @@
 import { BatchExportError } from '../../errors';
 import type { CopyBatch } from '../../models/copy-stream';
 import { readSourceAsText, type BatchedExportOptions, type BatchedExportResult } from '../batched-interval';
-import { keyColumns, tableSpec, type DestinationColumn } from '../postgres/table';
+import { keyColumns, sourceQuery, tableSpec, type DestinationColumn } from '../postgres/table';
 import type { SnowflakeDestinationConfig } from './config';
 import { connectToSnowflake, useContext, type Bind, type SnowflakeSession } from './connect';
 import { classifySnowflakeError, errorContext } from './errors';
@@ -38,7 +38,11 @@ export async function exportToSnowflake(
     const keys = keyColumns(spec);
     const written = keys ? writtenKeysStatements(columns, keys, config.table_name) : null;
     if (written) await destination(() => session.execute(written.create));
-    const { batches, sourceRecords: countedSource } = readSourceAsText(options, columns, sourceExpression);
+    const { batches, sourceRecords: countedSource } = readSourceAsText(
+      { ...options, query: sourceQuery(options.query, spec, columns) },
+      columns,
+      sourceExpression,
+    );
     let records = options.resumeFrom?.records ?? 0;
     let bytes = options.resumeFrom?.bytes ?? 0;
     for await (const batch of batches) {
