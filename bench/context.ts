@@ -21,6 +21,9 @@ export const BENCH_TEAM_ID = 900_001;
 const WORKER_MALLOC_ENV: Record<string, string> =
   process.env.BENCH_WORKER_MALLOC === 'default' ? {} : { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 
+/** As in the Dockerfile: V8's young generation at 4 MB per semi-space (README, "Memory"). */
+const WORKER_NODE_OPTIONS = '--max-semi-space-size=4';
+
 export const BENCH_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/batch_exports_bench';
 
@@ -58,8 +61,9 @@ export async function startBenchContext(): Promise<BenchContext & { stop(): Prom
     DESTINATION_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     // The SDK's default, as the figures in the README were measured: the schedules suite runs 500 small exports.
     WORKER_MAX_CONCURRENT_ACTIVITIES: process.env.BENCH_WORKER_MAX_CONCURRENT_ACTIVITIES ?? '100',
-    // Node flags for the worker alone, to try memory settings (e.g. --max-old-space-size=160).
-    NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
+    // Node flags for the worker alone: the Dockerfile's, unless BENCH_WORKER_NODE_OPTIONS says otherwise ('' for
+    // Node's defaults).
+    NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? WORKER_NODE_OPTIONS,
     // The allocator settings the Dockerfile gives the worker (README "Memory"): measure what production runs.
     ...WORKER_MALLOC_ENV,
     // BENCH_WORKER_ENV="SOURCE_SLICE_ROWS=0,PARQUET_ROW_GROUP_ROWS=25000": settings to compare, for the worker alone.
