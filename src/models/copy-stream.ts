@@ -67,7 +67,10 @@ export async function* streamCopyBatches(
     await beginModelRead(client);
     const resolve = await queryResolver(client, query);
     if (options.count) {
-      const counted = await resolveQuery(client, options.count.query);
+      // The count's prepare step is the query's own (countQuery keeps it): its value is put in place, not run again.
+      const counted = samePrepare(options.count.query, query)
+        ? resolve(options.count.query)
+        : await resolveQuery(client, options.count.query);
       const { rows } = await client.query<{ count: string }>(counted.text, counted.values);
       options.count.onCount(Number(rows[0]!.count));
     }
@@ -258,4 +261,15 @@ function grow(array: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
   const larger = new Int32Array(capacity);
   larger.set(array);
   return larger;
+}
+
+/** Whether both queries have the same prepare step (text, values and parameter), which one value then serves. */
+function samePrepare(a: SqlQuery, b: SqlQuery): boolean {
+  if (!a.prepare || !b.prepare) return false;
+  return (
+    a.prepare.text === b.prepare.text &&
+    a.prepare.parameter === b.prepare.parameter &&
+    a.prepare.values.length === b.prepare.values.length &&
+    a.prepare.values.every((value, i) => Object.is(value, b.prepare!.values[i]))
+  );
 }

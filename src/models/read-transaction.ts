@@ -9,12 +9,17 @@ import type { SqlQuery } from './types';
  * for deduplicating an interval's uuids in memory.
  */
 export async function beginModelRead(client: PoolClient, snapshot?: string): Promise<void> {
-  await client.query("SET TIME ZONE 'UTC'");
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  // Another transaction's snapshot (pg_export_snapshot), so that both read the same rows.
-  if (snapshot !== undefined) await client.query(`SET TRANSACTION SNAPSHOT ${escapeLiteral(snapshot)}`);
-  await client.query('SET LOCAL jit = off');
-  await client.query(`SET LOCAL work_mem = '64MB'`);
+  // One round trip: the simple protocol runs the statements in order and stops at the first error.
+  await client.query(
+    [
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      // Another transaction's snapshot (pg_export_snapshot), so that both read the same rows.
+      ...(snapshot !== undefined ? [`SET TRANSACTION SNAPSHOT ${escapeLiteral(snapshot)}`] : []),
+      "SET LOCAL TIME ZONE 'UTC'",
+      'SET LOCAL jit = off',
+      `SET LOCAL work_mem = '64MB'`,
+    ].join('; '),
+  );
 }
 
 /**
