@@ -305,6 +305,11 @@ function medianOf(repeat: number): Median {
     const runs = [];
     for (let run = 0; run < Math.max(1, repeat); run++) runs.push(await measure());
     const peaks = runs.map((run) => run.peak).filter((peak): peak is number => peak !== undefined);
+    if (runs.length > 1) {
+      console.log(
+        `${runs.length} runs: s ${runs.map((run) => run.seconds.toFixed(1)).join(', ')}; peak MB ${peaks.join(', ')}`,
+      );
+    }
     const middle = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor((runs.length - 1) / 2)]!;
     return peaks.length ? { ...middle, peak: Math.max(...peaks) } : middle;
   };
