@@ -67,10 +67,12 @@ export async function* streamCopyBatches(
     await beginModelRead(client);
     const resolve = await queryResolver(client, query);
     if (options.count) {
-      // The count's prepare step is the query's own (countQuery keeps it): its value is put in place, not run again.
-      const counted = samePrepare(options.count.query, query)
-        ? resolve(options.count.query)
-        : await resolveQuery(client, options.count.query);
+      // A count of the same model carries the query's own prepare step (countQuery and the renderers keep the
+      // source's): its value is put in place, not computed again.
+      const counted =
+        options.count.query.prepare === query.prepare
+          ? resolve(options.count.query)
+          : await resolveQuery(client, options.count.query);
       const { rows } = await client.query<{ count: string }>(counted.text, counted.values);
       options.count.onCount(Number(rows[0]!.count));
     }
@@ -261,15 +263,4 @@ function grow(array: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
   const larger = new Int32Array(capacity);
   larger.set(array);
   return larger;
-}
-
-/** Whether both queries have the same prepare step (text, values and parameter), which one value then serves. */
-function samePrepare(a: SqlQuery, b: SqlQuery): boolean {
-  if (!a.prepare || !b.prepare) return false;
-  return (
-    a.prepare.text === b.prepare.text &&
-    a.prepare.parameter === b.prepare.parameter &&
-    a.prepare.values.length === b.prepare.values.length &&
-    a.prepare.values.every((value, i) => Object.is(value, b.prepare!.values[i]))
-  );
 }
