@@ -55,6 +55,7 @@ async function main(): Promise<void> {
   })) {
     rows += batch.rows;
     pending.push(encoder.encode(batch));
+    batch.release?.();
     if (pending.length >= 2) bytes += (await pending.shift()!).length;
   }
   for (const encoded of pending) bytes += (await encoded).length;

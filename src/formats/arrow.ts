@@ -3,17 +3,15 @@ import {
   Field,
   Float64,
   Int64,
-  makeData,
-  RecordBatch,
   Schema,
-  Struct,
   Table,
   TimestampMicrosecond,
   tableToIPC,
   Utf8,
-  type Data,
   type DataType,
 } from 'apache-arrow';
+// The record batch's metadata is encoded with Arrow's own classes; its body is written here (ArrowIpcWriter).
+import { BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { BatchExportError } from '../errors';
 import type { CopyBatch } from '../models/copy-stream';
 import type { FieldType, ModelField } from '../models/types';
@@ -49,86 +47,220 @@ export function arrowSchema(fields: readonly ModelField[], fieldIds?: readonly n
   );
 }
 
-/**
- * One Arrow IPC stream (schema + one record batch) holding a batch of rows as binary COPY sent them (read with
- * copyColumnsQuery: text, int8, float8, bool, timestamptz). Columns are built straight from the COPY bytes into
- * Arrow buffers: no JS value is made per field, and Arrow's generic builders cost several times more per value.
- */
-export function batchToArrowIpc(schema: Schema, fields: readonly ModelField[], batch: CopyBatch): Uint8Array {
-  const children = fields.map((field, column) => columnData(field, batch, column));
-  const length = batch.rows;
-  const recordBatch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, children }));
-  return tableToIPC(new Table([recordBatch]), 'stream');
+/** Where each buffer of a batch's body goes: offsets from the body's start, 8-byte aligned as IPC requires. */
+interface BodyPlan {
+  nodes: FieldNode[];
+  regions: BufferRegion[];
+  bodyLength: number;
 }
 
-/** Postgres counts binary timestamps in microseconds from 2000-01-01 UTC; Arrow from 1970-01-01. */
-const POSTGRES_EPOCH_MICROS = 946_684_800_000_000n;
-const INFINITY = 0x7fffffffffffffffn;
-const MINUS_INFINITY = -0x8000000000000000n;
+const ALIGN = 8;
+const aligned = (bytes: number) => (bytes + ALIGN - 1) & ~(ALIGN - 1);
+/** An IPC message's prefix (continuation marker and metadata length) and the end-of-stream marker. */
+const CONTINUATION = -1;
+const END_OF_STREAM = Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 
-function columnData(field: ModelField, batch: CopyBatch, column: number): Data {
-  const { data, width, rows: length, starts, lengths } = batch;
-  const validity = new Uint8Array((length + 7) >> 3);
-  let nullCount = 0;
-  const present = (row: number): boolean => {
-    if (lengths[row * width + column]! < 0) {
-      nullCount++;
-      return false;
+/**
+ * Writes batches of rows as binary COPY sent them (read with copyColumnsQuery: text, int8, float8, bool,
+ * timestamptz) as Arrow IPC streams: the schema, one record batch, the end marker. The body is written straight
+ * from the COPY bytes into one buffer the caller gives (a reused one, see ParquetEncoder): no JS value per field,
+ * no Arrow vectors, and no copy but the one into place. Arrow's generic builders cost several times more per value,
+ * and its IPC writer made two fresh buffers of the batch's size, which the garbage collector then chased
+ * (docs/notes/issue-18-19-session-d.md).
+ */
+export class ArrowIpcWriter {
+  /** The schema message, framed: the same at the start of every stream. */
+  private readonly schemaMessage: Buffer;
+
+  constructor(
+    schema: Schema,
+    private readonly fields: readonly ModelField[],
+  ) {
+    // An empty table's stream is the schema message and the end marker.
+    const empty = Buffer.from(tableToIPC(new Table(schema), 'stream'));
+    if (!empty.subarray(empty.length - END_OF_STREAM.length).equals(END_OF_STREAM)) {
+      throw new Error('Arrow wrote a stream without its end marker');
     }
-    validity[row >> 3]! |= 1 << (row & 7);
-    return true;
-  };
-  const start = (row: number) => starts[row * width + column]!;
-  switch (field.type) {
-    case 'string':
-    case 'uuid':
-    case 'json': {
-      const offsets = new Int32Array(length + 1);
-      let size = 0;
-      for (let row = 0; row < length; row++) size += Math.max(0, lengths[row * width + column]!);
-      const values = Buffer.allocUnsafe(size);
-      let at = 0;
-      for (let row = 0; row < length; row++) {
-        if (present(row)) {
-          const from = start(row);
-          at += data.copy(values, at, from, from + lengths[row * width + column]!);
+    this.schemaMessage = empty.subarray(0, empty.length - END_OF_STREAM.length);
+  }
+
+  /**
+   * The batch as one IPC stream, written into a buffer `allocate` gives (at least the size it asks for, at byte
+   * offset 0 of its ArrayBuffer or a multiple of 8); returns the bytes written, a view of that buffer.
+   */
+  write(batch: CopyBatch, allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafeSlow(size)): Buffer {
+    const plan = this.plan(batch);
+    const metadata = Message.encode(
+      Message.from(new RecordBatchHeader(batch.rows, plan.nodes, plan.regions, null), plan.bodyLength),
+    );
+    const metadataSize = aligned(metadata.length + 8) - 8;
+    const bodyAt = this.schemaMessage.length + 8 + metadataSize;
+    const size = bodyAt + plan.bodyLength + END_OF_STREAM.length;
+    const target = allocate(size);
+    if (target.length < size || target.byteOffset % ALIGN !== 0)
+      throw new RangeError('An Arrow buffer too small or unaligned');
+    this.schemaMessage.copy(target, 0);
+    let at = this.schemaMessage.length;
+    target.writeInt32LE(CONTINUATION, at);
+    target.writeInt32LE(metadataSize, at + 4);
+    target.set(metadata, at + 8);
+    target.fill(0, at + 8 + metadata.length, bodyAt);
+    for (let column = 0; column < this.fields.length; column++) {
+      this.writeColumn(this.fields[column]!, batch, column, target, bodyAt, plan.regions, plan.nodes[column]!);
+    }
+    at = bodyAt + plan.bodyLength;
+    END_OF_STREAM.copy(target, at);
+    return target.subarray(0, at + END_OF_STREAM.length);
+  }
+
+  /** The sizes of every buffer, from the field lengths alone (a first pass: the metadata precedes the body). */
+  private plan(batch: CopyBatch): BodyPlan {
+    const { rows, width, lengths } = batch;
+    const nodes: FieldNode[] = [];
+    const regions: BufferRegion[] = [];
+    let bodyLength = 0;
+    const add = (length: number) => {
+      regions.push(new BufferRegion(bodyLength, length));
+      bodyLength += aligned(length);
+    };
+    for (let column = 0; column < this.fields.length; column++) {
+      let nulls = 0;
+      let bytes = 0;
+      for (let row = 0; row < rows; row++) {
+        const length = lengths[row * width + column]!;
+        if (length < 0) nulls++;
+        else bytes += length;
+      }
+      nodes.push(new FieldNode(rows, nulls));
+      add((rows + 7) >> 3);
+      switch (this.fields[column]!.type) {
+        case 'string':
+        case 'uuid':
+        case 'json':
+          add((rows + 1) * 4);
+          add(bytes);
+          break;
+        case 'boolean':
+          add((rows + 7) >> 3);
+          break;
+        default:
+          add(rows * 8);
+      }
+    }
+    return { nodes, regions, bodyLength };
+  }
+
+  /** Writes one column's buffers (validity, then offsets and bytes or values) where the plan put them. */
+  private writeColumn(
+    field: ModelField,
+    batch: CopyBatch,
+    column: number,
+    target: Buffer,
+    bodyAt: number,
+    regions: BufferRegion[],
+    node: FieldNode,
+  ): void {
+    const { data, width, rows, starts, lengths } = batch;
+    // Each column's buffers follow its validity buffer; regions are in column order.
+    const first = this.firstRegion(column);
+    const region = (i: number) => regions[first + i]!;
+    const view = (i: number) =>
+      target.subarray(bodyAt + region(i).offset, bodyAt + region(i).offset + aligned(region(i).length));
+    const hasNulls = node.nullCount > 0;
+    const validity = view(0).fill(hasNulls ? 0 : 0xff);
+    const present = (row: number): boolean => {
+      if (lengths[row * width + column]! < 0) return false;
+      if (hasNulls) validity[row >> 3]! |= 1 << (row & 7);
+      return true;
+    };
+    switch (field.type) {
+      case 'string':
+      case 'uuid':
+      case 'json': {
+        const offsetsView = view(1);
+        const offsets = new Int32Array(offsetsView.buffer, offsetsView.byteOffset, rows + 1);
+        const values = view(2);
+        let at = 0;
+        offsets[0] = 0;
+        for (let row = 0; row < rows; row++) {
+          if (present(row)) {
+            const from = starts[row * width + column]!;
+            at += data.copy(values, at, from, from + lengths[row * width + column]!);
+          }
+          offsets[row + 1] = at;
         }
-        offsets[row + 1] = at;
+        values.fill(0, at);
+        return;
       }
-      return makeData({ type: new Utf8(), length, nullCount, nullBitmap: validity, valueOffsets: offsets, data: values });
-    }
-    case 'integer': {
-      const values = new BigInt64Array(length);
-      for (let row = 0; row < length; row++) if (present(row)) values[row] = data.readBigInt64BE(start(row));
-      return makeData({ type: new Int64(), length, nullCount, nullBitmap: validity, data: values });
-    }
-    case 'float': {
-      const values = new Float64Array(length);
-      for (let row = 0; row < length; row++) if (present(row)) values[row] = data.readDoubleBE(start(row));
-      return makeData({ type: new Float64(), length, nullCount, nullBitmap: validity, data: values });
-    }
-    case 'boolean': {
-      const values = new Uint8Array((length + 7) >> 3);
-      for (let row = 0; row < length; row++) {
-        if (present(row) && data[start(row)] === 1) values[row >> 3]! |= 1 << (row & 7);
-      }
-      return makeData({ type: new Bool(), length, nullCount, nullBitmap: validity, data: values });
-    }
-    case 'timestamp': {
-      const values = new BigInt64Array(length);
-      for (let row = 0; row < length; row++) {
-        if (!present(row)) continue;
-        const micros = data.readBigInt64BE(start(row));
-        if (micros === INFINITY || micros === MINUS_INFINITY) {
-          throw new BatchExportError(
-            `Cannot export the timestamp "${micros === INFINITY ? '' : '-'}infinity" of ${field.name} to Parquet: ` +
-              'Parquet timestamps have no infinity; exclude such rows or use JSONLines',
-            { kind: 'configuration' },
-          );
+      case 'integer':
+      case 'timestamp': {
+        // Two 32-bit halves, little-endian: a BigInt per value was most of what the garbage collector chased.
+        const out = view(1);
+        const words = new Uint32Array(out.buffer, out.byteOffset, rows * 2);
+        const timestamp = field.type === 'timestamp';
+        for (let row = 0; row < rows; row++) {
+          if (!present(row)) {
+            words[2 * row] = 0;
+            words[2 * row + 1] = 0;
+            continue;
+          }
+          const from = starts[row * width + column]!;
+          let high = data.readUInt32BE(from);
+          let low = data.readUInt32BE(from + 4);
+          if (timestamp) {
+            if ((high === 0x7fffffff && low === 0xffffffff) || (high === 0x80000000 && low === 0)) {
+              throw infiniteTimestamp(field, high === 0x7fffffff);
+            }
+            // Postgres counts from 2000-01-01, Arrow from 1970-01-01: the difference added with its carry.
+            low += EPOCH_DIFFERENCE_LOW;
+            high += EPOCH_DIFFERENCE_HIGH + (low >= 0x1_0000_0000 ? 1 : 0);
+          }
+          words[2 * row] = low >>> 0;
+          words[2 * row + 1] = high >>> 0;
         }
-        values[row] = micros + POSTGRES_EPOCH_MICROS;
+        return;
       }
-      return makeData({ type: new TimestampMicrosecond('UTC'), length, nullCount, nullBitmap: validity, data: values });
+      case 'float': {
+        const out = view(1);
+        const values = new Float64Array(out.buffer, out.byteOffset, rows);
+        for (let row = 0; row < rows; row++)
+          values[row] = present(row) ? data.readDoubleBE(starts[row * width + column]!) : 0;
+        return;
+      }
+      case 'boolean': {
+        const values = view(1).fill(0);
+        for (let row = 0; row < rows; row++) {
+          if (present(row) && data[starts[row * width + column]!] === 1) values[row >> 3]! |= 1 << (row & 7);
+        }
+        return;
+      }
     }
   }
+
+  /** The index of a column's first buffer (its validity) among the batch's buffers. */
+  private firstRegion(column: number): number {
+    let index = 0;
+    for (let i = 0; i < column; i++) index += buffersOf(this.fields[i]!.type);
+    return index;
+  }
+}
+
+/** Buffers per column in a record batch: validity, plus offsets and bytes for strings, or values. */
+function buffersOf(type: FieldType): number {
+  return type === 'string' || type === 'uuid' || type === 'json' ? 3 : 2;
+}
+
+/**
+ * Postgres counts binary timestamps in microseconds from 2000-01-01 UTC, Arrow from 1970-01-01: 946,684,800,000,000
+ * microseconds apart, as high and low 32-bit words.
+ */
+const EPOCH_DIFFERENCE_HIGH = Math.floor(946_684_800_000_000 / 0x1_0000_0000);
+const EPOCH_DIFFERENCE_LOW = 946_684_800_000_000 % 0x1_0000_0000;
+
+function infiniteTimestamp(field: ModelField, positive: boolean): BatchExportError {
+  return new BatchExportError(
+    `Cannot export the timestamp "${positive ? '' : '-'}infinity" of ${field.name} to Parquet: ` +
+      'Parquet timestamps have no infinity; exclude such rows or use JSONLines',
+    { kind: 'configuration' },
+  );
 }

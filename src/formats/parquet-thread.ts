@@ -13,15 +13,6 @@ const THREAD_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const parquet = require(${JSON.stringify(PARQUET_WASM)});
 const files = new Map();
-// A batch's IPC bytes arrive as a transferred ArrayBuffer of several MB, freed only when this thread's isolate
-// collects it. Its JS heap is tiny, so V8 collected rarely, and 40-60 MB of spent batches stayed allocated (counted
-// in the worker's RSS). A full collection after each batch is copied into WebAssembly frees them at once; on this
-// heap (~10 MB) it costs little. gc is taken from a new context with the flag on just for that, then turned off
-// again: the flag is process-wide, and contexts made later (Temporal's workflow sandboxes) must not see a gc global.
-const v8 = require('node:v8');
-v8.setFlagsFromString('--expose-gc');
-const collect = require('node:vm').runInNewContext('gc');
-v8.setFlagsFromString('--no-expose-gc');
 
 function open({ file, codec, rowGroupRows, plainColumns }) {
   const session = { chunks: [], taken: null, pump: null };
@@ -45,10 +36,9 @@ async function write(request) {
   const taken = new Promise((resolve) => { session.taken = resolve; });
   // The table's WebAssembly memory is released by free(), not by the JS garbage collector: without it every batch
   // stayed in the WebAssembly heap for a while, and the heap only ever grows (+140 MB over a million events).
-  const table = parquet.Table.fromIPCStream(new Uint8Array(request.ipc));
-  // Dropped before collecting, or the request would keep the bytes alive (a minor collection was not enough).
-  request.ipc = undefined;
-  collect();
+  // The IPC bytes are copied into WebAssembly here; their buffer goes back with the reply, for the next batch. (Left
+  // to this thread's collector, 40-60 MB of spent batches stayed allocated: its tiny heap is rarely collected.)
+  const table = parquet.Table.fromIPCStream(new Uint8Array(request.ipc, 0, request.length));
   try {
     for (const batch of table.recordBatches()) session.controller.enqueue(batch);
   } finally {
@@ -94,7 +84,8 @@ parentPort.on('message', async (request) => {
     else if (request.kind === 'write') bytes = await write(request);
     else if (request.kind === 'finish') bytes = await finish(request);
     else if (request.kind === 'discard') { files.get(request.file)?.controller.error(new Error('discarded')); files.delete(request.file); }
-    parentPort.postMessage({ id: request.id, bytes }, [bytes.buffer]);
+    const spare = request.kind === 'write' ? request.ipc : undefined;
+    parentPort.postMessage({ id: request.id, bytes, spare }, spare ? [bytes.buffer, spare] : [bytes.buffer]);
   } catch (error) {
     parentPort.postMessage({ id: request.id, error: String((error && error.message) || error) });
   }
@@ -105,7 +96,8 @@ export type ParquetCodec = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI' | 'LZ4_
 
 export type ParquetThreadRequest =
   | { kind: 'open'; file: number; codec: ParquetCodec; rowGroupRows: number; plainColumns: string[] }
-  | { kind: 'write'; file: number; ipc: ArrayBuffer }
+  /** The batch is `length` bytes at the start of `ipc`, which the reply gives back (ipcBuffer). */
+  | { kind: 'write'; file: number; ipc: ArrayBuffer; length: number }
   | { kind: 'finish'; file: number }
   | { kind: 'discard'; file: number };
 
@@ -116,7 +108,26 @@ const IDLE_EXIT_MS = 10_000;
 const thread = new ScriptThread('Parquet encoding', THREAD_SOURCE, {
   idleExitMs: IDLE_EXIT_MS,
   canExit: () => openFiles === 0,
+  onSpare: (buffer) => {
+    if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(buffer);
+  },
 });
+
+/**
+ * Buffers the thread gave back after copying a batch into WebAssembly, for the next batches' IPC bytes. A fresh
+ * buffer of a few MB per batch made V8 run a full collection every batch or two in the main thread (external memory
+ * churn); with these, none. Two batches are in flight per export; the rest are spares for concurrent exports.
+ */
+const spareBuffers: ArrayBuffer[] = [];
+const MAX_SPARE_BUFFERS = 4;
+
+/** A buffer of at least `size` bytes for a batch's IPC bytes: a spare one if one is large enough. */
+export function ipcBuffer(size: number): Buffer {
+  const index = spareBuffers.findIndex((buffer) => buffer.byteLength >= size);
+  // A quarter more than asked: the next batches are about as large, and a little larger must fit too.
+  const buffer = index >= 0 ? spareBuffers.splice(index, 1)[0]! : new ArrayBuffer(Math.ceil(size * 1.25));
+  return Buffer.from(buffer);
+}
 let nextFile = 0;
 
 /** Sends one request to the Parquet thread; resolves to the file bytes it produced meanwhile (maybe none). */

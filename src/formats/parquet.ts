@@ -1,9 +1,8 @@
-import type { Schema } from 'apache-arrow';
 import type { ModelField } from '../models/types';
 import type { CopyBatch } from '../models/copy-stream';
-import { arrowSchema, batchToArrowIpc } from './arrow';
+import { ArrowIpcWriter, arrowSchema } from './arrow';
 import type { FileEncoder } from './encoder';
-import { newParquetFileId, requestParquetThread, type ParquetCodec } from './parquet-thread';
+import { ipcBuffer, newParquetFileId, requestParquetThread, type ParquetCodec } from './parquet-thread';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'gzip' | 'brotli' | 'lz4' | null;
 
@@ -31,7 +30,7 @@ export const DEFAULT_ROW_GROUP_ROWS = 25_000;
 export class ParquetEncoder implements FileEncoder {
   readonly continuable = false;
   private readonly file = newParquetFileId();
-  private readonly schema: Schema;
+  private readonly ipc: ArrowIpcWriter;
   private opened = false;
   // Requests for one file run one after the other: the thread's writer takes batches in order.
   private tail: Promise<unknown> = Promise.resolve();
@@ -44,12 +43,11 @@ export class ParquetEncoder implements FileEncoder {
     /** Parquet field ids of the columns (Iceberg data files), one per field. */
     fieldIds?: readonly number[],
   ) {
-    this.schema = arrowSchema(fields, fieldIds);
+    this.ipc = new ArrowIpcWriter(arrowSchema(fields, fieldIds), fields);
   }
 
   encode(batch: CopyBatch): Promise<Buffer> {
-    const ipc = batchToArrowIpc(this.schema, this.fields, batch);
-    const buffer = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc.buffer : ipc.slice().buffer;
+    const ipc = this.ipc.write(batch, ipcBuffer);
     return this.enqueue(async () => {
       if (!this.opened) {
         this.opened = true;
@@ -64,7 +62,12 @@ export class ParquetEncoder implements FileEncoder {
             .map((f) => f.name),
         });
       }
-      return requestParquetThread({ kind: 'write', file: this.file, ipc: buffer as ArrayBuffer });
+      return requestParquetThread({
+        kind: 'write',
+        file: this.file,
+        ipc: ipc.buffer as ArrayBuffer,
+        length: ipc.length,
+      });
     });
   }
 

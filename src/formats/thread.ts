@@ -3,6 +3,8 @@ import { Worker } from 'node:worker_threads';
 interface Reply {
   id: number;
   bytes?: Uint8Array;
+  /** A buffer the request transferred, given back for the next request to use (see `onSpare`). */
+  spare?: ArrayBuffer;
   error?: string;
 }
 
@@ -25,7 +27,12 @@ export class ScriptThread {
   constructor(
     private readonly name: string,
     private readonly source: string,
-    private readonly options: { idleExitMs?: number; canExit?: () => boolean } = {},
+    private readonly options: {
+      idleExitMs?: number;
+      canExit?: () => boolean;
+      /** Takes a buffer a reply gave back (`spare`), to use again. */
+      onSpare?: (buffer: ArrayBuffer) => void;
+    } = {},
   ) {}
 
   /** Whether the thread is running (it starts on the first request). */
@@ -48,6 +55,7 @@ export class ScriptThread {
     if (this.worker) return this.worker;
     const worker = new Worker(this.source, { eval: true, name: this.name });
     worker.on('message', (reply: Reply) => {
+      if (reply.spare) this.options.onSpare?.(reply.spare);
       const request = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if (this.waiting.size === 0) {

@@ -21,6 +21,12 @@ export interface CopyBatch {
   lengths: Int32Array;
   /** The cursor columns of the last row, as text: pass it as `after` to resume behind this batch. */
   cursor: string[];
+  /**
+   * Says that the reader is done with `data`: its memory may hold later batches, and nothing of the batch may be
+   * read after it. Optional to call (an unreleased batch is garbage collected as any buffer); readers that call it
+   * spare the process a fresh buffer per batch (see BatchBuffers). Absent on batches not read from Postgres.
+   */
+  release?(): void;
 }
 
 export interface CopyStreamOptions {
@@ -87,10 +93,11 @@ export async function* streamCopyBatches(
     const clients = helper ? [client, helper] : [client];
     const copy = (i: number) => startCopy(clients[i % clients.length]!, resolve(pieces[i]!));
     let next = copy(0);
+    const buffers = new BatchBuffers(options.batchBytes);
     for (let i = 0; i < pieces.length; i++) {
       const stream = next;
       if (i + 1 < pieces.length && clients.length > 1) next = copy(i + 1);
-      const parser = new TupleParser(options);
+      const parser = new TupleParser(options, buffers);
       for await (const chunk of stream) yield* parser.push(chunk);
       yield* parser.end();
       if (i + 1 < pieces.length && clients.length === 1) next = copy(i + 1);
@@ -150,14 +157,64 @@ function releaseClient(client: PoolClient, reusable: boolean): void {
   client.release(reusable ? undefined : true);
 }
 
+/**
+ * The buffers a read cuts its batches into, used again once every batch cut into one was released. A fresh buffer
+ * of a few MB per batch is costly beyond its copy: V8 counts each as external memory and answered the churn with a
+ * full garbage collection every batch or two (150 of them for a million events, most of the worker's CPU besides
+ * the rows themselves: docs/notes/issue-18-19-session-d.md). Buffers nobody released are simply collected.
+ */
+export class BatchBuffers {
+  private readonly free: Buffer[] = [];
+
+  constructor(private readonly batchBytes: number) {}
+
+  /** A buffer of at least `size` bytes, held once (by the caller). */
+  lease(size: number): Lease {
+    const index = this.free.findIndex((buffer) => buffer.length >= size);
+    // A quarter more than a batch: the COPY chunk that completes a batch overshoots it.
+    const buffer =
+      index >= 0 ? this.free.splice(index, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(size, this.batchBytes * 1.25));
+    return new Lease(buffer, (returned) => {
+      if (this.free.length < MAX_FREE_BUFFERS) this.free.push(returned);
+    });
+  }
+}
+
+/** Free buffers kept per read: one holds the tuple cut in half at the end of a batch, one takes the next batch. */
+const MAX_FREE_BUFFERS = 2;
+
+/** One buffer and how many hold it; it goes back when the last lets go. */
+class Lease {
+  private holders = 1;
+
+  constructor(
+    readonly buffer: Buffer,
+    private readonly giveBack: (buffer: Buffer) => void,
+  ) {}
+
+  hold(): void {
+    this.holders++;
+  }
+
+  drop(): void {
+    if (this.holders <= 0) throw new Error('A batch buffer was released twice');
+    if (--this.holders === 0) this.giveBack(this.buffer);
+  }
+}
+
 /** Cuts the COPY byte stream into batches of whole tuples. */
 class TupleParser {
   private chunks: Buffer[] = [];
   private size = 0;
   private headerRead = false;
   private ended = false;
+  /** The lease whose buffer holds the first chunk (the tuple cut in half by the last batch), held by the parser. */
+  private restLease: Lease | null = null;
 
-  constructor(private readonly options: CopyStreamOptions) {}
+  constructor(
+    private readonly options: CopyStreamOptions,
+    private readonly buffers: BatchBuffers,
+  ) {}
 
   push(chunk: Buffer): CopyBatch[] {
     this.chunks.push(chunk);
@@ -177,13 +234,14 @@ class TupleParser {
    * at the end is kept for the next cut.
    */
   private cut(): CopyBatch[] {
-    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+    const lease = this.gather();
+    const data = this.chunks[0]!;
     let at = 0;
     if (!this.headerRead) {
-      if (data.length < 19) return this.keep(data, 0);
+      if (data.length < 19) return this.keep(data, 0, lease);
       if (!data.subarray(0, 11).equals(SIGNATURE)) throw new Error('COPY did not send a binary header');
       const extension = data.readInt32BE(15);
-      if (data.length < 19 + extension) return this.keep(data, 0);
+      if (data.length < 19 + extension) return this.keep(data, 0, lease);
       at = 19 + extension;
       this.headerRead = true;
     }
@@ -230,16 +288,39 @@ class TupleParser {
       at = position;
       lastRow = at;
     }
-    this.keep(data, lastRow);
     const batches: CopyBatch[] = [];
     for (let first = 0; first < rows; first += this.options.batchRows) {
       const count = Math.min(this.options.batchRows, rows - first);
       const batchStarts = starts.subarray(first * width, (first + count) * width);
       const batchLengths = lengths.subarray(first * width, (first + count) * width);
       const cursor = this.cursorOf(data, width, batchStarts, batchLengths, (count - 1) * width);
-      batches.push({ data, width, rows: count, starts: batchStarts, lengths: batchLengths, cursor });
+      batches.push({
+        data,
+        width,
+        rows: count,
+        starts: batchStarts,
+        lengths: batchLengths,
+        cursor,
+        release: held(lease),
+      });
     }
+    this.keep(data, lastRow, lease);
     return batches;
+  }
+
+  /**
+   * Puts the chunks received so far into one buffer, as the only chunk, and returns the lease holding it (null: a
+   * chunk as the socket gave it). The parser holds the lease until keep() lets it go.
+   */
+  private gather(): Lease | null {
+    if (this.chunks.length === 1) return this.restLease;
+    const lease = this.buffers.lease(this.size);
+    let at = 0;
+    for (const chunk of this.chunks) at += chunk.copy(lease.buffer, at);
+    this.restLease?.drop();
+    this.restLease = null;
+    this.chunks = [lease.buffer.subarray(0, this.size)];
+    return lease;
   }
 
   private cursorOf(data: Buffer, width: number, starts: Int32Array, lengths: Int32Array, row: number): string[] {
@@ -251,12 +332,27 @@ class TupleParser {
     return cursor;
   }
 
-  private keep(data: Buffer, from: number): [] {
+  /** Keeps `data` from `from` on (a tuple not yet whole) for the next cut; the parser lets go of the lease if empty. */
+  private keep(data: Buffer, from: number, lease: Lease | null): [] {
     const rest = data.subarray(from);
     this.chunks = rest.length ? [rest] : [];
     this.size = rest.length;
+    this.restLease = rest.length ? lease : null;
+    if (!rest.length) lease?.drop();
     return [];
   }
+}
+
+/** A batch's `release`: lets go of its hold on the lease, once. */
+function held(lease: Lease | null): () => void {
+  if (!lease) return () => undefined;
+  lease.hold();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    lease.drop();
+  };
 }
 
 function grow(array: Int32Array, capacity: number): Int32Array<ArrayBuffer> {

@@ -5,11 +5,12 @@ import { Readable } from 'node:stream';
 import { encodeCopyBatch } from '../../src/destinations/postgres/copy';
 import { BatchExportError } from '../../src/errors';
 import { encodeLines } from '../../src/formats';
-import { arrowSchema, batchToArrowIpc } from '../../src/formats/arrow';
+import { tableFromIPC } from 'apache-arrow';
+import { ArrowIpcWriter, arrowSchema } from '../../src/formats/arrow';
 import { buildModelQuery } from '../../src/models';
 import { streamCopyBatches, type CopyBatch } from '../../src/models/copy-stream';
 import { inlineParameters } from '../../src/models/inline';
-import { copyColumnsQuery, jsonLinesQuery, type ModelQuery } from '../../src/models/types';
+import { jsonLinesQuery, type ModelField, type ModelQuery } from '../../src/models/types';
 import { useTestDatabase } from '../helpers/database';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { queryRows } from './run-model';
@@ -144,33 +145,111 @@ describe('reading an interval with binary COPY', () => {
     expect(await collect(streamCopyBatches(db.pool, whole, { ...options, sliceRows: 0 }))).toHaveLength(1);
   });
 
-  it('builds Parquet columns from the binary rows, and refuses an infinite timestamp for good', async () => {
-    const model = eventsModel(teamId);
-    const [batch] = await collect(
-      streamCopyBatches(db.pool, copyColumnsQuery(model), { batchBytes: 1 << 20, batchRows: 1000, cursorWidth: 0 }),
+  it('writes Arrow IPC straight from the binary rows, every type and NULLs, and refuses an infinite timestamp', async () => {
+    const fields: ModelField[] = [
+      { name: 's', type: 'string', expression: '' },
+      { name: 'i', type: 'integer', expression: '' },
+      { name: 'f', type: 'float', expression: '' },
+      { name: 'b', type: 'boolean', expression: '' },
+      { name: 't', type: 'timestamp', expression: '' },
+      { name: 'j', type: 'json', expression: '' },
+    ];
+    // Every third row's fields are NULL by turns; lengths vary, so the byte buffers need padding; timestamps
+    // run from before Postgres's epoch (2000-01-01) to after it.
+    const query = {
+      text: `SELECT CASE WHEN n % 3 = 1 THEN NULL ELSE repeat('é', n % 5) || n END AS s,
+                    CASE WHEN n % 7 = 0 THEN NULL ELSE n::int8 * 1000000007 - 3 END AS i,
+                    CASE WHEN n % 11 = 0 THEN NULL ELSE n / 8.0 - 1 END::float8 AS f,
+                    CASE WHEN n % 13 = 0 THEN NULL ELSE n % 2 = 0 END AS b,
+                    CASE WHEN n % 17 = 0 THEN NULL ELSE '1999-12-31T23:50:00Z'::timestamptz + n * interval '1.000001 second' END AS t,
+                    CASE WHEN n % 19 = 0 THEN NULL ELSE json_build_object('n', n)::text END AS j
+             FROM generate_series(1, 1001) AS n ORDER BY n`,
+      values: [],
+    };
+    const expected = await queryRows<Record<string, unknown>>(db.pool, {
+      text: `SELECT s, i::text, f, b, (extract(epoch FROM t) * 1000000)::bigint::text AS t, j FROM (${query.text}) AS q`,
+      values: [],
+    });
+    const batches = await collect(
+      streamCopyBatches(db.pool, query, { batchBytes: 1 << 20, batchRows: 600, cursorWidth: 0 }),
     );
-    expect(batch!.rows).toBe(300);
-    const ipc = batchToArrowIpc(arrowSchema(model.fields), model.fields, batch!);
-    expect(ipc.byteLength).toBeGreaterThan(0);
-
-    const odd = makeEvent(teamId, '2024-05-01T10:30:00Z', { timestamp: 'infinity' });
-    await insertEvents(db.pool, [odd]);
-    try {
-      const [withInfinity] = await collect(
-        streamCopyBatches(db.pool, copyColumnsQuery(model), { batchBytes: 1 << 20, batchRows: 1000, cursorWidth: 0 }),
-      );
-      let error: unknown;
-      try {
-        batchToArrowIpc(arrowSchema(model.fields), model.fields, withInfinity!);
-      } catch (caught) {
-        error = caught;
+    expect(batches.map((batch) => batch.rows)).toEqual([600, 401]);
+    const writer = new ArrowIpcWriter(arrowSchema(fields), fields);
+    const decoded: Array<Record<string, unknown>> = [];
+    for (const batch of batches) {
+      const table = tableFromIPC(writer.write(batch));
+      expect(table.numRows).toBe(batch.rows);
+      for (let row = 0; row < table.numRows; row++) {
+        const value = (name: string) => table.getChild(name)!.get(row) as unknown;
+        const i = value('i') as bigint | null;
+        const t = value('t') as number | bigint | null;
+        decoded.push({
+          s: value('s'),
+          i: i === null ? null : String(i),
+          f: value('f'),
+          b: value('b'),
+          // Arrow's reader gives timestamps as milliseconds; microseconds from the raw column.
+          t: t === null ? null : String((table.getChild('t')!.data[0]!.values as BigInt64Array)[row]),
+          j: value('j'),
+        });
       }
-      expect(error).toBeInstanceOf(BatchExportError);
-      expect(error).toMatchObject({ kind: 'configuration' });
-      expect((error as Error).message).toContain('Cannot export the timestamp "infinity" of timestamp to Parquet');
-    } finally {
-      await db.pool.query('DELETE FROM events WHERE uuid = $1', [odd.uuid]);
     }
+    expect(decoded).toEqual(expected);
+    expect(decoded.filter((row) => row.s === null)).toHaveLength(334);
+
+    const infinity = await collect(
+      streamCopyBatches(
+        db.pool,
+        {
+          text: `SELECT 'x' AS s, 1::int8 AS i, 1::float8 AS f, true AS b, 'infinity'::timestamptz AS t, '{}' AS j`,
+          values: [],
+        },
+        { batchBytes: 1 << 20, batchRows: 10, cursorWidth: 0 },
+      ),
+    );
+    let error: unknown;
+    try {
+      writer.write(infinity[0]!);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(BatchExportError);
+    expect(error).toMatchObject({ kind: 'configuration' });
+    expect((error as Error).message).toContain('Cannot export the timestamp "infinity" of t to Parquet');
+  });
+
+  it('cuts later batches into the buffers of released ones, and never into a batch still held', async () => {
+    const rows = 20_000;
+    const query = {
+      text: `SELECT repeat('x', 200) || n AS line FROM generate_series(1, ${rows}) AS n ORDER BY n`,
+      values: [],
+    };
+    // Batches of several socket chunks, as in production (4 MiB batches).
+    const options = { batchBytes: 256 * 1024, batchRows: 10_000, cursorWidth: 0 };
+    const expected = Array.from({ length: rows }, (_, i) => `${'x'.repeat(200)}${i + 1}`);
+    const text = (batch: CopyBatch) => encodeLines(batch).toString('utf8');
+
+    // Released as soon as read: the batches take turns in a few buffers.
+    const buffers = new Set<ArrayBufferLike>();
+    let released = '';
+    let batches = 0;
+    for await (const batch of streamCopyBatches(db.pool, query, options)) {
+      batches++;
+      buffers.add(batch.data.buffer);
+      released += text(batch);
+      batch.release?.();
+    }
+    expect(released).toBe(expected.map((line) => `${line}\n`).join(''));
+    // About 4 MB of rows: a dozen batches or more (a batch overshoots its size by up to a socket chunk).
+    const count = 10;
+    expect(batches).toBeGreaterThanOrEqual(count);
+    // Two take turns once the sizes settle (a socket chunk may make one batch larger than the buffers so far).
+    expect(buffers.size).toBeLessThan(batches / 2);
+
+    // Held (never released): each keeps its rows while later ones are read.
+    const held = await collect(streamCopyBatches(db.pool, query, options));
+    expect(held.length).toBeGreaterThanOrEqual(count);
+    expect(held.map(text).join('')).toBe(released);
   });
 
   it('re-encodes text fields for COPY FROM, so that a round trip through Postgres gives back the same values', async () => {

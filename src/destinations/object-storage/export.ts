@@ -181,6 +181,8 @@ export async function exportObjects(options: ObjectExportOptions): Promise<Objec
       }
       current ??= openFile();
       pending.push({ encoded: current.encoder.encode(batch), count: batch.rows, cursor: batch.cursor });
+      // Encoders have read the batch once encode returned (FileEncoder): its buffer may take the next rows.
+      batch.release?.();
       if (pending.length >= ENCODES_IN_FLIGHT) await writeOldest();
     }
     while (pending.length) await writeOldest();
