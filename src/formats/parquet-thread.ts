@@ -69,6 +69,13 @@ async function finish({ file }) {
 }
 
 function take(session) {
+  // Usually one row group's bytes, in a buffer of their own as the writer hands them out: sent as they are. A copy
+  // would leave the original behind as garbage, and this thread's tiny heap is rarely collected (40+ MB stayed).
+  const [only] = session.chunks;
+  if (session.chunks.length === 1 && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) {
+    session.chunks = [];
+    return only;
+  }
   const size = session.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   const bytes = new Uint8Array(size);
   let at = 0;
@@ -111,15 +118,17 @@ const thread = new ScriptThread('Parquet encoding', THREAD_SOURCE, {
   onSpare: (buffer) => {
     if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(buffer);
   },
+  // Nothing to encode for a while: the spares go with the thread's memory.
+  onIdleExit: () => spareBuffers.splice(0),
 });
 
 /**
  * Buffers the thread gave back after copying a batch into WebAssembly, for the next batches' IPC bytes. A fresh
- * buffer of a few MB per batch made V8 run a full collection every batch or two in the main thread (external memory
- * churn); with these, none. Two batches are in flight per export; the rest are spares for concurrent exports.
+ * buffer of a few MB per batch kept V8 collecting the main thread's whole heap every batch or two. An export has
+ * two batches in flight (ENCODES_IN_FLIGHT): two spares serve it; concurrent exports allocate what they lack.
  */
 const spareBuffers: ArrayBuffer[] = [];
-const MAX_SPARE_BUFFERS = 4;
+const MAX_SPARE_BUFFERS = 2;
 
 /** A buffer of at least `size` bytes for a batch's IPC bytes: a spare one if one is large enough. */
 export function ipcBuffer(size: number): Buffer {

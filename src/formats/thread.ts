@@ -32,6 +32,8 @@ export class ScriptThread {
       canExit?: () => boolean;
       /** Takes a buffer a reply gave back (`spare`), to use again. */
       onSpare?: (buffer: ArrayBuffer) => void;
+      /** Called when the thread exits for being idle (`idleExitMs`). */
+      onIdleExit?: () => void;
     } = {},
   ) {}
 
@@ -82,6 +84,7 @@ export class ScriptThread {
       if (this.worker !== worker || this.waiting.size > 0 || !(canExit?.() ?? true)) return;
       this.worker = undefined;
       void worker.terminate();
+      this.options.onIdleExit?.();
     }, idleExitMs);
     this.idleTimer.unref();
   }
