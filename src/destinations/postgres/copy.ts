@@ -35,10 +35,10 @@ export function encodeCopyBatch(batch: CopyBatch, fields: number | readonly numb
         out[at++] = 78; // N
       } else {
         const start = starts[index]!;
-        const field = data.subarray(start, start + length);
-        if (needsEscaping(field)) {
-          for (let i = 0; i < length; i++) {
-            const byte = field[i]!;
+        const end = start + length;
+        if (needsEscaping(data, start, end)) {
+          for (let i = start; i < end; i++) {
+            const byte = data[i]!;
             const escaped = ESCAPED[byte];
             if (escaped === undefined) {
               out[at++] = byte;
@@ -48,7 +48,7 @@ export function encodeCopyBatch(batch: CopyBatch, fields: number | readonly numb
             }
           }
         } else {
-          at += field.copy(out, at);
+          at += data.copy(out, at, start, end);
         }
       }
       out[at++] = column === width - 1 ? NEWLINE : TAB;
@@ -57,6 +57,15 @@ export function encodeCopyBatch(batch: CopyBatch, fields: number | readonly numb
   return out.subarray(0, at);
 }
 
-function needsEscaping(field: Buffer): boolean {
-  return field.includes(BACKSLASH) || field.includes(TAB) || field.includes(NEWLINE) || field.includes(RETURN);
+/** Bytes COPY's text format escapes (ESCAPED), by value. */
+const SPECIAL = new Uint8Array(256);
+for (const byte of Object.keys(ESCAPED)) SPECIAL[Number(byte)] = 1;
+
+/**
+ * Whether data[start, end) holds a byte COPY's text format escapes. A loop over the bytes: a subarray and four
+ * native searches per field cost six times more on short fields (1M events have 15M fields).
+ */
+function needsEscaping(data: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (SPECIAL[data[i]!] === 1) return true;
+  return false;
 }

@@ -102,17 +102,19 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     await forEachPrefetched(batches, async (batch) => {
       options.signal?.throwIfAborted();
       const data = encodeCopyBatch(batch, columns.length);
+      const keys = appending && direct !== null ? encodeCopyBatch(batch, [direct.keyField]) : null;
+      const { rows, cursor } = batch;
+      // Both are copies: the batch's buffer may take the next rows (CopyBatch.release).
+      batch.release?.();
       const appended =
-        appending && direct !== null
-          ? await destination(() => appendBatch(client, direct, data, encodeCopyBatch(batch, [direct.keyField])))
-          : false;
+        keys !== null && direct !== null ? await destination(() => appendBatch(client, direct, data, keys)) : false;
       if (!appended) {
-        const present = await destination(() => commitStagedBatch(client, staged, data, batch.rows));
+        const present = await destination(() => commitStagedBatch(client, staged, data, rows));
         appending = direct !== null && present === 0;
       }
-      records += batch.rows;
+      records += rows;
       bytes += data.length;
-      await options.onCommit?.({ cursor: batch.cursor, records, bytes });
+      await options.onCommit?.({ cursor, records, bytes });
     });
     const sourceRecords = countedSource();
     if (!keys) return { records, bytes, sourceRecords, destinationRecords: null };
