@@ -12,6 +12,14 @@ const PARQUET_WASM = createRequire(__filename).resolve('parquet-wasm');
 const THREAD_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const parquet = require(${JSON.stringify(PARQUET_WASM)});
+// Loading read the 5 MB WebAssembly file into a buffer that only a collection frees, and this thread's small heap is
+// rarely collected: one full collection now. gc comes from a new context with the flag on just for that, then
+// turned off again: the flag is process-wide, and contexts made later (Temporal's workflow sandboxes) must not see
+// a gc global.
+const v8 = require('node:v8');
+v8.setFlagsFromString('--expose-gc');
+require('node:vm').runInNewContext('gc')();
+v8.setFlagsFromString('--no-expose-gc');
 const files = new Map();
 
 function open({ file, codec, rowGroupRows, plainColumns }) {
