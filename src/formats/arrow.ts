@@ -50,7 +50,10 @@ export function arrowSchema(fields: readonly ModelField[], fieldIds?: readonly n
 /** Where each buffer of a batch's body goes: offsets from the body's start, 8-byte aligned as IPC requires. */
 interface BodyPlan {
   nodes: FieldNode[];
+  /** Every buffer, in column order (the metadata lists them so)... */
   regions: BufferRegion[];
+  /** ...and each column's own: its validity, then its offsets and bytes or its values. */
+  columnRegions: BufferRegion[][];
   bodyLength: number;
 }
 
@@ -106,7 +109,8 @@ export class ArrowIpcWriter {
     target.set(metadata, at + 8);
     target.fill(0, at + 8 + metadata.length, bodyAt);
     for (let column = 0; column < this.fields.length; column++) {
-      this.writeColumn(this.fields[column]!, batch, column, target, bodyAt, plan.regions, plan.nodes[column]!);
+      const regions = plan.columnRegions[column]!;
+      this.writeColumn(this.fields[column]!, batch, column, target, bodyAt, regions, plan.nodes[column]!);
     }
     at = bodyAt + plan.bodyLength;
     END_OF_STREAM.copy(target, at);
@@ -118,12 +122,16 @@ export class ArrowIpcWriter {
     const { rows, width, lengths } = batch;
     const nodes: FieldNode[] = [];
     const regions: BufferRegion[] = [];
+    const columnRegions: BufferRegion[][] = [];
     let bodyLength = 0;
     const add = (length: number) => {
-      regions.push(new BufferRegion(bodyLength, length));
+      const region = new BufferRegion(bodyLength, length);
+      regions.push(region);
+      columnRegions[columnRegions.length - 1]!.push(region);
       bodyLength += aligned(length);
     };
     for (let column = 0; column < this.fields.length; column++) {
+      columnRegions.push([]);
       let nulls = 0;
       let bytes = 0;
       for (let row = 0; row < rows; row++) {
@@ -147,7 +155,7 @@ export class ArrowIpcWriter {
           add(rows * 8);
       }
     }
-    return { nodes, regions, bodyLength };
+    return { nodes, regions, columnRegions, bodyLength };
   }
 
   /** Writes one column's buffers (validity, then offsets and bytes or values) where the plan put them. */
@@ -157,15 +165,14 @@ export class ArrowIpcWriter {
     column: number,
     target: Buffer,
     bodyAt: number,
-    regions: BufferRegion[],
+    regions: readonly BufferRegion[],
     node: FieldNode,
   ): void {
     const { data, width, rows, starts, lengths } = batch;
-    // Each column's buffers follow its validity buffer; regions are in column order.
-    const first = this.firstRegion(column);
-    const region = (i: number) => regions[first + i]!;
-    const view = (i: number) =>
-      target.subarray(bodyAt + region(i).offset, bodyAt + region(i).offset + aligned(region(i).length));
+    const view = (i: number) => {
+      const { offset, length } = regions[i]!;
+      return target.subarray(bodyAt + offset, bodyAt + offset + aligned(length));
+    };
     const hasNulls = node.nullCount > 0;
     const validity = view(0).fill(hasNulls ? 0 : 0xff);
     const present = (row: number): boolean => {
@@ -236,18 +243,6 @@ export class ArrowIpcWriter {
       }
     }
   }
-
-  /** The index of a column's first buffer (its validity) among the batch's buffers. */
-  private firstRegion(column: number): number {
-    let index = 0;
-    for (let i = 0; i < column; i++) index += buffersOf(this.fields[i]!.type);
-    return index;
-  }
-}
-
-/** Buffers per column in a record batch: validity, plus offsets and bytes for strings, or values. */
-function buffersOf(type: FieldType): number {
-  return type === 'string' || type === 'uuid' || type === 'json' ? 3 : 2;
 }
 
 /**
