@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { SpareBuffers } from '../buffers';
 import { ScriptThread } from './thread';
 
 /**
@@ -123,27 +124,21 @@ const IDLE_EXIT_MS = 10_000;
 const thread = new ScriptThread('Parquet encoding', THREAD_SOURCE, {
   idleExitMs: IDLE_EXIT_MS,
   canExit: () => openFiles === 0,
-  onSpare: (buffer) => {
-    if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(buffer);
-  },
+  onSpare: (buffer) => spareBuffers.give(buffer),
   // Nothing to encode for a while: the spares go with the thread's memory.
-  onIdleExit: () => spareBuffers.splice(0),
+  onIdleExit: () => spareBuffers.clear(),
 });
 
 /**
- * Buffers the thread gave back after copying a batch into WebAssembly, for the next batches' IPC bytes. A fresh
- * buffer of a few MB per batch kept V8 collecting the main thread's whole heap every batch or two. An export has
- * two batches in flight (ENCODES_IN_FLIGHT): two spares serve it; concurrent exports allocate what they lack.
+ * Buffers the thread gave back after copying a batch into WebAssembly, for the next batches' IPC bytes. An export
+ * has two batches in flight (ENCODES_IN_FLIGHT): two spares serve it; concurrent exports allocate what they lack.
  */
-const spareBuffers: ArrayBuffer[] = [];
-const MAX_SPARE_BUFFERS = 2;
+const spareBuffers = new SpareBuffers(2);
 
 /** A buffer of at least `size` bytes for a batch's IPC bytes: a spare one if one is large enough. */
 export function ipcBuffer(size: number): Buffer {
-  const index = spareBuffers.findIndex((buffer) => buffer.byteLength >= size);
   // A quarter more than asked: the next batches are about as large, and a little larger must fit too.
-  const buffer = index >= 0 ? spareBuffers.splice(index, 1)[0]! : new ArrayBuffer(Math.ceil(size * 1.25));
-  return Buffer.from(buffer);
+  return Buffer.from(spareBuffers.take(size, size * 1.25));
 }
 let nextFile = 0;
 

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { SpareBuffers } from '../buffers';
 import { classifySourceError } from './errors';
 import { inlineParameters } from './inline';
 import { beginModelRead, queryResolver, resolveQuery } from './read-transaction';
@@ -158,25 +159,20 @@ function releaseClient(client: PoolClient, reusable: boolean): void {
 }
 
 /**
- * The buffers a read cuts its batches into, used again once every batch cut into one was released. A fresh buffer
- * of a few MB per batch is costly beyond its copy: V8 counts each as external memory and answered the churn with a
- * full garbage collection every batch or two (150 of them for a million events, most of the worker's CPU besides
- * the rows themselves: docs/notes/issue-18-19-session-d.md). Buffers nobody released are simply collected.
+ * The buffers a read cuts its batches into, used again once every batch cut into one was released (SpareBuffers:
+ * a fresh buffer per batch made V8 collect the whole heap every batch or two, 150 times for a million events).
+ * Buffers nobody released are simply collected.
  */
 export class BatchBuffers {
-  private readonly free: Buffer[] = [];
+  private readonly spares = new SpareBuffers(MAX_FREE_BUFFERS);
 
   constructor(private readonly batchBytes: number) {}
 
   /** A buffer of at least `size` bytes, held once (by the caller). */
   lease(size: number): Lease {
-    const index = this.free.findIndex((buffer) => buffer.length >= size);
     // A quarter more than a batch: the COPY chunk that completes a batch overshoots it.
-    const buffer =
-      index >= 0 ? this.free.splice(index, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(size, this.batchBytes * 1.25));
-    return new Lease(buffer, (returned) => {
-      if (this.free.length < MAX_FREE_BUFFERS) this.free.push(returned);
-    });
+    const buffer = Buffer.from(this.spares.take(size, this.batchBytes * 1.25));
+    return new Lease(buffer, (returned) => this.spares.give(returned.buffer as ArrayBuffer));
   }
 }
 
