@@ -252,6 +252,27 @@ describe('reading an interval with binary COPY', () => {
     expect(held.map(text).join('')).toBe(released);
   });
 
+  it('reads rows many times larger than a batch whole, however many socket chunks each spans', async () => {
+    // Rows of 320 KB against batches of 16 KB: each row arrives in several chunks and overflows its buffer.
+    const query = {
+      text: `SELECT repeat(md5(n::text), 10000) || n AS line FROM generate_series(1, 6) AS n ORDER BY n`,
+      values: [],
+    };
+    const options = { batchBytes: 16 * 1024, batchRows: 10, cursorWidth: 0 };
+    const expected = (await queryRows<{ line: string }>(db.pool, query)).map((row) => `${row.line}\n`).join('');
+    const batches: number[] = [];
+    let text = '';
+    for await (const batch of streamCopyBatches(db.pool, query, options)) {
+      batches.push(batch.rows);
+      text += encodeLines(batch).toString('utf8');
+      batch.release?.();
+    }
+    expect(expected.length).toBeGreaterThan(6 * 320_000);
+    expect(text).toBe(expected);
+    // A batch is cut as soon as a whole row is there: one row each.
+    expect(batches).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
   it('re-encodes text fields for COPY FROM, so that a round trip through Postgres gives back the same values', async () => {
     const values = ['tab\there', 'new\nline\r', 'back\\slash', null, '', '{"a":"\\u00e9 \\" 🎉"}', 'plain'];
     const query = {
