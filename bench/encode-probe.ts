@@ -15,7 +15,7 @@ import { BENCH_INTERVAL } from './seed';
  * suite once first (it seeds). `npx tsx bench/encode-probe.ts --format Parquet --compression zstd` prints peak RSS
  * (VmHWM), wall and CPU seconds of the process, of its main thread and of each thread, the main thread's garbage
  * collections (minor and full), and the output bytes. Options: --team,
- * --batch-mb, --batch-rows, --row-group-rows (10000), --slice-rows (0: one COPY).
+ * --batch-mb (2, as the worker's file exports), --batch-rows, --row-group-rows (10000), --slice-rows (0: one COPY).
  */
 async function main(): Promise<void> {
   const format = (stringArgument('format') ?? 'Parquet') as 'Parquet' | 'JSONLines';
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   let bytes = 0;
   const pending: Array<Promise<Buffer>> = [];
   for await (const batch of streamCopyBatches(pool, render(model, { withCursor: true }), {
-    batchBytes: numberArgument('batch-mb', 4) * 1024 * 1024,
+    batchBytes: numberArgument('batch-mb', 2) * 1024 * 1024,
     batchRows: numberArgument('batch-rows', 10_000),
     cursorWidth: model.orderBy.length,
     sliceRows: numberArgument('slice-rows', 0),

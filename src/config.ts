@@ -80,8 +80,9 @@ const EnvSchema = z.object({
   /**
    * Megabytes of source rows read (every destination reads with COPY) before they are cut into a batch, the unit of
    * encoding and, for the Postgres destination, of a commit. Two batches are encoded at once, so memory holds a few.
+   * Unset: 2 for files (S3, Azure, Iceberg), 4 for tables (docs/notes/issue-18-19-session-e.md).
    */
-  SOURCE_BATCH_MB: z.coerce.number().positive().max(256).default(4),
+  SOURCE_BATCH_MB: z.coerce.number().positive().max(256).optional(),
   /**
    * An interval of more rows than this (by the source index's count) is read in slices of about this many rows,
    * each its own sorted COPY in one snapshot: Postgres sorts each in memory instead of spilling a large interval's
@@ -230,7 +231,19 @@ export interface Config {
   s3: { partSizeBytes: number };
   /** What tenants' destinations may reach. */
   destinationAccess: DestinationAccess;
-  source: { batchSize: number; batchBytes: number; sliceRows: number; sliceReadAhead: boolean };
+  source: {
+    batchSize: number;
+    /** Bytes per batch for the destinations that load tables (Postgres, Snowflake, ...). */
+    batchBytes: number;
+    /**
+     * Bytes per batch for the destinations that write files: smaller, as a Parquet batch is held three times over
+     * (rows, Arrow IPC, the encoder's copy); at 2 MB a Parquet export peaked ~25 MB lower at the same CPU, while the
+     * Postgres destination spent more CPU on 2 MB batches for no memory (docs/notes/issue-18-19-session-e.md).
+     */
+    fileBatchBytes: number;
+    sliceRows: number;
+    sliceReadAhead: boolean;
+  };
   formats: { parquetRowGroupRows: number };
   schedule: { catchupWindowSeconds: number };
   backfills: {
@@ -304,7 +317,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     source: {
       batchSize: e.SOURCE_BATCH_SIZE,
-      batchBytes: Math.round(e.SOURCE_BATCH_MB * 1024 * 1024),
+      batchBytes: Math.round((e.SOURCE_BATCH_MB ?? 4) * 1024 * 1024),
+      fileBatchBytes: Math.round((e.SOURCE_BATCH_MB ?? 2) * 1024 * 1024),
       sliceRows: e.SOURCE_SLICE_ROWS,
       sliceReadAhead: e.SOURCE_SLICE_READ_AHEAD,
     },

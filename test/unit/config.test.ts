@@ -40,6 +40,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads smaller batches for files than for tables, unless SOURCE_BATCH_MB sets both', () => {
+    const MB = 1024 * 1024;
+    const defaults = loadConfig({ ENCRYPTION_KEY: KEY }).source;
+    expect([defaults.fileBatchBytes, defaults.batchBytes]).toEqual([2 * MB, 4 * MB]);
+    const set = loadConfig({ ENCRYPTION_KEY: KEY, SOURCE_BATCH_MB: '0.5' }).source;
+    expect([set.fileBatchBytes, set.batchBytes]).toEqual([MB / 2, MB / 2]);
+  });
+
   it('names a missing required variable', () => {
     expect(() => loadConfig({})).toThrow(new ConfigError('Invalid environment: ENCRYPTION_KEY is required'));
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SpareBuffers } from '../../buffers';
 import type { ObjectStore, UploadedPart } from './store';
 
 /** What is durably uploaded: the first parts, without a gap, and the writer's mark at the end of the last one. */
@@ -40,8 +41,15 @@ const MAX_PARTS_IN_FLIGHT = 2;
  */
 export class ObjectUpload<M> {
   private uploadId: string | undefined;
-  private buffered: Buffer[] = [];
+  /** The next part's bytes so far, at the start of `part`. */
+  private part: Buffer | null = null;
   private bufferedBytes = 0;
+  /**
+   * Buffers of parts the store took, for the next parts. Bytes are copied in as they are written, instead of kept
+   * until the part is full and then concatenated: both the kept chunks and each part's fresh buffer outlived V8's
+   * young collections, and their garbage grew the worker's memory by tens of MB between full collections.
+   */
+  private readonly spareParts = new SpareBuffers(MAX_PARTS_IN_FLIGHT);
   private lastMark: M | undefined;
   private readonly finished = new Map<number, { part: UploadedPart; mark: M }>();
   private durable: UploadedPart[] = [];
@@ -67,10 +75,31 @@ export class ObjectUpload<M> {
   async write(bytes: Buffer, mark: M): Promise<void> {
     this.lastMark = mark;
     if (bytes.length === 0) return;
-    this.buffered.push(bytes);
-    this.bufferedBytes += bytes.length;
+    this.append(bytes);
     this.bytesWritten += bytes.length;
     if (this.bufferedBytes >= this.options.partSize) await this.flushPart();
+  }
+
+  /** Copies `bytes` behind the part's bytes so far; a part overshoots its size by up to one write. */
+  private append(bytes: Buffer): void {
+    const needed = this.bufferedBytes + bytes.length;
+    if (!this.part || needed > this.part.length) {
+      // A quarter more than a part: the write that fills a part overshoots it.
+      const capacity = Math.max(needed, this.options.partSize * 1.25, 2 * (this.part?.length ?? 0));
+      const larger = Buffer.from(this.spareParts.take(needed, capacity));
+      this.part?.copy(larger, 0, 0, this.bufferedBytes);
+      this.part = larger;
+    }
+    bytes.copy(this.part, this.bufferedBytes);
+    this.bufferedBytes = needed;
+  }
+
+  /** The part's bytes; the next write starts a new part. */
+  private takePart(): Buffer {
+    const body = this.part ? this.part.subarray(0, this.bufferedBytes) : Buffer.alloc(0);
+    this.part = null;
+    this.bufferedBytes = 0;
+    return body;
   }
 
   /**
@@ -82,9 +111,7 @@ export class ObjectUpload<M> {
     signal?.throwIfAborted();
     const { key, contentType } = this.target;
     if (!this.uploadId && this.nextPartNumber === 1) {
-      const body = Buffer.concat(this.buffered);
-      this.buffered = [];
-      this.bufferedBytes = 0;
+      const body = this.takePart();
       await this.call(() => this.store.put(key, body, contentType));
       return;
     }
@@ -104,10 +131,8 @@ export class ObjectUpload<M> {
   }
 
   private async flushPart(): Promise<void> {
-    const body = Buffer.concat(this.buffered);
+    const body = this.takePart();
     const mark = this.lastMark as M;
-    this.buffered = [];
-    this.bufferedBytes = 0;
     const uploadId = await this.ensureStarted();
     const number = this.nextPartNumber++;
     const journal = this.options.journal;
@@ -118,6 +143,9 @@ export class ObjectUpload<M> {
     }
     const upload = this.call(() => this.store.uploadPart({ key: this.target.key, uploadId }, number, body, md5))
       .then(async (etag) => {
+        // The store has read the whole body: its buffer may take a later part. (A failed request's buffer is
+        // left alone, in case a socket is still sending it.)
+        if (body.length > 0) this.spareParts.give(body.buffer as ArrayBuffer);
         await journal?.stored({ uploadId, number, etag });
         this.partFinished({ number, etag, size: body.length }, mark);
       })

@@ -88,7 +88,7 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
       readRows: async function* (after) {
         const query = render(model, { after, withCursor: true });
         const options = {
-          batchBytes: settings.source.batchBytes,
+          batchBytes: settings.source.fileBatchBytes,
           sliceRows: settings.source.sliceRows,
           sliceReadAhead: settings.source.sliceReadAhead,
           batchRows: settings.source.batchSize,

@@ -55,7 +55,7 @@ export async function writeIntervalToIceberg(attempt: IcebergAttempt): Promise<I
     }
     let sourceRecords: number | null = null;
     const rows = streamCopyBatches(attempt.sourcePool, copyColumnsQuery(model), {
-      batchBytes: settings.source.batchBytes,
+      batchBytes: settings.source.fileBatchBytes,
       batchRows: settings.source.batchSize,
       cursorWidth: 0,
       count: { query: countQuery(model), onCount: (count: number) => (sourceRecords = count) },
