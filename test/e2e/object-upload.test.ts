@@ -50,4 +50,29 @@ describe('uploading an object in parts', () => {
     // Two parts in flight at most, so a third buffer at most: the rest reuse the buffers of parts S3 took.
     expect(new Set(bodies.map((body) => body.buffer)).size).toBeLessThanOrEqual(3);
   });
+
+  it('puts a file smaller than a part in one request, from a buffer about its size', async () => {
+    const store = s3Store(s3, { bucket });
+    const puts: Buffer[] = [];
+    const noting: ObjectStore = {
+      ...store,
+      put: (key, body, contentType) => {
+        puts.push(body as Buffer);
+        return store.put(key, body, contentType);
+      },
+    };
+    const upload = new ObjectUpload<number>(
+      noting,
+      { key: 'small.bin', contentType: 'application/octet-stream' },
+      { partSize: PART_BYTES },
+    );
+    const writes = Array.from({ length: 5 }, () => randomBytes(3_000));
+    for (const [i, bytes] of writes.entries()) await upload.write(bytes, i);
+    await upload.complete();
+
+    expect((await getObject(s3, bucket, 'small.bin')).equals(Buffer.concat(writes))).toBe(true);
+    expect(puts).toHaveLength(1);
+    // Many small exports at once must not each hold a part's worth of memory.
+    expect(puts[0]!.buffer.byteLength).toBeLessThan(64 * 1024);
+  });
 });

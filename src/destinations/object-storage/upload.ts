@@ -80,12 +80,15 @@ export class ObjectUpload<M> {
     if (this.bufferedBytes >= this.options.partSize) await this.flushPart();
   }
 
-  /** Copies `bytes` behind the part's bytes so far; a part overshoots its size by up to one write. */
+  /**
+   * Copies `bytes` behind the part's bytes so far. The first part's buffer doubles as it fills, so that a small file
+   * holds a small buffer, up to a quarter more than a part (the write that fills a part overshoots it); later parts
+   * take the buffers of parts the store took.
+   */
   private append(bytes: Buffer): void {
     const needed = this.bufferedBytes + bytes.length;
     if (!this.part || needed > this.part.length) {
-      // A quarter more than a part: the write that fills a part overshoots it.
-      const capacity = Math.max(needed, this.options.partSize * 1.25, 2 * (this.part?.length ?? 0));
+      const capacity = Math.max(needed, Math.min(2 * (this.part?.length ?? 0), this.options.partSize * 1.25));
       const larger = Buffer.from(this.spareParts.take(needed, capacity));
       this.part?.copy(larger, 0, 0, this.bufferedBytes);
       this.part = larger;
