@@ -339,29 +339,23 @@ class TupleParser {
    */
   private keep(data: Buffer, from: number, cutAny: boolean): void {
     const lease = this.lease!;
-    if (!cutAny) {
+    this.size = data.length - from;
+    if (this.size === 0) {
+      this.lease = null;
+      lease.drop();
+    } else if (!cutAny) {
       // Nobody else holds the buffer: what is left moves to its start.
       data.copyWithin(0, from);
-      this.size = data.length - from;
-      if (this.size === 0) {
-        this.lease = null;
-        lease.drop();
-      }
-      return;
-    }
-    this.size = data.length - from;
-    this.lease = null;
-    if (this.size > 0) {
+    } else {
       this.lease = this.buffers.lease(this.size);
       data.copy(this.lease.buffer, 0, from);
+      lease.drop();
     }
-    lease.drop();
   }
 }
 
 /** A batch's `release`: lets go of its hold on the lease, once. */
-function held(lease: Lease | null): () => void {
-  if (!lease) return () => undefined;
+function held(lease: Lease): () => void {
   lease.hold();
   let released = false;
   return () => {
