@@ -4,7 +4,7 @@ import { createFileEncoder } from '../src/formats';
 import { createPool } from '../src/db/pool';
 import { eventsQuery } from '../src/models/events';
 import { streamCopyBatches } from '../src/models/copy-stream';
-import { copyColumnsQuery, jsonLinesQuery } from '../src/models/types';
+import { copyColumnsQuery } from '../src/models/types';
 import { numberArgument, stringArgument } from './args';
 import { BENCH_DATABASE_URL, BENCH_TEAM_ID } from './context';
 import { BENCH_INTERVAL } from './seed';
@@ -27,7 +27,6 @@ async function main(): Promise<void> {
     dataIntervalStart: new Date(BENCH_INTERVAL.start),
     dataIntervalEnd: new Date(BENCH_INTERVAL.end),
   });
-  const render = format === 'Parquet' ? copyColumnsQuery : jsonLinesQuery;
   const encoder = createFileEncoder(
     format === 'Parquet'
       ? {
@@ -36,7 +35,7 @@ async function main(): Promise<void> {
           fields: model.fields,
           rowGroupRows: numberArgument('row-group-rows', 10_000),
         }
-      : { format, compression: compression as 'gzip' },
+      : { format, compression: compression as 'gzip', fields: model.fields },
   );
   // The main thread's garbage collections by kind: full ones were most of an export's CPU when every batch made
   // fresh buffers (docs/notes/issue-18-19-session-d.md).
@@ -60,13 +59,17 @@ async function main(): Promise<void> {
   let rows = 0;
   let bytes = 0;
   const pending: Array<Promise<Buffer>> = [];
-  for await (const batch of streamCopyBatches(pool, render(model, { withCursor: true }), {
-    batchBytes: numberArgument('batch-mb', 2) * 1024 * 1024,
-    batchRows: numberArgument('batch-rows', 10_000),
-    cursorWidth: model.orderBy.length,
-    sliceRows: numberArgument('slice-rows', 0),
-    sliceReadAhead: stringArgument('read-ahead') === 'true',
-  })) {
+  for await (const batch of streamCopyBatches(
+    pool,
+    copyColumnsQuery(model, { withCursor: true, readerDerives: format === 'JSONLines' }),
+    {
+      batchBytes: numberArgument('batch-mb', 2) * 1024 * 1024,
+      batchRows: numberArgument('batch-rows', 10_000),
+      cursorWidth: model.orderBy.length,
+      sliceRows: numberArgument('slice-rows', 0),
+      sliceReadAhead: stringArgument('read-ahead') === 'true',
+    },
+  )) {
     rows += batch.rows;
     pending.push(encoder.encode(batch));
     batch.release?.();

@@ -1,7 +1,9 @@
 import type { CopyBatch } from '../models/copy-stream';
 import type { ModelField } from '../models/types';
+import { SpareBuffers } from '../buffers';
 import { createCompressor, type TextCompression } from './compression';
 import type { FileEncoder } from './encoder';
+import { JsonLinesWriter } from './json-lines';
 import { ParquetEncoder, type ParquetCompression } from './parquet';
 
 export type FileFormat = 'JSONLines' | 'Parquet';
@@ -9,7 +11,12 @@ export type FileFormat = 'JSONLines' | 'Parquet';
 export type { FileEncoder } from './encoder';
 
 export type EncoderOptions =
-  | { format: 'JSONLines'; compression: TextCompression }
+  | {
+      format: 'JSONLines';
+      compression: TextCompression;
+      /** The fields of rows read with copyColumnsQuery and `readerDerives` (see JsonLinesWriter). */
+      fields: readonly ModelField[];
+    }
   | {
       format: 'Parquet';
       compression: ParquetCompression;
@@ -22,21 +29,33 @@ export type EncoderOptions =
 export function createFileEncoder(options: EncoderOptions): FileEncoder {
   return options.format === 'Parquet'
     ? new ParquetEncoder(options.fields, options.compression, options.rowGroupRows, options.fieldIds)
-    : new JsonLinesEncoder(options.compression);
+    : new JsonLinesEncoder(options.fields, options.compression);
 }
 
-/** Rows holding a JSON object as text in their first column (jsonLinesQuery), one line each. */
+/** One per batch being compressed (two per export, ENCODES_IN_FLIGHT) and one being written. */
+const SPARE_LINE_BUFFERS = 3;
+
+/** Rows of typed columns (copyColumnsQuery with `readerDerives`), one JSON line each. */
 class JsonLinesEncoder implements FileEncoder {
+  private readonly writer: JsonLinesWriter;
+  /** Buffers of lines compressed already (a fresh one per batch was garbage only full collections freed). */
+  private readonly spares = new SpareBuffers(SPARE_LINE_BUFFERS);
   private readonly compressor;
   readonly continuable: boolean;
 
-  constructor(compression: TextCompression) {
+  constructor(fields: readonly ModelField[], compression: TextCompression) {
+    this.writer = new JsonLinesWriter(fields);
     this.compressor = createCompressor(compression);
     this.continuable = this.compressor.chunksAreIndependent;
   }
 
   encode(batch: CopyBatch): Promise<Buffer> {
-    return this.compressor.compress(encodeLines(batch));
+    const lines = this.writer.write(batch, (size) => Buffer.from(this.spares.take(size, size * 1.25)));
+    return this.compressor.compress(lines).then((compressed) => {
+      // The compressor is done with the lines: their buffer may take a later batch's, unless it is the result.
+      if (compressed.buffer !== lines.buffer) this.spares.give(lines.buffer as ArrayBuffer);
+      return compressed;
+    });
   }
 
   finish(): Promise<Buffer> {

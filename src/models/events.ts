@@ -32,8 +32,18 @@ export const EVENT_FIELDS: readonly ModelField[] = [
   { name: 'elements_chain', type: 'string', expression: 'r.elements_chain' },
   { name: 'person_id', type: 'uuid', expression: 'r.person_id' },
   { name: 'person_properties', type: 'json', expression: 'r.person_properties' },
-  { name: 'set', type: 'json', expression: `${EVENT_PROPERTIES} -> '$set'` },
-  { name: 'set_once', type: 'json', expression: `${EVENT_PROPERTIES} -> '$set_once'` },
+  {
+    name: 'set',
+    type: 'json',
+    expression: `${EVENT_PROPERTIES} -> '$set'`,
+    fromJson: { field: 'properties', key: '$set' },
+  },
+  {
+    name: 'set_once',
+    type: 'json',
+    expression: `${EVENT_PROPERTIES} -> '$set_once'`,
+    fromJson: { field: 'properties', key: '$set_once' },
+  },
 ];
 
 /**

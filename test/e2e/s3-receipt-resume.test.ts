@@ -7,6 +7,7 @@ import { exportToS3, type S3ExportOptions } from '../../src/destinations/s3/expo
 import type { S3ExportProgress } from '../../src/destinations/s3/progress';
 import { createFileEncoder } from '../../src/formats';
 import type { CopyBatch } from '../../src/models/copy-stream';
+import type { ModelField } from '../../src/models/types';
 import { verifyManifest } from '../helpers/manifests';
 import { createBucket, getObject, TEST_CREDENTIALS, testS3Client } from '../helpers/s3';
 import { useTestStack } from '../helpers/stack';
@@ -16,20 +17,28 @@ const PART = 5 * 1024 * 1024;
 const BATCHES = 6;
 const ROWS_PER_BATCH = 2000;
 
-/** One JSON line per row, as the JSON-lines query yields them: the first (only) field of each row. */
+/** The rows' fields, as copyColumnsQuery reads them: an int8 and a text column. */
+const FIELDS: ModelField[] = [
+  { name: 'n', type: 'integer', expression: 'n' },
+  { name: 'noise', type: 'string', expression: 'noise' },
+];
+
+/** Rows of batch `index` as binary COPY sends them: `n` (8 bytes) and 1,500 random bytes as hex. */
 function batchOf(index: number): CopyBatch {
-  const lines = Array.from({ length: ROWS_PER_BATCH }, (_, row) =>
-    Buffer.from(JSON.stringify({ n: index * ROWS_PER_BATCH + row, noise: randomBytes(1500).toString('hex') })),
-  );
-  const starts = new Int32Array(lines.length);
-  const lengths = new Int32Array(lines.length);
+  const fields = Array.from({ length: ROWS_PER_BATCH }, (_, row) => {
+    const n = Buffer.alloc(8);
+    n.writeBigInt64BE(BigInt(index * ROWS_PER_BATCH + row));
+    return [n, Buffer.from(randomBytes(1500).toString('hex'))];
+  }).flat();
+  const starts = new Int32Array(fields.length);
+  const lengths = new Int32Array(fields.length);
   let at = 0;
-  lines.forEach((line, row) => {
-    starts[row] = at;
-    lengths[row] = line.length;
-    at += line.length;
+  fields.forEach((field, i) => {
+    starts[i] = at;
+    lengths[i] = field.length;
+    at += field.length;
   });
-  return { data: Buffer.concat(lines), width: 1, rows: lines.length, starts, lengths, cursor: [String(index)] };
+  return { data: Buffer.concat(fields), width: 2, rows: ROWS_PER_BATCH, starts, lengths, cursor: [String(index)] };
 }
 
 describe('the SHA-256 of a file a resumed attempt finished', () => {
@@ -61,15 +70,12 @@ describe('the SHA-256 of a file a resumed attempt finished', () => {
       table: 'events',
       dataIntervalStart: new Date('2024-10-01T10:00:00Z'),
       dataIntervalEnd: new Date('2024-10-01T11:00:00Z'),
-      createEncoder: () => createFileEncoder({ format: 'JSONLines', compression: 'gzip' }),
+      createEncoder: () => createFileEncoder({ format: 'JSONLines', compression: 'gzip', fields: FIELDS }),
       readRows: async function* () {},
       partSizeBytes: PART,
       describe: {
         model: 'events',
-        schema: [
-          { name: 'n', type: 'integer' },
-          { name: 'noise', type: 'string' },
-        ],
+        schema: FIELDS.map(({ name, type }) => ({ name, type })),
         sourceRecords: () => BATCHES * ROWS_PER_BATCH,
       },
     };

@@ -10,7 +10,7 @@ import {
 } from '../../db/run-progress';
 import { createFileEncoder } from '../../formats';
 import { streamCopyBatches } from '../../models/copy-stream';
-import { copyColumnsQuery, countQuery, jsonLinesQuery } from '../../models/types';
+import { copyColumnsQuery, countQuery } from '../../models/types';
 import type { InsertActivityResult } from '../../temporal/contracts';
 import type { DestinationAccess } from '../../config';
 import type { InsertAttempt } from '../contract';
@@ -59,7 +59,8 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
   const dataIntervalStart = new Date(input.dataIntervalStart);
   const dataIntervalEnd = new Date(input.dataIntervalEnd);
   const model = attemptModelQuery(attempt);
-  const render = config.file_format === 'Parquet' ? copyColumnsQuery : jsonLinesQuery;
+  // JSON lines are built by the worker from typed columns (JsonLinesWriter), as Parquet's columns are.
+  const readerDerives = config.file_format !== 'Parquet';
   const { store, close } = await opener.open(config, settings.destinationAccess);
   try {
     const keyPrefix = intervalKeyPrefix({
@@ -86,7 +87,7 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
       dataIntervalEnd,
       createEncoder: () => createFileEncoder(encoderOptions(config, model.fields, settings)),
       readRows: async function* (after) {
-        const query = render(model, { after, withCursor: true });
+        const query = copyColumnsQuery(model, { after, withCursor: true, readerDerives });
         const options = {
           batchBytes: settings.source.fileBatchBytes,
           sliceRows: settings.source.sliceRows,

@@ -107,5 +107,6 @@ export function encoderOptions(
   return {
     format: 'JSONLines',
     compression: config.compression as (typeof COMPRESSIONS_BY_FORMAT)['JSONLines'][number],
+    fields,
   };
 }

@@ -1,0 +1,459 @@
+import type { CopyBatch } from '../models/copy-stream';
+import type { FieldType, ModelField } from '../models/types';
+import { readerColumns } from '../models/types';
+
+/**
+ * JSON lines built from rows as binary COPY sent them (copyColumnsQuery with `readerDerives`: text, int8, float8,
+ * bool, timestamptz, and no column for the fields taken from another one's JSON). Postgres building each line
+ * (json_build_object) cost it 8 of the 14 CPU seconds of a million events, and `->` on json 6 more: here a line
+ * costs a pass over its bytes (docs/notes/issue-19-session-f.md). The values are those json_build_object wrote:
+ * timestamps in its ISO format at UTC, JSON fields verbatim, strings escaped as Postgres escapes them.
+ */
+export class JsonLinesWriter {
+  /** Per output field: `,"name":` (no comma for the first), as bytes. */
+  private readonly prefixes: Uint8Array[];
+  /** Per output field: its column in the batch, or for a field taken from JSON, the column it is taken from. */
+  private readonly columns: number[];
+  private readonly types: FieldType[];
+  /** Per output field: the index of its key in `keys`, or -1 for a field read from its own column. */
+  private readonly keyIndex: number[];
+  /** The keys taken from JSON columns, and per key the column holding the JSON. */
+  private readonly keys: Uint8Array[] = [];
+  private readonly keyColumns: number[] = [];
+  /** Per key: whether it is the first of its column's keys (whose pass finds them all). */
+  private readonly firstOfColumn: boolean[];
+  /** The span of each key's value in the current row, found once per row (start, end; -1: absent). */
+  private readonly spans: Int32Array;
+  private readonly maxCharsPerByte: number[];
+
+  constructor(fields: readonly ModelField[]) {
+    const sent = readerColumns(fields);
+    this.prefixes = fields.map(
+      (field, i) => new Uint8Array(Buffer.from(`${i === 0 ? '' : ','}${JSON.stringify(field.name)}:`)),
+    );
+    this.types = fields.map((field) => field.type);
+    this.columns = [];
+    this.keyIndex = [];
+    for (const field of fields) {
+      if (field.fromJson) {
+        const column = sent.findIndex((candidate) => candidate.name === field.fromJson!.field);
+        if (column < 0) throw new Error(`Field ${field.name} is taken from ${field.fromJson.field}, which is not read`);
+        this.columns.push(column);
+        this.keyIndex.push(this.keys.length);
+        this.keys.push(new Uint8Array(Buffer.from(field.fromJson.key)));
+        this.keyColumns.push(column);
+      } else {
+        this.columns.push(sent.indexOf(field));
+        this.keyIndex.push(-1);
+      }
+    }
+    this.firstOfColumn = this.keyColumns.map((column, key) => this.keyColumns.indexOf(column) === key);
+    this.spans = new Int32Array(this.keys.length * 2);
+    // How long a field's text can get per byte of its value: strings escape a control byte as \u00XX.
+    this.maxCharsPerByte = fields.map((field) => (field.type === 'string' ? 6 : 1));
+  }
+
+  /**
+   * The batch's rows as JSON lines, each ending in a newline, written into a buffer `allocate` gives (at least the
+   * size it asks for); returns the bytes written, a view of that buffer.
+   */
+  write(batch: CopyBatch, allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)): Buffer {
+    const { data, width, rows, starts, lengths } = batch;
+    let bound = 0;
+    for (let row = 0; row < rows; row++) {
+      bound += 1 + 2; // {, } and the newline
+      for (let field = 0; field < this.columns.length; field++) {
+        const length = lengths[row * width + this.columns[field]!]!;
+        bound += this.prefixes[field]!.length + 32 + Math.max(0, length) * this.maxCharsPerByte[field]!;
+      }
+    }
+    const out = allocate(bound);
+    // Byte by byte through plain Uint8Arrays (a Buffer's indexing is slower); long runs by native copies.
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    const o = new Uint8Array(out.buffer, out.byteOffset, out.length);
+    const view = new DataView(data.buffer, data.byteOffset, data.length);
+    let at = 0;
+    for (let row = 0; row < rows; row++) {
+      const base = row * width;
+      if (this.keys.length) this.findKeys(bytes, starts, lengths, base);
+      o[at++] = OPEN_BRACE;
+      for (let field = 0; field < this.columns.length; field++) {
+        at = put(this.prefixes[field]!, o, at);
+        const key = this.keyIndex[field]!;
+        if (key >= 0) {
+          const start = this.spans[2 * key]!;
+          at = start < 0 ? put(NULL, o, at) : copyJson(data, start, this.spans[2 * key + 1]!, o, at);
+          continue;
+        }
+        const index = base + this.columns[field]!;
+        const length = lengths[index]!;
+        if (length < 0) {
+          at = put(NULL, o, at);
+          continue;
+        }
+        const start = starts[index]!;
+        switch (this.types[field]!) {
+          case 'string':
+            at = writeString(bytes, start, start + length, o, at);
+            break;
+          case 'uuid':
+            o[at++] = QUOTE;
+            for (let i = start; i < start + length; i++) o[at++] = bytes[i]!;
+            o[at++] = QUOTE;
+            break;
+          case 'json':
+            at = copyJson(data, start, start + length, o, at);
+            break;
+          case 'integer':
+            at = writeInteger(view, start, o, at);
+            break;
+          case 'float':
+            at = writeFloat(view.getFloat64(start), o, at);
+            break;
+          case 'boolean':
+            at = put(bytes[start] === 1 ? TRUE : FALSE, o, at);
+            break;
+          case 'timestamp':
+            at = writeTimestamp(view, start, o, at);
+            break;
+        }
+      }
+      o[at++] = CLOSE_BRACE;
+      o[at++] = NEWLINE;
+    }
+    return out.subarray(0, at);
+  }
+
+  /** Finds this row's value of every key taken from JSON, one pass per JSON column. */
+  private findKeys(bytes: Uint8Array, starts: Int32Array, lengths: Int32Array, base: number): void {
+    this.spans.fill(-1);
+    for (let key = 0; key < this.keys.length; key++) {
+      if (!this.firstOfColumn[key]) continue;
+      const index = base + this.keyColumns[key]!;
+      const length = lengths[index]!;
+      if (length < 0) continue;
+      findTopLevelKeys(bytes, starts[index]!, starts[index]! + length, this.keys, this.keyColumns, key, this.spans);
+    }
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const NEWLINE = 0x0a;
+const RETURN = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+function ascii(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'latin1'));
+}
+const NULL = ascii('null');
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+
+/** Copies a few bytes (a loop beats a native call's overhead on short runs). */
+function put(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  for (let i = 0; i < bytes.length; i++) out[at++] = bytes[i]!;
+  return at;
+}
+
+/** Below this many bytes a JSON value is copied by a loop, above by a native copy and search. */
+const NATIVE_COPY_BYTES = 64;
+
+/**
+ * A JSON value's text as it is, but for newlines and returns between its tokens (json keeps the input's formatting;
+ * inside strings JSON has none), which become spaces: a line holds one row.
+ */
+function copyJson(data: Buffer, start: number, end: number, out: Uint8Array, at: number): number {
+  if (end - start < NATIVE_COPY_BYTES) {
+    for (let i = start; i < end; i++) {
+      const byte = data[i]!;
+      out[at++] = byte === NEWLINE || byte === RETURN ? SPACE : byte;
+    }
+    return at;
+  }
+  const value = data.subarray(start, end);
+  value.copy(out, at);
+  if (value.indexOf(NEWLINE) >= 0 || value.indexOf(RETURN) >= 0) {
+    for (let i = at; i < at + value.length; i++) if (out[i] === NEWLINE || out[i] === RETURN) out[i] = SPACE;
+  }
+  return at + value.length;
+}
+
+/** What a byte becomes in a JSON string, as Postgres's escape_json writes it: 0 itself, else the escape's letter. */
+const ESCAPES = new Uint8Array(256);
+for (let byte = 0; byte < 0x20; byte++) ESCAPES[byte] = 0x75; // \u00XX
+ESCAPES[0x08] = 0x62; // \b
+ESCAPES[0x0c] = 0x66; // \f
+ESCAPES[NEWLINE] = 0x6e; // \n
+ESCAPES[RETURN] = 0x72; // \r
+ESCAPES[TAB] = 0x74; // \t
+ESCAPES[QUOTE] = QUOTE;
+ESCAPES[BACKSLASH] = BACKSLASH;
+const HEX = Buffer.from('0123456789abcdef');
+
+/** UTF-8 text as a JSON string: bytes from 0x80 up (UTF-8 sequences) are copied as they are. */
+function writeString(data: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number {
+  out[at++] = QUOTE;
+  for (let i = start; i < end; i++) {
+    const byte = data[i]!;
+    const escape = ESCAPES[byte]!;
+    if (escape === 0) {
+      out[at++] = byte;
+    } else if (escape === 0x75) {
+      out[at++] = BACKSLASH;
+      out[at++] = 0x75;
+      out[at++] = 0x30;
+      out[at++] = 0x30;
+      out[at++] = HEX[byte >> 4]!;
+      out[at++] = HEX[byte & 15]!;
+    } else {
+      out[at++] = BACKSLASH;
+      out[at++] = escape;
+    }
+  }
+  out[at++] = QUOTE;
+  return at;
+}
+
+/** Writes the decimal digits of a non-negative integer below 2^53. */
+function writeDigits(value: number, out: Uint8Array, at: number): number {
+  if (value < 10) {
+    out[at] = 0x30 + value;
+    return at + 1;
+  }
+  let digits = 0;
+  for (let rest = value; rest >= 1; rest = Math.floor(rest / 10)) digits++;
+  for (let i = at + digits - 1, rest = value; i >= at; i--, rest = Math.floor(rest / 10)) out[i] = 0x30 + (rest % 10);
+  return at + digits;
+}
+
+/** An int8 as a JSON number. */
+function writeInteger(data: DataView, start: number, out: Uint8Array, at: number): number {
+  const high = data.getInt32(start);
+  const low = data.getUint32(start + 4);
+  // Exact as a double below 2^53 in magnitude (|high| < 2^21); larger values take the slow, exact path.
+  if (high >= -0x200000 && high < 0x200000) {
+    const value = high * 0x1_0000_0000 + low;
+    if (value < 0) {
+      out[at++] = 0x2d; // -
+      return writeDigits(-value, out, at);
+    }
+    return writeDigits(value, out, at);
+  }
+  return put(ascii(data.getBigInt64(start).toString()), out, at);
+}
+
+/** A float8 as json_build_object writes it: a number, or a string for NaN and the infinities (JSON has none). */
+function writeFloat(value: number, out: Uint8Array, at: number): number {
+  if (Number.isFinite(value)) return put(ascii(String(value)), out, at);
+  return put(ascii(Number.isNaN(value) ? '"NaN"' : value > 0 ? '"Infinity"' : '"-Infinity"'), out, at);
+}
+
+const MICROS_PER_DAY = 86_400_000_000;
+const BIG_MICROS_PER_DAY = 86_400_000_000n;
+/** Days from 1970-01-01 to 2000-01-01, where Postgres counts its timestamps from. */
+const POSTGRES_EPOCH_DAYS = 10_957;
+const dateCache: { day: number; text: Uint8Array } = { day: Number.NaN, text: new Uint8Array(0) };
+const INFINITY = ascii('"infinity"');
+const MINUS_INFINITY = ascii('"-infinity"');
+const UTC = ascii('+00:00"');
+const UTC_BC = ascii('+00:00 BC"');
+
+/**
+ * A timestamptz as json_build_object writes it at UTC: `"2025-01-15T10:00:00.5+00:00"` (the fraction's trailing
+ * zeros dropped, no fraction when whole), ` BC` after years before 1, and `"infinity"`/`"-infinity"`.
+ */
+function writeTimestamp(data: DataView, start: number, out: Uint8Array, at: number): number {
+  const high = data.getInt32(start);
+  const low = data.getUint32(start + 4);
+  if (high === 0x7fffffff && low === 0xffffffff) return put(INFINITY, out, at);
+  if (high === -0x80000000 && low === 0) return put(MINUS_INFINITY, out, at);
+  // Microseconds from 2000-01-01 UTC, split into days and the time of day: as doubles for 285 years either side,
+  // where they are exact; Postgres's range is wider.
+  let day: number;
+  let rest: number;
+  if (high >= -0x200000 && high < 0x200000) {
+    const micros = high * 0x1_0000_0000 + low;
+    day = Math.floor(micros / MICROS_PER_DAY);
+    rest = micros - day * MICROS_PER_DAY;
+  } else {
+    const micros = data.getBigInt64(start);
+    const days = micros / BIG_MICROS_PER_DAY - (micros % BIG_MICROS_PER_DAY < 0n ? 1n : 0n);
+    day = Number(days);
+    rest = Number(micros - days * BIG_MICROS_PER_DAY);
+  }
+  if (day !== dateCache.day) {
+    dateCache.day = day;
+    dateCache.text = ascii(dateText(day + POSTGRES_EPOCH_DAYS));
+  }
+  const date = dateCache.text;
+  out[at++] = QUOTE;
+  // The date's text is `YYYY-MM-DD` and, for years before 1, ` BC`, which Postgres writes after the offset.
+  const bc = date[date.length - 1] === 0x43; // C
+  const dateLength = bc ? date.length - 3 : date.length;
+  for (let i = 0; i < dateLength; i++) out[at++] = date[i]!;
+  out[at++] = 0x54; // T
+  const hours = Math.floor(rest / 3_600_000_000);
+  rest -= hours * 3_600_000_000;
+  const minutes = Math.floor(rest / 60_000_000);
+  rest -= minutes * 60_000_000;
+  const seconds = Math.floor(rest / 1_000_000);
+  let fraction = rest - seconds * 1_000_000;
+  at = writeTwoDigits(hours, out, at);
+  out[at++] = COLON;
+  at = writeTwoDigits(minutes, out, at);
+  out[at++] = COLON;
+  at = writeTwoDigits(seconds, out, at);
+  if (fraction > 0) {
+    out[at++] = 0x2e; // .
+    let digits = 6;
+    while (fraction % 10 === 0) {
+      fraction /= 10;
+      digits--;
+    }
+    for (let i = at + digits - 1; i >= at; i--, fraction = Math.floor(fraction / 10)) out[i] = 0x30 + (fraction % 10);
+    at += digits;
+  }
+  return put(bc ? UTC_BC : UTC, out, at);
+}
+
+function writeTwoDigits(value: number, out: Uint8Array, at: number): number {
+  out[at] = 0x30 + Math.floor(value / 10);
+  out[at + 1] = 0x30 + (value % 10);
+  return at + 2;
+}
+
+/**
+ * `YYYY-MM-DD` of a day counted from 1970-01-01 in the proleptic Gregorian calendar, as Postgres writes it: at
+ * least four digits of year, and for years before 1 the year counted back from 1 BC with ` BC` appended.
+ */
+function dateText(days: number): string {
+  // Howard Hinnant's civil_from_days.
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
+  const dayOfMonth = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
+  const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const pad = (value: number, width: number) => String(value).padStart(width, '0');
+  const date = `${pad(year > 0 ? year : 1 - year, 4)}-${pad(month, 2)}-${pad(dayOfMonth, 2)}`;
+  return year > 0 ? date : `${date} BC`;
+}
+
+/**
+ * Finds, in the JSON text data[start, end) (valid JSON: Postgres's json type checked it), the value of each top-level
+ * key of `keys` whose column is `keyColumns[first]`, as `->` on json finds it: the last of duplicated keys, keys
+ * compared unescaped, nothing when the text is not an object. Writes each found value's span into `spans` at
+ * 2 * key (start) and 2 * key + 1 (end). One pass, one loop: most of the text is the inside of strings.
+ */
+function findTopLevelKeys(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  keys: readonly Uint8Array[],
+  keyColumns: readonly number[],
+  first: number,
+  spans: Int32Array,
+): void {
+  let i = start;
+  // Whitespace is all JSON has below 0x21 outside strings.
+  while (i < end && data[i]! <= SPACE) i++;
+  if (data[i] !== OPEN_BRACE) return;
+  let depth = 0;
+  let expectKey = false;
+  /** The key whose value is being read, or -1; where that value started, or -1 before its first byte. */
+  let key = -1;
+  let valueStart = -1;
+  for (; i < end; i++) {
+    const byte = data[i]!;
+    if (byte === QUOTE) {
+      const stringStart = i;
+      for (i++; i < end; i++) {
+        const inner = data[i]!;
+        if (inner === QUOTE) break;
+        if (inner === BACKSLASH) i++;
+      }
+      if (depth !== 1) continue;
+      if (expectKey) {
+        expectKey = false;
+        key = matchingKey(data, stringStart + 1, i, keys, keyColumns, first);
+      } else if (valueStart < 0) {
+        valueStart = stringStart;
+      }
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      if (depth === 1 && valueStart < 0) valueStart = i;
+      if (depth++ === 0) expectKey = true;
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      if (--depth === 0) {
+        endValue(data, key, valueStart, i, spans);
+        return;
+      }
+    } else if (depth === 1) {
+      if (byte === COMMA) {
+        endValue(data, key, valueStart, i, spans);
+        key = -1;
+        valueStart = -1;
+        expectKey = true;
+      } else if (valueStart < 0 && byte > SPACE && byte !== COLON) {
+        valueStart = i; // a number, true, false or null
+      }
+    }
+  }
+}
+
+/** Records the span of a wanted key's value, which ends before `delimiter` (its `,` or `}`), trailing space left out. */
+function endValue(data: Uint8Array, key: number, valueStart: number, delimiter: number, spans: Int32Array): void {
+  if (key < 0 || valueStart < 0) return;
+  let end = delimiter;
+  while (data[end - 1]! <= SPACE) end--;
+  spans[2 * key] = valueStart;
+  spans[2 * key + 1] = end;
+}
+
+/** The index of the key (of `first`'s column) the key text data[start, end) names, or -1. */
+function matchingKey(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  keys: readonly Uint8Array[],
+  keyColumns: readonly number[],
+  first: number,
+): number {
+  for (let key = first; key < keys.length; key++) {
+    if (keyColumns[key] === keyColumns[first] && keyMatches(data, start, end, keys[key]!)) return key;
+  }
+  return -1;
+}
+
+/**
+ * Whether the key text data[start, end) (without quotes) names `key`, escapes decoded as Postgres decodes them. An
+ * escape is longer than the character it stands for: text as long as the key matches only byte for byte.
+ */
+function keyMatches(data: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
+  const length = end - start;
+  if (length === key.length) {
+    for (let i = 0; i < length; i++) if (data[start + i] !== key[i]) return false;
+    return true;
+  }
+  if (length < key.length) return false;
+  let escaped = false;
+  for (let i = start; i < end && !escaped; i++) escaped = data[i] === BACKSLASH;
+  // Rare: an escaped key (`"\u0024set"`) is decoded and compared whole.
+  return escaped && JSON.parse(utf8(data.subarray(start - 1, end + 1))) === utf8(key);
+}
+
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+}
