@@ -82,7 +82,7 @@ export class JsonLinesWriter {
         const key = this.keyIndex[field]!;
         if (key >= 0) {
           const start = this.spans[2 * key]!;
-          at = start < 0 ? put(NULL, o, at) : copyJson(data, start, this.spans[2 * key + 1]!, o, at);
+          at = start < 0 ? put(NULL, o, at) : copyJson(data, start, this.spans[2 * key + 1]!, out, o, at);
           continue;
         }
         const index = base + this.columns[field]!;
@@ -102,7 +102,7 @@ export class JsonLinesWriter {
             o[at++] = QUOTE;
             break;
           case 'json':
-            at = copyJson(data, start, start + length, o, at);
+            at = copyJson(data, start, start + length, out, o, at);
             break;
           case 'integer':
             at = writeInteger(view, start, o, at);
@@ -168,22 +168,29 @@ const NATIVE_COPY_BYTES = 64;
 
 /**
  * A JSON value's text as it is, but for newlines and returns between its tokens (json keeps the input's formatting;
- * inside strings JSON has none), which become spaces: a line holds one row.
+ * inside strings JSON has none), which become spaces: a line holds one row. `out` and `o` are the same bytes.
  */
-function copyJson(data: Buffer, start: number, end: number, out: Uint8Array, at: number): number {
-  if (end - start < NATIVE_COPY_BYTES) {
+function copyJson(data: Buffer, start: number, end: number, out: Buffer, o: Uint8Array, at: number): number {
+  const length = end - start;
+  if (length < NATIVE_COPY_BYTES) {
     for (let i = start; i < end; i++) {
       const byte = data[i]!;
-      out[at++] = byte === NEWLINE || byte === RETURN ? SPACE : byte;
+      o[at++] = byte === NEWLINE || byte === RETURN ? SPACE : byte;
     }
     return at;
   }
-  const value = data.subarray(start, end);
-  value.copy(out, at);
-  if (value.indexOf(NEWLINE) >= 0 || value.indexOf(RETURN) >= 0) {
-    for (let i = at; i < at + value.length; i++) if (out[i] === NEWLINE || out[i] === RETURN) out[i] = SPACE;
+  data.copy(out, at, start, end);
+  // Searched natively, bounded by the byte after the copy (the line's next byte, not written yet): no subarray, whose
+  // object per value was most of the garbage the writer made.
+  const after = at + length;
+  o[after] = NEWLINE;
+  let found = out.indexOf(NEWLINE, at) < after;
+  if (!found) {
+    o[after] = RETURN;
+    found = out.indexOf(RETURN, at) < after;
   }
-  return at + value.length;
+  if (found) for (let i = at; i < after; i++) if (o[i] === NEWLINE || o[i] === RETURN) o[i] = SPACE;
+  return after;
 }
 
 /** What a byte becomes in a JSON string, as Postgres's escape_json writes it: 0 itself, else the escape's letter. */
@@ -371,12 +378,12 @@ function findTopLevelKeys(
   // Whitespace is all JSON has below 0x21 outside strings.
   while (i < end && data[i]! <= SPACE) i++;
   if (data[i] !== OPEN_BRACE) return;
-  let depth = 0;
-  let expectKey = false;
+  let depth = 1;
+  let expectKey = true;
   /** The key whose value is being read, or -1; where that value started, or -1 before its first byte. */
   let key = -1;
   let valueStart = -1;
-  for (; i < end; i++) {
+  for (i++; i < end; i++) {
     const byte = data[i]!;
     if (byte === QUOTE) {
       const stringStart = i;
@@ -385,30 +392,33 @@ function findTopLevelKeys(
         if (inner === QUOTE) break;
         if (inner === BACKSLASH) i++;
       }
-      if (depth !== 1) continue;
-      if (expectKey) {
-        expectKey = false;
-        key = matchingKey(data, stringStart + 1, i, keys, keyColumns, first);
-      } else if (valueStart < 0) {
-        valueStart = stringStart;
+      if (depth === 1) {
+        if (expectKey) {
+          expectKey = false;
+          key = matchingKey(data, stringStart + 1, i, keys, keyColumns, first);
+        } else if (valueStart < 0) {
+          valueStart = stringStart;
+        }
+      }
+    } else if (byte <= SPACE || byte === COLON) {
+      // Between tokens.
+    } else if (byte === COMMA) {
+      if (depth === 1) {
+        endValue(data, key, valueStart, i, spans);
+        key = -1;
+        valueStart = -1;
+        expectKey = true;
       }
     } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
       if (depth === 1 && valueStart < 0) valueStart = i;
-      if (depth++ === 0) expectKey = true;
+      depth++;
     } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
       if (--depth === 0) {
         endValue(data, key, valueStart, i, spans);
         return;
       }
-    } else if (depth === 1) {
-      if (byte === COMMA) {
-        endValue(data, key, valueStart, i, spans);
-        key = -1;
-        valueStart = -1;
-        expectKey = true;
-      } else if (valueStart < 0 && byte > SPACE && byte !== COLON) {
-        valueStart = i; // a number, true, false or null
-      }
+    } else if (depth === 1 && valueStart < 0) {
+      valueStart = i; // a number, true, false or null
     }
   }
 }

@@ -55,6 +55,9 @@ const CASES: Array<Partial<Record<'s' | 'u' | 'j' | 'i' | 'f' | 'b' | 't', strin
   { t: `'infinity'` },
   { t: `'-infinity'` },
   { t: `'2025-01-15 10:59:59.000010+00'` },
+  // Long enough to be copied natively, with a newline and a return between tokens.
+  { j: `(E'{"long": "' || repeat('x', 100) || E'",\\n "$set": 1,\\r\\n "z": 2}')::json` },
+  { j: `(E'{"long": "' || repeat('y', 100) || E'",\\r "$set": 1}')::json` },
   {},
 ];
 
@@ -105,5 +108,7 @@ describe('JSON lines built by the worker from binary COPY', () => {
     expect(lines[3]).toContain('"set":[1, {"x": "}"}]');
     expect(lines[10]).toContain('"j":{"$set": -1.5e-7, "k": "\\u0000"}');
     expect(lines[18]).toContain('"t":"0044-03-15T12:00:00.000001+00:00 BC"');
+    expect(lines[23]).toContain(`"j":{"long": "${'x'.repeat(100)}",  "$set": 1,   "z": 2}`);
+    expect(lines[24]).toContain(`"j":{"long": "${'y'.repeat(100)}",  "$set": 1}`);
   });
 });
