@@ -67,7 +67,12 @@ export async function ensureConsoleBuilt(outDir = DIST.console): Promise<boolean
 export async function buildDist(directory = path.dirname(DIST.worker)): Promise<void> {
   await mkdir(directory, { recursive: true });
   await build({
-    entryPoints: { worker: path.join(ROOT, 'worker.ts'), api: path.join(ROOT, 'scripts/api.ts') },
+    entryPoints: {
+      worker: path.join(ROOT, 'worker.ts'),
+      api: path.join(ROOT, 'scripts/api.ts'),
+      // Beside the worker, which loads it into its JSON lines thread (src/formats/json-lines-thread.ts).
+      'json-lines': path.join(ROOT, 'src/formats/json-lines.ts'),
+    },
     outdir: directory,
     bundle: true,
     platform: 'node',

@@ -1,9 +1,9 @@
 import type { CopyBatch } from '../models/copy-stream';
 import type { ModelField } from '../models/types';
-import { SpareBuffers } from '../buffers';
 import { createCompressor, type TextCompression } from './compression';
 import type { FileEncoder } from './encoder';
 import { JsonLinesWriter } from './json-lines';
+import { giveBackJsonLines, writeJsonLinesOnThread } from './json-lines-thread';
 import { ParquetEncoder, type ParquetCompression } from './parquet';
 
 export type FileFormat = 'JSONLines' | 'Parquet';
@@ -32,37 +32,57 @@ export function createFileEncoder(options: EncoderOptions): FileEncoder {
     : new JsonLinesEncoder(options.fields, options.compression);
 }
 
-/** One per batch being compressed (two per export, ENCODES_IN_FLIGHT) and one being written. */
-const SPARE_LINE_BUFFERS = 3;
+/**
+ * Batches of fewer rows are written on the event loop: a small export (most intervals) does not wait for a thread
+ * to start or for a round trip to it.
+ */
+const THREAD_MIN_ROWS = 1000;
 
 /** Rows of typed columns (copyColumnsQuery with `readerDerives`), one JSON line each. */
 class JsonLinesEncoder implements FileEncoder {
   private readonly writer: JsonLinesWriter;
-  /** Buffers of lines compressed already (a fresh one per batch was garbage only full collections freed). */
-  private readonly spares = new SpareBuffers(SPARE_LINE_BUFFERS);
+  private readonly fieldsKey: string;
   private readonly compressor;
+  /** Resolves once the last batch's lines went to the compressor, which takes them in call order. */
+  private compressing: Promise<unknown> = Promise.resolve();
   readonly continuable: boolean;
 
-  constructor(fields: readonly ModelField[], compression: TextCompression) {
+  constructor(
+    private readonly fields: readonly ModelField[],
+    compression: TextCompression,
+  ) {
     this.writer = new JsonLinesWriter(fields);
+    this.fieldsKey = JSON.stringify(fields);
     this.compressor = createCompressor(compression);
     this.continuable = this.compressor.chunksAreIndependent;
   }
 
   encode(batch: CopyBatch): Promise<Buffer> {
-    const lines = this.writer.write(batch, (size) => Buffer.from(this.spares.take(size, size * 1.25)));
-    return this.compressor.compress(lines).then((compressed) => {
-      // The compressor is done with the lines: their buffer may take a later batch's, unless it is the result.
-      if (compressed.buffer !== lines.buffer) this.spares.give(lines.buffer as ArrayBuffer);
-      return compressed;
+    const onThread = batch.rows >= THREAD_MIN_ROWS;
+    const lines = onThread
+      ? writeJsonLinesOnThread(this.fields, this.fieldsKey, batch)
+      : Promise.resolve(this.writer.write(batch));
+    // An object, so that the compression's promise is not awaited here: the next batch's may start meanwhile.
+    const started = Promise.all([lines, this.compressing]).then(([bytes]) => ({
+      bytes,
+      compressed: this.compressor.compress(bytes),
+    }));
+    this.compressing = started.catch(() => undefined);
+    return started.then(async ({ bytes, compressed }) => {
+      const result = await compressed;
+      // The compressor is done with the lines: the thread may write later ones into their buffer.
+      if (onThread && result.buffer !== bytes.buffer) giveBackJsonLines(bytes);
+      return result;
     });
   }
 
   finish(): Promise<Buffer> {
-    return this.compressor.finish();
+    // After every batch's lines went to the compressor.
+    return this.compressing.then(() => this.compressor.finish());
   }
 
   async discard(): Promise<void> {
+    await this.compressing;
     await this.compressor.finish().catch(() => undefined);
   }
 }

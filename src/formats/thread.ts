@@ -34,6 +34,8 @@ export class ScriptThread {
       onSpare?: (buffer: ArrayBuffer) => void;
       /** Called when the thread exits for being idle (`idleExitMs`). */
       onIdleExit?: () => void;
+      /** Node options of the thread (e.g. a loader for the TypeScript modules its script requires). */
+      execArgv?: string[];
     } = {},
   ) {}
 
@@ -55,7 +57,7 @@ export class ScriptThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.source, { eval: true, name: this.name });
+    const worker = new Worker(this.source, { eval: true, name: this.name, execArgv: this.options.execArgv });
     worker.on('message', (reply: Reply) => {
       if (reply.spare) this.options.onSpare?.(reply.spare);
       const request = this.waiting.get(reply.id);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildDist, distFiles } from '../../src/dev/build';
@@ -40,6 +41,10 @@ describe('the worker process', () => {
     const directory = path.resolve(__dirname, `../../dist/test-${randomBytes(4).toString('hex')}`);
     try {
       await buildDist(directory);
+      // The JSON lines thread of the compiled worker requires the writer's module beside it.
+      const load = createRequire(__filename);
+      const writerModule = load(path.join(directory, 'json-lines.js')) as { JsonLinesWriter?: unknown };
+      expect(typeof writerModule.JsonLinesWriter).toBe('function');
       const worker = (running = spawnWorkerProcess(
         stack,
         { WORKFLOW_BUNDLE_PATH: undefined },

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createFileEncoder } from '../../src/formats';
 import { JsonLinesWriter } from '../../src/formats/json-lines';
 import { jsonWithoutNul } from '../../src/models/events';
 import { streamCopyBatches } from '../../src/models/copy-stream';
@@ -110,5 +111,34 @@ describe('JSON lines built by the worker from binary COPY', () => {
     expect(lines[18]).toContain('"t":"0044-03-15T12:00:00.000001+00:00 BC"');
     expect(lines[23]).toContain(`"j":{"long": "${'x'.repeat(100)}",  "$set": 1,   "z": 2}`);
     expect(lines[24]).toContain(`"j":{"long": "${'y'.repeat(100)}",  "$set": 1}`);
+  });
+
+  it('writes large batches on the thread, in order, with the same lines as on the event loop', async () => {
+    await db.pool.query(
+      `CREATE TABLE json_line_rows AS SELECT i::int8 AS id, 'row ' || i AS s, NULL::uuid AS u,
+         json_build_object('$set', json_build_object('i', i), 'pad', repeat('p', i % 300)) AS j, i::int8 * 1000 AS i,
+         i / 7.0::float8 AS f, i % 2 = 0 AS b, '2024-05-01T10:00:00Z'::timestamptz + i * interval '1.5 ms' AS t
+       FROM generate_series(1, 5000) AS i`,
+    );
+    const rows = { ...model, source: { text: 'SELECT * FROM json_line_rows', values: [] } };
+    const query = copyColumnsQuery(rows, { readerDerives: true });
+    const encoder = createFileEncoder({ format: 'JSONLines', compression: null, fields: FIELDS });
+    const writer = new JsonLinesWriter(FIELDS);
+    const encoded: Array<Promise<Buffer>> = [];
+    const inline: Buffer[] = [];
+    // Batches of 2,000 rows: written on the thread (THREAD_MIN_ROWS), the last of 1,000 too.
+    const options = { batchBytes: 4 * 1024 * 1024, batchRows: 2000, cursorWidth: 0 };
+    for await (const batch of streamCopyBatches(db.pool, query, options)) {
+      inline.push(writer.write(batch));
+      encoded.push(encoder.encode(batch));
+      batch.release?.();
+    }
+    expect(inline.length).toBeGreaterThan(2);
+    const threaded = Buffer.concat([...(await Promise.all(encoded)), await encoder.finish()]);
+    expect(threaded.equals(Buffer.concat(inline))).toBe(true);
+    const lines = threaded.toString('utf8').trimEnd().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { id: number }).id)).toEqual(
+      Array.from({ length: 5000 }, (_, i) => i + 1),
+    );
   });
 });
