@@ -86,28 +86,3 @@ class JsonLinesEncoder implements FileEncoder {
     await this.compressor.finish().catch(() => undefined);
   }
 }
-
-/**
- * The JSON lines of a batch, one per row: each row's first field, copied byte for byte (no JS string is made), and
- * a newline. JSON text from Postgres has no raw newline inside strings but may have whitespace ones (json keeps the
- * input's formatting): they become spaces, which JSON treats alike.
- */
-export function encodeLines(batch: CopyBatch): Buffer {
-  const { data, width, rows, starts, lengths } = batch;
-  let size = rows;
-  for (let row = 0; row < rows; row++) size += Math.max(0, lengths[row * width]!);
-  const bytes = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let row = 0; row < rows; row++) {
-    const start = starts[row * width]!;
-    const length = Math.max(0, lengths[row * width]!);
-    data.copy(bytes, at, start, start + length);
-    const line = bytes.subarray(at, at + length);
-    if (line.includes(10) || line.includes(13)) {
-      for (let i = 0; i < length; i++) if (line[i] === 10 || line[i] === 13) line[i] = 32;
-    }
-    at += length;
-    bytes[at++] = 10;
-  }
-  return bytes;
-}
