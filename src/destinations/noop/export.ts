@@ -6,15 +6,16 @@ export interface DiscardResult {
   bytes: number;
 }
 
-/** Reads JSON-line rows (jsonLinesQuery, read with streamCopyBatches) to the end and counts them. */
+/** Reads rows to the end and counts them, and their bytes as `weigh` weighs each batch. */
 export async function discardRows(
   rows: AsyncIterable<CopyBatch>,
+  weigh: (batch: CopyBatch) => number,
   options: { signal?: AbortSignal; onBatch?: (progress: DiscardResult) => void } = {},
 ): Promise<DiscardResult> {
   const result = { records: 0, bytes: 0 };
   for await (const batch of rows) {
     options.signal?.throwIfAborted();
-    for (let row = 0; row < batch.rows; row++) result.bytes += batch.lengths[row * batch.width]! + 1;
+    result.bytes += weigh(batch);
     result.records += batch.rows;
     options.onBatch?.(result);
   }

@@ -38,8 +38,11 @@ export type PostgresExportOptions = BatchedExportOptions<PostgresDestinationConf
 
 const STAGING = escapeIdentifier('batch_export_staging');
 
-/** unique_violation (on pg_type) and duplicate_table: what CREATE TABLE IF NOT EXISTS raises when it loses a race. */
-const CREATED_CONCURRENTLY = new Set(['23505', '42P07']);
+/**
+ * unique_violation (on pg_type), duplicate_table and duplicate_object (its row type, "type ... already exists"): what
+ * CREATE TABLE IF NOT EXISTS raises when it loses a race.
+ */
+const CREATED_CONCURRENTLY = new Set(['23505', '42P07', '42710']);
 
 export type PostgresExportResult = BatchedExportResult;
 
