@@ -1,6 +1,7 @@
 import type { CopyBatch } from '../models/copy-stream';
 import type { FieldType, ModelField } from '../models/types';
 import { readerColumns } from '../models/types';
+import { RowKeys } from './json-keys';
 
 /**
  * JSON lines built from rows as binary COPY sent them (copyColumnsQuery with `readerDerives`: text, int8, float8,
@@ -17,13 +18,8 @@ export class JsonLinesWriter {
   private readonly types: FieldType[];
   /** Per output field: the index of its key in `keys`, or -1 for a field read from its own column. */
   private readonly keyIndex: number[];
-  /** The keys taken from JSON columns, and per key the column holding the JSON. */
-  private readonly keys: Uint8Array[] = [];
-  private readonly keyColumns: number[] = [];
-  /** Per key: whether it is the first of its column's keys (whose pass finds them all). */
-  private readonly firstOfColumn: boolean[];
-  /** The span of each key's value in the current row, found once per row (start, end; -1: absent). */
-  private readonly spans: Int32Array;
+  /** The values of the keys taken from JSON columns, found once per row. */
+  private readonly keys: RowKeys;
   private readonly maxCharsPerByte: number[];
 
   constructor(fields: readonly ModelField[]) {
@@ -34,21 +30,22 @@ export class JsonLinesWriter {
     this.types = fields.map((field) => field.type);
     this.columns = [];
     this.keyIndex = [];
+    const wanted: { column: number; key: string }[] = [];
     for (const field of fields) {
       if (field.fromJson) {
         const column = sent.findIndex((candidate) => candidate.name === field.fromJson!.field);
         if (column < 0) throw new Error(`Field ${field.name} is taken from ${field.fromJson.field}, which is not read`);
+        // A JSON value is written as it is; `->>`'s unescaped text would need writing as a JSON string.
+        if (field.fromJson.text) throw new Error(`Field ${field.name} is taken as text, which JSON lines do not write`);
         this.columns.push(column);
-        this.keyIndex.push(this.keys.length);
-        this.keys.push(new Uint8Array(Buffer.from(field.fromJson.key)));
-        this.keyColumns.push(column);
+        this.keyIndex.push(wanted.length);
+        wanted.push({ column, key: field.fromJson.key });
       } else {
         this.columns.push(sent.indexOf(field));
         this.keyIndex.push(-1);
       }
     }
-    this.firstOfColumn = this.keyColumns.map((column, key) => this.keyColumns.indexOf(column) === key);
-    this.spans = new Int32Array(this.keys.length * 2);
+    this.keys = new RowKeys(wanted);
     // How long a field's text can get per byte of its value: strings escape a control byte as \u00XX.
     this.maxCharsPerByte = fields.map((field) => (field.type === 'string' ? 6 : 1));
   }
@@ -75,14 +72,14 @@ export class JsonLinesWriter {
     let at = 0;
     for (let row = 0; row < rows; row++) {
       const base = row * width;
-      if (this.keys.length) this.findKeys(bytes, starts, lengths, base);
+      if (this.keys.size) this.keys.find(bytes, starts, lengths, base);
       o[at++] = OPEN_BRACE;
       for (let field = 0; field < this.columns.length; field++) {
         at = put(this.prefixes[field]!, o, at);
         const key = this.keyIndex[field]!;
         if (key >= 0) {
-          const start = this.spans[2 * key]!;
-          at = start < 0 ? put(NULL, o, at) : copyJson(data, start, this.spans[2 * key + 1]!, out, o, at);
+          const start = this.keys.spans[2 * key]!;
+          at = start < 0 ? put(NULL, o, at) : copyJson(data, start, this.keys.spans[2 * key + 1]!, out, o, at);
           continue;
         }
         const index = base + this.columns[field]!;
@@ -123,27 +120,12 @@ export class JsonLinesWriter {
     }
     return out.subarray(0, at);
   }
-
-  /** Finds this row's value of every key taken from JSON, one pass per JSON column. */
-  private findKeys(bytes: Uint8Array, starts: Int32Array, lengths: Int32Array, base: number): void {
-    this.spans.fill(-1);
-    for (let key = 0; key < this.keys.length; key++) {
-      if (!this.firstOfColumn[key]) continue;
-      const index = base + this.keyColumns[key]!;
-      const length = lengths[index]!;
-      if (length < 0) continue;
-      findTopLevelKeys(bytes, starts[index]!, starts[index]! + length, this.keys, this.keyColumns, key, this.spans);
-    }
-  }
 }
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
 const COLON = 0x3a;
 const NEWLINE = 0x0a;
 const RETURN = 0x0d;
@@ -357,113 +339,4 @@ function dateText(days: number): string {
   const pad = (value: number, width: number) => String(value).padStart(width, '0');
   const date = `${pad(year > 0 ? year : 1 - year, 4)}-${pad(month, 2)}-${pad(dayOfMonth, 2)}`;
   return year > 0 ? date : `${date} BC`;
-}
-
-/**
- * Finds, in the JSON text data[start, end) (valid JSON: Postgres's json type checked it), the value of each top-level
- * key of `keys` whose column is `keyColumns[first]`, as `->` on json finds it: the last of duplicated keys, keys
- * compared unescaped, nothing when the text is not an object. Writes each found value's span into `spans` at
- * 2 * key (start) and 2 * key + 1 (end). One pass, one loop: most of the text is the inside of strings.
- */
-function findTopLevelKeys(
-  data: Uint8Array,
-  start: number,
-  end: number,
-  keys: readonly Uint8Array[],
-  keyColumns: readonly number[],
-  first: number,
-  spans: Int32Array,
-): void {
-  let i = start;
-  // Whitespace is all JSON has below 0x21 outside strings.
-  while (i < end && data[i]! <= SPACE) i++;
-  if (data[i] !== OPEN_BRACE) return;
-  let depth = 1;
-  let expectKey = true;
-  /** The key whose value is being read, or -1; where that value started, or -1 before its first byte. */
-  let key = -1;
-  let valueStart = -1;
-  for (i++; i < end; i++) {
-    const byte = data[i]!;
-    if (byte === QUOTE) {
-      const stringStart = i;
-      for (i++; i < end; i++) {
-        const inner = data[i]!;
-        if (inner === QUOTE) break;
-        if (inner === BACKSLASH) i++;
-      }
-      if (depth === 1) {
-        if (expectKey) {
-          expectKey = false;
-          key = matchingKey(data, stringStart + 1, i, keys, keyColumns, first);
-        } else if (valueStart < 0) {
-          valueStart = stringStart;
-        }
-      }
-    } else if (byte <= SPACE || byte === COLON) {
-      // Between tokens.
-    } else if (byte === COMMA) {
-      if (depth === 1) {
-        endValue(data, key, valueStart, i, spans);
-        key = -1;
-        valueStart = -1;
-        expectKey = true;
-      }
-    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
-      if (depth === 1 && valueStart < 0) valueStart = i;
-      depth++;
-    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
-      if (--depth === 0) {
-        endValue(data, key, valueStart, i, spans);
-        return;
-      }
-    } else if (depth === 1 && valueStart < 0) {
-      valueStart = i; // a number, true, false or null
-    }
-  }
-}
-
-/** Records the span of a wanted key's value, which ends before `delimiter` (its `,` or `}`), trailing space left out. */
-function endValue(data: Uint8Array, key: number, valueStart: number, delimiter: number, spans: Int32Array): void {
-  if (key < 0 || valueStart < 0) return;
-  let end = delimiter;
-  while (data[end - 1]! <= SPACE) end--;
-  spans[2 * key] = valueStart;
-  spans[2 * key + 1] = end;
-}
-
-/** The index of the key (of `first`'s column) the key text data[start, end) names, or -1. */
-function matchingKey(
-  data: Uint8Array,
-  start: number,
-  end: number,
-  keys: readonly Uint8Array[],
-  keyColumns: readonly number[],
-  first: number,
-): number {
-  for (let key = first; key < keys.length; key++) {
-    if (keyColumns[key] === keyColumns[first] && keyMatches(data, start, end, keys[key]!)) return key;
-  }
-  return -1;
-}
-
-/**
- * Whether the key text data[start, end) (without quotes) names `key`, escapes decoded as Postgres decodes them. An
- * escape is longer than the character it stands for: text as long as the key matches only byte for byte.
- */
-function keyMatches(data: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
-  const length = end - start;
-  if (length === key.length) {
-    for (let i = 0; i < length; i++) if (data[start + i] !== key[i]) return false;
-    return true;
-  }
-  if (length < key.length) return false;
-  let escaped = false;
-  for (let i = start; i < end && !escaped; i++) escaped = data[i] === BACKSLASH;
-  // Rare: an escaped key (`"\u0024set"`) is decoded and compared whole.
-  return escaped && JSON.parse(utf8(data.subarray(start - 1, end + 1))) === utf8(key);
-}
-
-function utf8(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
 }

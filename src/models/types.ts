@@ -50,7 +50,12 @@ export interface ModelField {
    * that build rows themselves (JsonLinesWriter) take it from that field's text instead: `->` on json parses the
    * whole text in Postgres, about 3 CPU seconds per million events for each such field.
    */
-  fromJson?: { field: string; key: string };
+  fromJson?: {
+    field: string;
+    key: string;
+    /** The value as `->>` gives it (a JSON string unescaped, null as NULL), not as `->`. */
+    text?: boolean;
+  };
 }
 
 /** The fields a query rendered with `readerDerives` sends: all but those taken from another one's JSON. */

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { encodeCopyBatch } from '../../src/destinations/postgres/copy';
+import { CopyEncoder } from '../../src/destinations/postgres/copy';
 import { BatchExportError } from '../../src/errors';
 import { tableFromIPC } from 'apache-arrow';
 import { ArrowIpcWriter, arrowSchema } from '../../src/formats/arrow';
@@ -284,7 +284,7 @@ describe('reading an interval with binary COPY', () => {
       await client.query('CREATE TEMPORARY TABLE round_trip (n serial, v text)');
       for (const batch of batches) {
         await pipeline(
-          Readable.from([encodeCopyBatch(batch, 1)]),
+          Readable.from([new CopyEncoder([{ field: 0 }]).encode(batch)]),
           client.query(copyFrom('COPY round_trip (v) FROM STDIN')),
         );
       }

@@ -13,7 +13,7 @@ import {
 } from '../batched-interval';
 import type { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
-import { encodeCopyBatch } from './copy';
+import { copyColumns, CopyEncoder } from './copy';
 import { classifyPostgresError, errorContext } from './errors';
 import {
   createTableStatement,
@@ -23,6 +23,7 @@ import {
   replaceStatement,
   sourceQuery,
   tableSpec,
+  type DestinationColumn,
   type TableSpec,
 } from './table';
 import { countWrittenRows, keysTableStatements, recordKeysStatement, WRITTEN_KEYS } from './verify';
@@ -86,13 +87,16 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
       insert,
       after: record ? [record] : [],
     };
-    const direct = directLoad(spec, names, target, uniqueKey);
     // Every value travels as Postgres' own text: exact for bigints, floats and timestamps, and what COPY reads. Read
     // with binary COPY, whose text fields go into the destination's COPY as they are (classified as source errors
-    // there); destination errors are classified where they happen.
+    // there); destination errors are classified where they happen. Values of the properties' keys are found in the
+    // properties' text here, not parsed out by the source.
+    const { read, copy } = copyColumns(columns, spec.columns);
+    const encoder = new CopyEncoder(copy);
+    const direct = directLoad(spec, names, target, uniqueKey, read);
     const { batches, sourceRecords: countedSource } = readSourceAsText(
-      { ...options, query: sourceQuery(options.query, spec, columns) },
-      columns,
+      { ...options, query: sourceQuery(options.query, spec, read) },
+      read,
       (column) => `(${column.expression})::text`,
     );
     let records = options.resumeFrom?.records ?? 0;
@@ -104,8 +108,8 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     let appending = direct !== null;
     await forEachPrefetched(batches, async (batch) => {
       options.signal?.throwIfAborted();
-      const data = encodeCopyBatch(batch, columns.length);
-      const keys = appending && direct !== null ? encodeCopyBatch(batch, [direct.keyField]) : null;
+      const data = encoder.encode(batch);
+      const keys = appending && direct !== null ? direct.keys.encode(batch) : null;
       const { rows, cursor } = batch;
       // Both are copies: the batch's buffer may take the next rows (CopyBatch.release).
       batch.release?.();
@@ -230,8 +234,8 @@ async function commitStagedBatch(client: Client, load: StagedLoad, data: Buffer,
 interface DirectLoad {
   copy: string;
   keysCopy: string;
-  /** The field of a source row that holds the key. */
-  keyField: number;
+  /** Writes a batch's keys (the source field holding them) for keysCopy. */
+  keys: CopyEncoder;
 }
 
 /**
@@ -239,12 +243,19 @@ interface DirectLoad {
  * already there makes the COPY fail, and the batch goes through the staging table, which skips or, in a backfill,
  * replaces it). Persons and sessions merge; a table without the index needs the staging table's NOT EXISTS.
  */
-function directLoad(spec: TableSpec, names: readonly string[], target: string, uniqueKey: boolean): DirectLoad | null {
+function directLoad(
+  spec: TableSpec,
+  names: readonly string[],
+  target: string,
+  uniqueKey: boolean,
+  read: readonly DestinationColumn[],
+): DirectLoad | null {
   if (spec.mode.kind !== 'dedupe' || !uniqueKey) return null;
+  const key = spec.mode.column;
   return {
     copy: `COPY ${target} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`,
-    keysCopy: `COPY ${WRITTEN_KEYS} (${escapeIdentifier(spec.mode.column)}) FROM STDIN`,
-    keyField: names.indexOf(spec.mode.column),
+    keysCopy: `COPY ${WRITTEN_KEYS} (${escapeIdentifier(key)}) FROM STDIN`,
+    keys: new CopyEncoder([{ field: read.findIndex((column) => column.name === key) }]),
   };
 }
 

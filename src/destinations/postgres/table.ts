@@ -55,6 +55,23 @@ function toColumn(field: ModelField): DestinationColumn {
   return { ...field, expression, sqlType: SQL_TYPES[field.type] };
 }
 
+/**
+ * A column holding a top-level key of the event's properties: JSON as `->` gives it, text as `->>` does. In SQL
+ * (the Snowflake destination's source query) it is taken from the per-row jsonb; the Postgres destination finds it
+ * in the properties' text itself (CopyEncoder).
+ */
+function fromProperties(name: string, type: 'json' | 'string', key: string): DestinationColumn {
+  const text = type === 'string';
+  return {
+    name,
+    type,
+    sqlType: SQL_TYPES[type],
+    expression: `(p.props ${text ? '->>' : '->'} '${key}')`,
+    perRow: true,
+    fromJson: { field: 'properties', key, text },
+  };
+}
+
 /** The events table of docs/design.md §6, then the other event fields, written when the user's table has them. */
 function eventColumns(): DestinationColumn[] {
   const field = (name: string) => toColumn(EVENT_FIELDS.find((candidate) => candidate.name === name)!);
@@ -64,12 +81,12 @@ function eventColumns(): DestinationColumn[] {
     { ...field('properties'), expression: EVENT_PROPERTIES },
     // The chain as the platform stores it, as a JSON string.
     { name: 'elements', type: 'json', sqlType: 'JSONB', expression: 'to_jsonb(r.elements_chain)' },
-    { name: 'set', type: 'json', sqlType: 'JSONB', expression: `(p.props -> '$set')`, perRow: true },
-    { name: 'set_once', type: 'json', sqlType: 'JSONB', expression: `(p.props -> '$set_once')`, perRow: true },
+    fromProperties('set', 'json', '$set'),
+    fromProperties('set_once', 'json', '$set_once'),
     field('distinct_id'),
     field('team_id'),
-    { name: 'ip', type: 'string', sqlType: 'TEXT', expression: `(p.props ->> '$ip')`, perRow: true },
-    { name: 'site_url', type: 'string', sqlType: 'TEXT', expression: `(p.props ->> '$current_url')`, perRow: true },
+    fromProperties('ip', 'string', '$ip'),
+    fromProperties('site_url', 'string', '$current_url'),
     field('timestamp'),
   ];
   const extra = EVENT_FIELDS.filter((candidate) => !spec.some((column) => column.name === candidate.name));

@@ -1,0 +1,157 @@
+/** Top-level keys of JSON text found in its bytes, without parsing it: what `->` on json finds. */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const SPACE = 0x20;
+
+/**
+ * The values of some top-level keys of a row's JSON fields, found once per row: one pass over each such field finds
+ * all of its keys. `spans` holds, per wanted key, where its value lies in the batch's bytes (start, end; -1 when the
+ * key is absent, the field NULL or not an object).
+ */
+export class RowKeys {
+  readonly spans: Int32Array;
+  private readonly keys: Uint8Array[];
+  private readonly keyColumns: number[];
+  /** Per key: whether it is the first of its column's keys (whose pass finds them all). */
+  private readonly firstOfColumn: boolean[];
+
+  /** `wanted`: per key, the column (of the batch's rows) holding the JSON, and the key. */
+  constructor(wanted: readonly { column: number; key: string }[]) {
+    this.keys = wanted.map(({ key }) => new Uint8Array(Buffer.from(key)));
+    this.keyColumns = wanted.map(({ column }) => column);
+    this.firstOfColumn = this.keyColumns.map((column, key) => this.keyColumns.indexOf(column) === key);
+    this.spans = new Int32Array(wanted.length * 2);
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** Finds the values of the row whose fields start at `base` in `starts` and `lengths` (CopyBatch's). */
+  find(bytes: Uint8Array, starts: Int32Array, lengths: Int32Array, base: number): void {
+    this.spans.fill(-1);
+    for (let key = 0; key < this.keys.length; key++) {
+      if (!this.firstOfColumn[key]) continue;
+      const index = base + this.keyColumns[key]!;
+      const length = lengths[index]!;
+      if (length < 0) continue;
+      findTopLevelKeys(bytes, starts[index]!, starts[index]! + length, this.keys, this.keyColumns, key, this.spans);
+    }
+  }
+}
+
+/**
+ * Finds, in the JSON text data[start, end) (valid JSON: Postgres's json type checked it), the value of each top-level
+ * key of `keys` whose column is `keyColumns[first]`, as `->` on json finds it: the last of duplicated keys, keys
+ * compared unescaped, nothing when the text is not an object. Writes each found value's span into `spans` at
+ * 2 * key (start) and 2 * key + 1 (end). One pass, one loop: most of the text is the inside of strings.
+ */
+function findTopLevelKeys(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  keys: readonly Uint8Array[],
+  keyColumns: readonly number[],
+  first: number,
+  spans: Int32Array,
+): void {
+  let i = start;
+  // Whitespace is all JSON has below 0x21 outside strings.
+  while (i < end && data[i]! <= SPACE) i++;
+  if (data[i] !== OPEN_BRACE) return;
+  let depth = 1;
+  let expectKey = true;
+  /** The key whose value is being read, or -1; where that value started, or -1 before its first byte. */
+  let key = -1;
+  let valueStart = -1;
+  for (i++; i < end; i++) {
+    const byte = data[i]!;
+    if (byte === QUOTE) {
+      const stringStart = i;
+      for (i++; i < end; i++) {
+        const inner = data[i]!;
+        if (inner === QUOTE) break;
+        if (inner === BACKSLASH) i++;
+      }
+      if (depth === 1) {
+        if (expectKey) {
+          expectKey = false;
+          key = matchingKey(data, stringStart + 1, i, keys, keyColumns, first);
+        } else if (valueStart < 0) {
+          valueStart = stringStart;
+        }
+      }
+    } else if (byte <= SPACE || byte === COLON) {
+      // Between tokens.
+    } else if (byte === COMMA) {
+      if (depth === 1) {
+        endValue(data, key, valueStart, i, spans);
+        key = -1;
+        valueStart = -1;
+        expectKey = true;
+      }
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      if (depth === 1 && valueStart < 0) valueStart = i;
+      depth++;
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      if (--depth === 0) {
+        endValue(data, key, valueStart, i, spans);
+        return;
+      }
+    } else if (depth === 1 && valueStart < 0) {
+      valueStart = i; // a number, true, false or null
+    }
+  }
+}
+
+/** Records the span of a wanted key's value, which ends before `delimiter` (its `,` or `}`), trailing space left out. */
+function endValue(data: Uint8Array, key: number, valueStart: number, delimiter: number, spans: Int32Array): void {
+  if (key < 0 || valueStart < 0) return;
+  let end = delimiter;
+  while (data[end - 1]! <= SPACE) end--;
+  spans[2 * key] = valueStart;
+  spans[2 * key + 1] = end;
+}
+
+/** The index of the key (of `first`'s column) the key text data[start, end) names, or -1. */
+function matchingKey(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  keys: readonly Uint8Array[],
+  keyColumns: readonly number[],
+  first: number,
+): number {
+  for (let key = first; key < keys.length; key++) {
+    if (keyColumns[key] === keyColumns[first] && keyMatches(data, start, end, keys[key]!)) return key;
+  }
+  return -1;
+}
+
+/**
+ * Whether the key text data[start, end) (without quotes) names `key`, escapes decoded as Postgres decodes them. An
+ * escape is longer than the character it stands for: text as long as the key matches only byte for byte.
+ */
+function keyMatches(data: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
+  const length = end - start;
+  if (length === key.length) {
+    for (let i = 0; i < length; i++) if (data[start + i] !== key[i]) return false;
+    return true;
+  }
+  if (length < key.length) return false;
+  let escaped = false;
+  for (let i = start; i < end && !escaped; i++) escaped = data[i] === BACKSLASH;
+  // Rare: an escaped key (`"\u0024set"`) is decoded and compared whole.
+  return escaped && JSON.parse(utf8(data.subarray(start - 1, end + 1))) === utf8(key);
+}
+
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+}
