@@ -96,7 +96,8 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     // there); destination errors are classified where they happen. Values of the properties' keys are found in the
     // properties' text here, not parsed out by the source.
     const { read, copy } = copyColumns(columns, spec.columns);
-    const encoder = new CopyEncoder(copy);
+    // Two buffers each: a batch is encoded while the one before it is written (see `encoded`).
+    const encoder = new CopyEncoder(copy, 2);
     const direct = directLoad(spec, names, target, uniqueKey, read, keys !== null);
     const { batches, sourceRecords: countedSource } = readSourceAsText(
       { ...options, query: sourceQuery(options.query, spec, read) },
@@ -110,13 +111,20 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     // batch and the ones after it go through the staging table, until one of them finds none of its rows there.
     // Without rows already there, replacing them is inserting.
     let appending = direct !== null;
-    await forEachPrefetched(batches, async (batch) => {
+    // Each batch is read and encoded while the one before it is written and committed, so that the destination's
+    // backend does not wait for the worker. The encoders' two buffers hold the batch being written and the next.
+    async function* encoded() {
+      for await (const batch of batches) {
+        const data = encoder.encode(batch);
+        const keys = direct?.keys ? direct.keys.encode(batch) : null;
+        const { rows, cursor } = batch;
+        // Both are copies: the batch's buffer may take the next rows (CopyBatch.release).
+        batch.release?.();
+        yield { data, keys, rows, cursor };
+      }
+    }
+    await forEachPrefetched(encoded(), async ({ data, keys: batchKeys, rows, cursor }) => {
       options.signal?.throwIfAborted();
-      const data = encoder.encode(batch);
-      const batchKeys = appending && direct?.keys ? direct.keys.encode(batch) : null;
-      const { rows, cursor } = batch;
-      // Both are copies: the batch's buffer may take the next rows (CopyBatch.release).
-      batch.release?.();
       const appended =
         appending && direct !== null && (await destination(() => appendBatch(client, direct, data, batchKeys)));
       if (!appended) {
@@ -279,7 +287,7 @@ function directLoad(
   return {
     copy: `COPY ${target} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`,
     keysCopy: `COPY ${WRITTEN_KEYS} (${escapeIdentifier(key)}) FROM STDIN`,
-    keys: counted ? new CopyEncoder([{ field: read.findIndex((column) => column.name === key) }]) : null,
+    keys: counted ? new CopyEncoder([{ field: read.findIndex((column) => column.name === key) }], 2) : null,
   };
 }
 
