@@ -16,6 +16,7 @@ export function createInsertActivities({ pool, sourcePool, config }: ActivityDep
   const settings = {
     s3: config.s3,
     source: config.source,
+    postgresDestination: config.postgresDestination,
     formats: config.formats,
     destinationAccess: config.destinationAccess,
   };

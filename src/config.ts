@@ -95,6 +95,13 @@ const EnvSchema = z.object({
    */
   SOURCE_SLICE_READ_AHEAD: booleanFlag.default(false),
   /**
+   * Connections a Postgres destination's export loads batches on at once, each committing its own batches: the
+   * destination's backends parse and index them in parallel. Used where COPY goes straight into the table (events
+   * into a table with a unique index on uuid, no trigger or rule); elsewhere one. Chosen by measurement
+   * (docs/notes/issue-19-session-g.md).
+   */
+  POSTGRES_DESTINATION_CONNECTIONS: positiveInt.max(8).default(2),
+  /**
    * Rows per Parquet row group. The writer holds a group's rows until the group is full, so this bounds a Parquet
    * export's memory; larger groups read a little faster. Chosen by measurement (docs/notes/issue-19-throughput.md).
    */
@@ -245,6 +252,8 @@ export interface Config {
     sliceRows: number;
     sliceReadAhead: boolean;
   };
+  /** Connections a Postgres destination loads on at once, where batches go straight into the table. */
+  postgresDestination: { connections: number };
   formats: { parquetRowGroupRows: number };
   schedule: { catchupWindowSeconds: number };
   backfills: {
@@ -323,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sliceRows: e.SOURCE_SLICE_ROWS,
       sliceReadAhead: e.SOURCE_SLICE_READ_AHEAD,
     },
+    postgresDestination: { connections: e.POSTGRES_DESTINATION_CONNECTIONS },
     formats: { parquetRowGroupRows: e.PARQUET_ROW_GROUP_ROWS },
     schedule: { catchupWindowSeconds: e.SCHEDULE_CATCHUP_WINDOW_SECONDS },
     backfills: {

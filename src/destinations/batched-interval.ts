@@ -38,6 +38,8 @@ export interface BatchedExportOptions<Config> {
   /** Read an interval of more rows in slices of this many (see streamCopyBatches); 0 or absent: in one piece. */
   sliceRows?: number;
   sliceReadAhead?: boolean;
+  /** Connections the destination may load batches on at once (the Postgres destination; default 1). */
+  connections?: number;
   resumeFrom?: CursorProgress | null;
   /**
    * Replace the rows the table holds for the interval's events (a backfill or a retried run). A scheduled run exports
@@ -109,6 +111,7 @@ export async function writeIntervalInBatches<Config extends FilteredConfig>(
     batchBytes: settings.source.batchBytes,
     sliceRows: settings.source.sliceRows,
     sliceReadAhead: settings.source.sliceReadAhead,
+    connections: settings.postgresDestination.connections,
     resumeFrom,
     replace: input.replace === true,
     signal: attempt.signal,

@@ -61,7 +61,7 @@ export interface InsertAttempt<Config> {
   /** The metadata database (progress, log lines) and the source database. */
   pool: Pool;
   sourcePool: Pool;
-  settings: Pick<ServiceConfig, 's3' | 'source' | 'formats' | 'destinationAccess'>;
+  settings: Pick<ServiceConfig, 's3' | 'source' | 'postgresDestination' | 'formats' | 'destinationAccess'>;
   /** Writes a log line the user sees on the run. */
   log(level: 'INFO' | 'WARNING', message: string): Promise<void>;
 }

@@ -13,7 +13,7 @@ import {
 } from '../batched-interval';
 import type { PostgresDestinationConfig } from './config';
 import { connectToDestination } from './connect';
-import { copyColumns, CopyEncoder } from './copy';
+import { copyColumns, CopyEncoder, type CopyColumn } from './copy';
 import { classifyPostgresError, errorContext } from './errors';
 import {
   createTableStatement,
@@ -61,6 +61,8 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     operation().catch((error: unknown) => Promise.reject(classifyPostgresError(error, context)));
 
   const client = await destination(() => connectToDestination(config, options.network));
+  // The connections batches are loaded on; the first also prepares the table and counts.
+  const writers = [client];
   try {
     const spec = tableSpec(options.query);
     const { columns, uniqueKey, rewrites } = await destination(() => prepareTable(client, spec, config));
@@ -96,9 +98,15 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     // there); destination errors are classified where they happen. Values of the properties' keys are found in the
     // properties' text here, not parsed out by the source.
     const { read, copy } = copyColumns(columns, spec.columns);
-    // Two buffers each: a batch is encoded while the one before it is written (see `encoded`).
-    const encoder = new CopyEncoder(copy, 2);
+    // More connections where batches go straight into the table, their keys uncounted: the unique index keeps a
+    // batch written twice (committed on one connection, unsaved as the worker died) from duplicating rows, and no
+    // session's key table needs counting. Staging tables are per session: each connection has its own.
     const direct = directLoad(spec, names, target, uniqueKey, read, keys !== null);
+    const connections = direct !== null && keys === null ? Math.max(1, options.connections ?? 1) : 1;
+    // A batch is encoded while those before it are written (see `encoded`): one buffer per connection, one for the
+    // batch waiting for its connection, one for the batch being encoded.
+    const encoder = new CopyEncoder(copy, connections + 2);
+    const keysEncoder = direct?.keys ? new CopyEncoder([direct.keys], connections + 2) : null;
     const { batches, sourceRecords: countedSource } = readSourceAsText(
       { ...options, query: sourceQuery(options.query, spec, read) },
       read,
@@ -111,30 +119,60 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     // batch and the ones after it go through the staging table, until one of them finds none of its rows there.
     // Without rows already there, replacing them is inserting.
     let appending = direct !== null;
-    // Each batch is read and encoded while the one before it is written and committed, so that the destination's
-    // backend does not wait for the worker. The encoders' two buffers hold the batch being written and the next.
+    const write = async (writer: Client, data: Buffer, batchKeys: Buffer | null, rows: number) => {
+      const appended =
+        appending && direct !== null && (await destination(() => appendBatch(writer, direct, data, batchKeys)));
+      if (!appended) {
+        const present = await destination(() => commitStagedBatch(writer, staged, data, rows));
+        appending = direct !== null && present === 0;
+      }
+    };
+    // Each batch is read and encoded while those before it are written and committed, so that the destination's
+    // backends do not wait for the worker.
     async function* encoded() {
       for await (const batch of batches) {
         const data = encoder.encode(batch);
-        const keys = direct?.keys ? direct.keys.encode(batch) : null;
+        const keys = keysEncoder?.encode(batch) ?? null;
         const { rows, cursor } = batch;
         // Both are copies: the batch's buffer may take the next rows (CopyBatch.release).
         batch.release?.();
         yield { data, keys, rows, cursor };
       }
     }
-    await forEachPrefetched(encoded(), async ({ data, keys: batchKeys, rows, cursor }) => {
-      options.signal?.throwIfAborted();
-      const appended =
-        appending && direct !== null && (await destination(() => appendBatch(client, direct, data, batchKeys)));
-      if (!appended) {
-        const present = await destination(() => commitStagedBatch(client, staged, data, rows));
-        appending = direct !== null && present === 0;
-      }
-      records += rows;
-      bytes += data.length;
-      await options.onCommit?.({ cursor, records, bytes });
-    });
+    // Batch n goes to connection n % connections once that connection's batch before it is committed and saved.
+    // Progress is saved in batch order, each save after its batch's commit and the save before it: a retry resumes
+    // after the last saved batch, and later batches committed meanwhile meet their rows in the table.
+    const done: Array<Promise<void>> = [Promise.resolve()];
+    const writing: Array<Promise<void>> = [];
+    let saved: Promise<void> = Promise.resolve();
+    let turn = 0;
+    try {
+      await forEachPrefetched(encoded(), async ({ data, keys: batchKeys, rows, cursor }) => {
+        options.signal?.throwIfAborted();
+        const index = turn++ % connections;
+        if (index === writers.length) {
+          // Opened once there is a batch for it: an interval of one batch takes one connection.
+          const writer = await destination(() => connectToDestination(config, options.network));
+          writers.push(writer);
+          await destination(() => prepareStaging(writer, columns, target));
+        }
+        await done[index];
+        records += rows;
+        bytes += data.length;
+        const progress = { cursor, records, bytes };
+        const committed = write(writers[index]!, data, batchKeys, rows);
+        writing[index] = committed;
+        saved = Promise.all([saved, committed]).then(() => options.onCommit?.(progress));
+        done[index] = saved;
+        // Observed by the next turn of this connection or after the last batch.
+        saved.catch(() => undefined);
+      });
+      await saved;
+    } catch (error) {
+      // Nothing may still be writing when the connections close.
+      await Promise.allSettled([...writing, ...done]);
+      throw error;
+    }
     const sourceRecords = countedSource();
     if (!keyed) return { records, bytes, sourceRecords, destinationRecords: null };
     // Every row a commit wrote is in the table (inserted, or already there with its key).
@@ -152,7 +190,7 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     }
     return { records, bytes, sourceRecords, destinationRecords };
   } finally {
-    await client.end().catch(() => undefined);
+    await Promise.all(writers.map((writer) => writer.end().catch(() => undefined)));
   }
 }
 
@@ -189,11 +227,7 @@ async function prepareTable(client: Client, spec: TableSpec, config: PostgresDes
       { kind: 'configuration' },
     );
   }
-  const list = columns.map((column) => escapeIdentifier(column.name)).join(', ');
-  await client.query(`DROP TABLE IF EXISTS pg_temp.${STAGING}`);
-  await client.query(
-    `CREATE TEMPORARY TABLE ${STAGING} ON COMMIT DELETE ROWS AS SELECT ${list} FROM ${target} WITH NO DATA`,
-  );
+  await prepareStaging(client, columns, target);
   const uniqueKey = spec.mode.kind === 'dedupe' && (await hasUniqueIndex(client, schema, table, spec.mode.column));
   return { columns, uniqueKey, rewrites: await hasTriggersOrRules(client, target) };
 }
@@ -213,6 +247,15 @@ async function hasTriggersOrRules(client: Client, target: string): Promise<boole
     [target],
   );
   return rows[0]?.rewrites === true;
+}
+
+/** (Re)creates the session's staging table with the table's own types of `columns`. */
+async function prepareStaging(client: Client, columns: readonly DestinationColumn[], target: string): Promise<void> {
+  const list = columns.map((column) => escapeIdentifier(column.name)).join(', ');
+  await client.query(`DROP TABLE IF EXISTS pg_temp.${STAGING}`);
+  await client.query(
+    `CREATE TEMPORARY TABLE ${STAGING} ON COMMIT DELETE ROWS AS SELECT ${list} FROM ${target} WITH NO DATA`,
+  );
 }
 
 /** Whether a unique index (not partial) covers exactly `column`: then ON CONFLICT on it works. */
@@ -265,8 +308,8 @@ async function commitStagedBatch(client: Client, load: StagedLoad, data: Buffer,
 interface DirectLoad {
   copy: string;
   keysCopy: string;
-  /** Writes a batch's keys (the source field holding them) for keysCopy; null when they are not counted. */
-  keys: CopyEncoder | null;
+  /** The source field holding a batch's keys, for keysCopy; null when they are not counted. */
+  keys: CopyColumn | null;
 }
 
 /**
@@ -287,7 +330,7 @@ function directLoad(
   return {
     copy: `COPY ${target} (${names.map(escapeIdentifier).join(', ')}) FROM STDIN`,
     keysCopy: `COPY ${WRITTEN_KEYS} (${escapeIdentifier(key)}) FROM STDIN`,
-    keys: counted ? new CopyEncoder([{ field: read.findIndex((column) => column.name === key) }], 2) : null,
+    keys: counted ? { field: read.findIndex((column) => column.name === key) } : null,
   };
 }
 
