@@ -109,10 +109,11 @@ const EnvSchema = z.object({
   /** How far back a schedule catches up on missed intervals after the worker or server was down. */
   SCHEDULE_CATCHUP_WINDOW_SECONDS: positiveInt.default(24 * 3600),
   /**
-   * Intervals a backfill exports at the same time. Each holds about 100 MB of worker memory at most (a million-event
-   * hour; docs/notes/issue-6-bench.md); 10 reaches the 10 intervals/s a month of small hourly intervals needs.
+   * Intervals a backfill exports at the same time (each within the workers' activity slots, which bound memory). On
+   * the bench's 2 cores a month of small hourly intervals ran 21-22 intervals/s at 10, 26 at 20 and 27.6 at 40: a
+   * run waits on Temporal and Postgres round trips, which more runs at once overlap (docs/notes/issue-19-session-g.md).
    */
-  BACKFILL_MAX_PARALLEL_RUNS: positiveInt.max(100).default(10),
+  BACKFILL_MAX_PARALLEL_RUNS: positiveInt.max(100).default(20),
   /** Intervals one backfill workflow run starts before it continues as new, keeping each history small. */
   BACKFILL_INTERVALS_PER_WORKFLOW_RUN: positiveInt.max(2000).default(250),
   /**

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { DestinationAccess } from '../../src/config';
+import { acquireS3Client } from '../../src/destinations/s3/client';
 import { S3DestinationConfig } from '../../src/destinations/s3/config';
 import { intervalKeyPrefix, manifestKey, objectKey } from '../../src/destinations/s3/keys';
 
@@ -49,5 +51,31 @@ describe('S3 keys', () => {
       new RegExp(`^${prefix}`),
     );
     expect(manifestKey(interval).startsWith(prefix)).toBe(true);
+  });
+});
+
+describe('kept S3 clients', () => {
+  const access: DestinationAccess = { allowedNetworks: [], s3WorkerCredentials: false };
+  const config = (secret: string) =>
+    S3DestinationConfig.parse({ bucket_name: 'bucket', aws_access_key_id: 'id', aws_secret_access_key: secret });
+
+  it('shares a client between attempts of the same config only, and never drops one in use', () => {
+    const first = acquireS3Client(config('one'), access);
+    const again = acquireS3Client(config('one'), access);
+    const other = acquireS3Client(config('two'), access);
+    expect(again.client).toBe(first.client);
+    expect(other.client).not.toBe(first.client);
+    again.release();
+    other.release();
+
+    // More configs than are kept: the idle ones are dropped, the one still in use is kept.
+    for (let i = 0; i < 40; i++) acquireS3Client(config(`idle ${i}`), access).release();
+    const stillHeld = acquireS3Client(config('one'), access);
+    expect(stillHeld.client).toBe(first.client);
+    first.release();
+    stillHeld.release();
+    const dropped = acquireS3Client(config('two'), access);
+    expect(dropped.client).not.toBe(other.client);
+    dropped.release();
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -42,6 +43,67 @@ export function createS3Client(config: S3DestinationConfig, access: DestinationA
     // Retries belong to the activity, which resumes from its heartbeat; the SDK's own are kept short.
     maxAttempts: 3,
   });
+}
+
+/** Idle clients kept at most; a client in use is never dropped. */
+const CLIENTS_KEPT = 32;
+
+interface KeptClient {
+  client: S3Client;
+  users: number;
+}
+
+/** Per network policy, clients by a hash of what createS3Client makes them of (credentials included), oldest first. */
+const keptClients = new WeakMap<DestinationAccess, Map<string, KeptClient>>();
+
+/**
+ * An S3 client for `config` kept between attempts, with its open connections: a run of a small interval no longer
+ * builds a client and dials S3 (a backfill runs hundreds a minute; docs/notes/issue-19-session-g.md). Clients are
+ * shared only by configs that make the same client (same credentials, endpoint and policy). `release` when done.
+ */
+export function acquireS3Client(
+  config: S3DestinationConfig,
+  access: DestinationAccess,
+): { client: S3Client; release: () => void } {
+  checkS3Access(config, access);
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify([
+        config.region,
+        config.endpoint_url ?? null,
+        config.use_virtual_style_addressing,
+        config.checksum_calculation ?? null,
+        config.aws_access_key_id ?? null,
+        config.aws_secret_access_key ?? null,
+      ]),
+    )
+    .digest('hex');
+  let clients = keptClients.get(access);
+  if (!clients) keptClients.set(access, (clients = new Map()));
+  let kept = clients.get(key);
+  if (kept) {
+    // Most recently used last.
+    clients.delete(key);
+  } else {
+    kept = { client: createS3Client(config, access), users: 0 };
+  }
+  clients.set(key, kept);
+  kept.users++;
+  for (const [oldKey, old] of clients) {
+    if (clients.size <= CLIENTS_KEPT) break;
+    if (old.users > 0) continue;
+    clients.delete(oldKey);
+    old.client.destroy();
+  }
+  const entry = kept;
+  let released = false;
+  return {
+    client: entry.client,
+    release: () => {
+      if (!released) entry.users--;
+      released = true;
+    },
+  };
 }
 
 /**

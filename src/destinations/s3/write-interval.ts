@@ -1,21 +1,21 @@
 import type { InsertActivityResult } from '../../temporal/contracts';
 import type { Destination, InsertAttempt } from '../contract';
 import { abortUnfinishedStoreUploads, writeIntervalToStore, type StoreOpener } from '../object-storage/write-interval';
-import { createS3Client } from './client';
+import { acquireS3Client } from './client';
 import type { S3DestinationConfig } from './config';
 import { s3Store } from './store';
 
-/** An S3 client for the attempt, and its bucket as an object store writing with the configured encryption. */
+/** A kept S3 client for the attempt, and its bucket as an object store writing with the configured encryption. */
 const S3_STORE: StoreOpener<S3DestinationConfig> = {
   name: 'S3',
   open(config, access) {
-    const client = createS3Client(config, access);
+    const { client, release } = acquireS3Client(config, access);
     const store = s3Store(client, {
       bucket: config.bucket_name,
       encryption: config.encryption,
       kmsKeyId: config.kms_key_id,
     });
-    return { store, close: () => client.destroy() };
+    return { store, close: release };
   },
 };
 
