@@ -27,19 +27,21 @@ async function main(): Promise<void> {
   const metrics = await startWorkerMetrics(config);
   // The attempt using a lost connection fails (and is retried) by itself; the log says why.
   const onConnectionError = (error: Error) => logger.warn({ error: error.message }, 'Lost a Postgres connection');
-  // Each running export holds a source connection for its COPY and still writes to the metadata database (log
-  // lines, progress): the pools are sized so that a full worker never waits on itself.
+  // Each running export holds a source connection for its COPY (two while it reads the next slice ahead:
+  // SOURCE_SLICE_READ_AHEAD) and still writes to the metadata database (log lines, progress): the pools are sized so
+  // that a full worker never waits on itself.
   const exports = config.worker.maxConcurrentActivities;
+  const sourceConnections = exports * (config.source.sliceReadAhead ? 2 : 1);
   const shared = config.sourceDatabaseUrl === config.databaseUrl;
   const pool = createPool(config.databaseUrl, {
-    max: METADATA_CONNECTIONS + (shared ? exports : 0),
+    max: METADATA_CONNECTIONS + (shared ? sourceConnections : 0),
     applicationName: 'batch-exports-worker',
     onConnectionError,
   });
   const sourcePool = shared
     ? pool
     : createPool(config.sourceDatabaseUrl, {
-        max: exports,
+        max: sourceConnections,
         applicationName: 'batch-exports-worker-source',
         onConnectionError,
       });

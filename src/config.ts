@@ -91,9 +91,10 @@ const EnvSchema = z.object({
   SOURCE_SLICE_ROWS: z.coerce.number().int().min(0).default(250_000),
   /**
    * Start the next slice's COPY on a second source connection while the current slice is read, so that Postgres
-   * scans and sorts it meanwhile: one more source connection per export reading slices.
+   * scans and sorts it meanwhile: one more source connection per export reading slices. On a quiet machine a
+   * 1M-event export waited about 0.45 s at each slice's start without it (docs/notes/issue-19-session-g.md).
    */
-  SOURCE_SLICE_READ_AHEAD: booleanFlag.default(false),
+  SOURCE_SLICE_READ_AHEAD: booleanFlag.default(true),
   /**
    * Connections a Postgres destination's export loads batches on at once, each committing its own batches: the
    * destination's backends parse and index them in parallel. Used where COPY goes straight into the table (events
