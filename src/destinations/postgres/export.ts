@@ -175,8 +175,16 @@ export async function exportToPostgres(options: PostgresExportOptions): Promise<
     }
     const sourceRecords = countedSource();
     if (!keyed) return { records, bytes, sourceRecords, destinationRecords: null };
-    // Every row a commit wrote is in the table (inserted, or already there with its key).
-    if (!keys) return { records, bytes, sourceRecords, destinationRecords: records };
+    if (!keys) {
+      // Every row a commit wrote is in the table (inserted, or already there with its key).
+      if (sourceRecords !== null && sourceRecords !== records) {
+        await options.onWarning?.(
+          `The source held ${sourceRecords} rows for the interval when the last attempt read it, and ${records} were ` +
+            `written: rows changed between attempts`,
+        );
+      }
+      return { records, bytes, sourceRecords, destinationRecords: records };
+    }
     // Rows committed by earlier attempts are taken from their heartbeat: this session knows only its own keys.
     const written = await destination(() => countWrittenRows(client, keys, target));
     const destinationRecords = (options.resumeFrom?.records ?? 0) + written;
