@@ -13,23 +13,36 @@ import {
   type Azurite,
 } from '../helpers/azurite';
 import { createTeam } from '../helpers/fixtures';
+import { startS3Recorder, type S3Recorder } from '../helpers/s3-recorder';
 import { insertNoisyEvents } from '../helpers/source-rows';
 import { startAndKill } from '../helpers/kill-worker';
 import { useTestStack } from '../helpers/stack';
 import type { WorkerProcess } from '../helpers/worker-process';
 
-// Enough for an export to last well beyond the heartbeat lag (~2 s) even on an idle machine.
 const EVENTS = 200_000;
+/**
+ * Each upload request waits this long in a proxy before it reaches Azurite, so that an export lasts well beyond the
+ * heartbeat lag (~2.4 s) however fast the machine: 200,000 events took 2.3 s unhindered on an idle one, too short
+ * for a heartbeat to report staged blocks before the file was done.
+ */
+const UPLOAD_DELAY_MS = 600;
 const BASE = '2024-08-01T10:00:00Z-2024-08-01T11:00:00Z';
 
 describe('an Azure Blob Storage export whose worker is killed mid-interval', () => {
   const stack = useTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
   let azurite: Azurite;
+  /** Azurite behind the delaying proxy, as the exports reach it. */
+  let slowAzurite: Azurite;
+  let proxy: S3Recorder;
   let teamId: number;
   let workerProcess: WorkerProcess | undefined;
 
   beforeAll(async () => {
     azurite = await startAzurite();
+    proxy = await startS3Recorder(new URL(azurite.endpoint).origin);
+    proxy.beforeRelay = (request) =>
+      request.method === 'PUT' ? new Promise((resolve) => setTimeout(resolve, UPLOAD_DELAY_MS)) : undefined;
+    slowAzurite = { ...azurite, endpoint: `${proxy.endpoint}${new URL(azurite.endpoint).pathname}` };
     ({ teamId } = await createTeam(stack.db.pool));
     // ~120 MB of JSON lines, ~40 MB gzipped: eight 5 MiB blocks.
     await insertNoisyEvents(stack.db.pool, teamId, EVENTS, '2024-08-01 10:00:00+00');
@@ -37,6 +50,7 @@ describe('an Azure Blob Storage export whose worker is killed mid-interval', () 
 
   afterAll(async () => {
     workerProcess?.child.kill('SIGKILL');
+    await proxy?.close();
     await azurite?.stop();
   });
 
@@ -50,7 +64,7 @@ describe('an Azure Blob Storage export whose worker is killed mid-interval', () 
     const batchExport = await createBatchExport(stack.services, teamId, {
       name: `azure ${randomUUID()}`,
       model: 'events',
-      destination: testAzureDestination(azurite, container, config),
+      destination: testAzureDestination(slowAzurite, container, config),
       interval: 'hour',
     });
     return startAndKill(stack, {
