@@ -1,14 +1,15 @@
 /** Top-level keys of JSON text found in its bytes, without parsing it: what `->` on json finds. */
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
+/** JSON's structural bytes, shared with the JSON-lines writer. */
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const OPEN_BRACE = 0x7b;
+export const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
-const COLON = 0x3a;
-const SPACE = 0x20;
+export const COLON = 0x3a;
+export const SPACE = 0x20;
 
 /**
  * The values of some top-level keys of a row's JSON fields, found once per row: one pass over each such field finds

@@ -1,7 +1,7 @@
 import type { CopyBatch } from '../models/copy-stream';
 import type { FieldType, ModelField } from '../models/types';
 import { readerColumns } from '../models/types';
-import { RowKeys } from './json-keys';
+import { BACKSLASH, CLOSE_BRACE, COLON, OPEN_BRACE, QUOTE, RowKeys, SPACE } from './json-keys';
 
 /**
  * JSON lines built from rows as binary COPY sent them (copyColumnsQuery with `readerDerives`: text, int8, float8,
@@ -122,14 +122,8 @@ export class JsonLinesWriter {
   }
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const COLON = 0x3a;
 const NEWLINE = 0x0a;
 const RETURN = 0x0d;
-const SPACE = 0x20;
 const TAB = 0x09;
 
 function ascii(text: string): Uint8Array {

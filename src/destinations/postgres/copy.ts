@@ -115,15 +115,7 @@ export class CopyEncoder {
         } else if (this.asText[column] && bytes[start] === QUOTE) {
           at = writeUnescaped(bytes, start + 1, end - 1, o, at);
         } else {
-          for (let i = start; i < end; i++) {
-            const byte = bytes[i]!;
-            if (SPECIAL[byte] === 1) {
-              o[at++] = BACKSLASH;
-              o[at++] = ESCAPED[byte]!;
-            } else {
-              o[at++] = byte;
-            }
-          }
+          for (let i = start; i < end; i++) at = putEscaped(bytes[i]!, o, at);
         }
         o[at++] = column === width - 1 ? NEWLINE : TAB;
       }
@@ -136,6 +128,7 @@ export class CopyEncoder {
 const SPECIAL = new Uint8Array(256);
 for (const byte of Object.keys(ESCAPED)) SPECIAL[Number(byte)] = 1;
 
+/** A byte in COPY's text format: escaped when COPY escapes it. */
 function putEscaped(byte: number, out: Uint8Array, at: number): number {
   if (SPECIAL[byte] === 1) {
     out[at++] = BACKSLASH;
