@@ -69,20 +69,11 @@ export async function* streamCopyBatches(
 ): AsyncGenerator<CopyBatch> {
   const client = await pool.connect();
   let helper: PoolClient | null = null;
+  let counting: Promise<void> | null = null;
   let finished = false;
   try {
     await beginModelRead(client);
     const resolve = await queryResolver(client, query);
-    if (options.count) {
-      // A count of the same model carries the query's own prepare step (countQuery and the renderers keep the
-      // source's): its value is put in place, not computed again.
-      const counted =
-        options.count.query.prepare === query.prepare
-          ? resolve(options.count.query)
-          : await resolveQuery(client, options.count.query);
-      const { rows } = await client.query<{ count: string }>(counted.text, counted.values);
-      options.count.onCount(Number(rows[0]!.count));
-    }
     const slices = query.slicing && options.sliceRows ? await planSlices(client, query.slicing, options.sliceRows) : [];
     const pieces = slices.length ? slices.map(([lower, upper]) => query.slicing!.slice(lower, upper)) : [query];
     if (options.sliceReadAhead && pieces.length > 1) {
@@ -92,6 +83,14 @@ export async function* streamCopyBatches(
     }
     // Slice i is read on clients[i % clients.length]; with two, slice i + 1 starts as soon as slice i does.
     const clients = helper ? [client, helper] : [client];
+    if (query.indexOrdered) await Promise.all(clients.map(readInIndexOrder));
+    // The count runs on the connection that reads the second slice, while the first slice is read (a connection
+    // runs its queries in turn: that slice's COPY starts after the count); on the only connection, before the COPY.
+    if (options.count) {
+      counting = runCount(clients.at(-1)!, options.count, query.prepare, resolve);
+      counting.catch(() => undefined);
+      if (clients.length === 1) await counting;
+    }
     const copy = (i: number) => startCopy(clients[i % clients.length]!, resolve(pieces[i]!));
     let next = copy(0);
     const buffers = new BatchBuffers(options.batchBytes);
@@ -103,6 +102,7 @@ export async function* streamCopyBatches(
       yield* parser.end();
       if (i + 1 < pieces.length && clients.length === 1) next = copy(i + 1);
     }
+    await counting;
     if (helper) await helper.query('COMMIT');
     await client.query('COMMIT');
     finished = true;
@@ -113,6 +113,30 @@ export async function* streamCopyBatches(
     releaseClient(client, finished);
     if (helper) releaseClient(helper, finished);
   }
+}
+
+/**
+ * Runs the count on `client` and hands its result on. A count of the same model carries the query's own prepare
+ * step (countQuery and the renderers keep the source's): its value is put in place, not computed again.
+ */
+async function runCount(
+  client: PoolClient,
+  count: NonNullable<CopyStreamOptions['count']>,
+  prepare: SqlQuery['prepare'],
+  resolve: (query: SqlQuery) => SqlQuery,
+): Promise<void> {
+  const counted = count.query.prepare === prepare ? resolve(count.query) : await resolveQuery(client, count.query);
+  const { rows } = await client.query<{ count: string }>(counted.text, counted.values);
+  count.onCount(Number(rows[0]!.count));
+}
+
+/**
+ * Has the rest of the transaction read rows in an index's order (SqlQuery.indexOrdered): a full sort is then the
+ * planner's last resort, and the index's order plus an incremental sort of ties comes first. After the `prepare`
+ * step and the count, which have their own plans (a hash aggregate of the interval's uuids).
+ */
+export async function readInIndexOrder(client: PoolClient): Promise<void> {
+  await client.query('SET LOCAL enable_sort = off');
 }
 
 /**

@@ -94,6 +94,7 @@ export function eventsQuery(query: IntervalQuery): ModelQuery {
       prepare: { ...duplicates, parameter: values.length },
     },
     orderBy: ['r.inserted_at', 'r.uuid'],
+    indexOrdered: true,
     // From the (team_id, inserted_at) index, without the filters: a large interval is then read in slices.
     sliceRange: {
       text: `SELECT count(*)::bigint AS rows, min(inserted_at)::text AS first, max(inserted_at)::text AS last

@@ -7,9 +7,11 @@ import { BatchExportError } from '../../src/errors';
 import { tableFromIPC } from 'apache-arrow';
 import { ArrowIpcWriter, arrowSchema } from '../../src/formats/arrow';
 import { buildModelQuery } from '../../src/models';
-import { streamCopyBatches, type CopyBatch } from '../../src/models/copy-stream';
+import { readInIndexOrder, streamCopyBatches, type CopyBatch } from '../../src/models/copy-stream';
 import { inlineParameters } from '../../src/models/inline';
-import { jsonLinesQuery, type ModelField, type ModelQuery } from '../../src/models/types';
+import { beginModelRead, resolveQuery } from '../../src/models/read-transaction';
+import { countQuery, jsonLinesQuery, type ModelField, type ModelQuery } from '../../src/models/types';
+import type { Pool, PoolClient } from 'pg';
 import { useTestDatabase } from '../helpers/database';
 import { createTeam, insertEvents, makeEvent, type TestEvent } from '../helpers/fixtures';
 import { queryRows } from './run-model';
@@ -142,6 +144,63 @@ describe('reading an interval with binary COPY', () => {
     // Not sliced at or under the slice size, nor without the option.
     expect(await collect(streamCopyBatches(db.pool, whole, { ...options, sliceRows: 302 }))).toHaveLength(1);
     expect(await collect(streamCopyBatches(db.pool, whole, { ...options, sliceRows: 0 }))).toHaveLength(1);
+  });
+
+  it('reads events in their index order, sorting only rows inserted at the same time, and counts on the read-ahead connection', async () => {
+    const model = eventsModel(teamId);
+    const query = jsonLinesQuery(model, { withCursor: true });
+    expect(query.indexOrdered).toBe(true);
+
+    // What Postgres does in a transaction told so: the (team_id, inserted_at) index read in order, ties sorted by
+    // uuid (an incremental sort), and no sort of the whole interval.
+    const client = await db.pool.connect();
+    try {
+      await beginModelRead(client);
+      const resolved = await resolveQuery(client, query);
+      await readInIndexOrder(client);
+      const { rows } = await client.query<{ plan: string }>({
+        text: `EXPLAIN (FORMAT JSON) ${resolved.text}`,
+        values: resolved.values,
+        rowMode: 'array',
+      } as never);
+      const nodes = planNodes((rows[0] as unknown as [unknown])[0]);
+      expect(nodes.map((node) => node['Node Type'])).not.toContain('Sort');
+      expect(nodes.find((node) => node['Node Type'] === 'Incremental Sort')?.['Presorted Key']).toEqual([
+        'events.inserted_at',
+      ]);
+      expect(String(nodes.find((node) => String(node['Node Type']).startsWith('Index'))?.['Index Name'])).toMatch(
+        /^events_team_inserted_at/,
+      );
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+
+    // The reader tells every connection a COPY runs on, and counts (duplicates left out) on the second one while
+    // the first slice is read.
+    const sent: Array<{ connection: number; text: string }> = [];
+    const counted: number[] = [];
+    const batches = await collect(
+      streamCopyBatches(recordingPool(db.pool, sent), query, {
+        batchBytes: 1 << 24,
+        batchRows: 10_000,
+        cursorWidth: 2,
+        sliceRows: 40,
+        sliceReadAhead: true,
+        count: { query: countQuery(model), onCount: (rows) => counted.push(rows) },
+      }),
+    );
+    expect(counted).toEqual([300]);
+    expect(batches.reduce((rows, batch) => rows + batch.rows, 0)).toBe(300);
+    for (const connection of [0, 1]) {
+      const texts = sent.filter((statement) => statement.connection === connection).map(({ text }) => text);
+      const told = texts.indexOf('SET LOCAL enable_sort = off');
+      expect(told).toBeGreaterThanOrEqual(0);
+      expect(told).toBeLessThan(texts.findIndex((text) => text.startsWith('COPY')));
+    }
+    expect(
+      sent.filter(({ text }) => text.startsWith('SELECT count(*) AS count')).map(({ connection }) => connection),
+    ).toEqual([1]);
   });
 
   it('writes Arrow IPC straight from the binary rows, every type and NULLs, and refuses an infinite timestamp', async () => {
@@ -343,4 +402,39 @@ function encodeLines(batch: CopyBatch): Buffer {
     bytes[at++] = 10;
   }
   return bytes;
+}
+
+/** Every node of an EXPLAIN (FORMAT JSON) plan. */
+function planNodes(explained: unknown): Array<Record<string, unknown>> {
+  const nodes: Array<Record<string, unknown>> = [];
+  const visit = (node: Record<string, unknown>) => {
+    nodes.push(node);
+    for (const child of (node['Plans'] as Array<Record<string, unknown>> | undefined) ?? []) visit(child);
+  };
+  visit((explained as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
+  return nodes;
+}
+
+/** A pool whose connections record the text of each statement sent, numbered by connection in the order taken. */
+function recordingPool(pool: Pool, sent: Array<{ connection: number; text: string }>): Pool {
+  let taken = 0;
+  const connect = async (): Promise<PoolClient> => {
+    const client = await pool.connect();
+    const connection = taken++;
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    const release = client.release.bind(client);
+    const recording = client as unknown as { query: unknown; release: unknown };
+    recording.query = (...args: unknown[]) => {
+      const first = args[0] as string | { text: string };
+      sent.push({ connection, text: typeof first === 'string' ? first : first.text });
+      return query(...args);
+    };
+    recording.release = (error?: Error | boolean) => {
+      recording.query = query;
+      recording.release = release;
+      release(error);
+    };
+    return client;
+  };
+  return { connect } as unknown as Pool;
 }
