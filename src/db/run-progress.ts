@@ -14,12 +14,23 @@ export async function loadRunProgress(db: Queryable, runId: string): Promise<unk
   return rows[0]?.progress ?? null;
 }
 
+/** Saves the run's progress document ($1: the run, $2: the document). */
+const SAVE_PROGRESS = `INSERT INTO batch_export_run_progress (run_id, progress) VALUES ($1, $2::jsonb)
+  ON CONFLICT (run_id) DO UPDATE SET progress = EXCLUDED.progress, updated_at = now()`;
+
 export async function saveRunProgress(db: Queryable, runId: string, progress: unknown): Promise<void> {
-  await db.query(
-    `INSERT INTO batch_export_run_progress (run_id, progress) VALUES ($1, $2::jsonb)
-     ON CONFLICT (run_id) DO UPDATE SET progress = EXCLUDED.progress, updated_at = now()`,
-    [runId, JSON.stringify(progress)],
-  );
+  await db.query(SAVE_PROGRESS, [runId, JSON.stringify(progress)]);
+}
+
+/**
+ * Saves the progress of an object export once a file is complete, and forgets the parts planned for it (they
+ * describe a finished upload), in one statement.
+ */
+export async function saveFileFinished(db: Queryable, runId: string, progress: unknown): Promise<void> {
+  await db.query(`WITH parts AS (DELETE FROM batch_export_s3_parts WHERE run_id = $1) ${SAVE_PROGRESS}`, [
+    runId,
+    JSON.stringify(progress),
+  ]);
 }
 
 /** Forgets everything saved for the run: after it succeeded, failed for good, or when a fresh attempt starts over. */

@@ -72,18 +72,17 @@ export async function* streamCopyBatches(
   let counting: Promise<void> | null = null;
   let finished = false;
   try {
-    await beginModelRead(client);
+    await beginModelRead(client, { indexOrdered: query.indexOrdered });
     const resolve = await queryResolver(client, query);
     const slices = query.slicing && options.sliceRows ? await planSlices(client, query.slicing, options.sliceRows) : [];
     const pieces = slices.length ? slices.map(([lower, upper]) => query.slicing!.slice(lower, upper)) : [query];
     if (options.sliceReadAhead && pieces.length > 1) {
       const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
       helper = await pool.connect();
-      await beginModelRead(helper, rows[0]!.snapshot);
+      await beginModelRead(helper, { snapshot: rows[0]!.snapshot, indexOrdered: query.indexOrdered });
     }
     // Slice i is read on clients[i % clients.length]; with two, slice i + 1 starts as soon as slice i does.
     const clients = helper ? [client, helper] : [client];
-    if (query.indexOrdered) await Promise.all(clients.map(readInIndexOrder));
     // The count runs on the connection that reads the second slice, while the first slice is read (a connection
     // runs its queries in turn: that slice's COPY starts after the count); on the only connection, before the COPY.
     if (options.count) {
@@ -128,15 +127,6 @@ async function runCount(
   const counted = count.query.prepare === prepare ? resolve(count.query) : await resolveQuery(client, count.query);
   const { rows } = await client.query<{ count: string }>(counted.text, counted.values);
   count.onCount(Number(rows[0]!.count));
-}
-
-/**
- * Has the rest of the transaction read rows in an index's order (SqlQuery.indexOrdered): a full sort is then the
- * planner's last resort, and the index's order plus an incremental sort of ties comes first. After the `prepare`
- * step and the count, which have their own plans (a hash aggregate of the interval's uuids).
- */
-export async function readInIndexOrder(client: PoolClient): Promise<void> {
-  await client.query('SET LOCAL enable_sort = off');
 }
 
 /**

@@ -8,7 +8,11 @@ import type { SqlQuery } from './types';
  * compiles for 1-2 s before the first row, which most intervals, small ones, never earn back), and work_mem enough
  * for deduplicating an interval's uuids in memory.
  */
-export async function beginModelRead(client: PoolClient, snapshot?: string): Promise<void> {
+export async function beginModelRead(
+  client: PoolClient,
+  options: { snapshot?: string; indexOrdered?: boolean } = {},
+): Promise<void> {
+  const { snapshot } = options;
   // One round trip: the simple protocol runs the statements in order and stops at the first error.
   await client.query(
     [
@@ -18,6 +22,10 @@ export async function beginModelRead(client: PoolClient, snapshot?: string): Pro
       "SET LOCAL TIME ZONE 'UTC'",
       'SET LOCAL jit = off',
       `SET LOCAL work_mem = '64MB'`,
+      // Rows read in an index's order (SqlQuery.indexOrdered): a full sort becomes the planner's last resort, so it
+      // reads the index in order and sorts only ties (an incremental sort). The `prepare` step's plan is the same
+      // either way (a hash aggregate; its window's sort has no alternative).
+      ...(options.indexOrdered ? ['SET LOCAL enable_sort = off'] : []),
     ].join('; '),
   );
 }

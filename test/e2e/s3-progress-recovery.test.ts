@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CreateMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plannedParts, planPart } from '../../src/db/run-progress';
+import { loadRunProgress, plannedParts, planPart, saveFileFinished } from '../../src/db/run-progress';
 import { startRun } from '../../src/db/runs';
 import { recoverProgress } from '../../src/destinations/s3/progress';
 import { createTeam } from '../helpers/fixtures';
@@ -59,7 +59,7 @@ describe('recovering an S3 export from the parts it recorded', () => {
     const upload = (number: number, body: Buffer) =>
       s3.send(new UploadPartCommand({ Bucket: bucket, Key: KEY, UploadId: uploadId, PartNumber: number, Body: body }));
     const recover = async () => recoverProgress(s3, bucket, null, await plannedParts(stack.db.pool, run.id));
-    return { uploadId, plan, upload, recover };
+    return { runId: run.id, uploadId, plan, upload, recover };
   }
 
   it('continues after every part S3 holds as recorded, answered or not', async () => {
@@ -103,5 +103,21 @@ describe('recovering an S3 export from the parts it recorded', () => {
     const progress = await recover();
 
     expect(progress.current?.parts.map((part) => part.number)).toEqual([1]);
+  });
+
+  it('forgets the parts of a finished file as it saves the progress that lists the file', async () => {
+    const { runId, plan } = await openUpload();
+    await plan(1, randomBytes(16));
+    await plan(2, randomBytes(16));
+    expect(await plannedParts(stack.db.pool, runId)).toHaveLength(2);
+
+    const progress = { files: [{ key: KEY, records: 200 }], cursor: ['200'], current: null };
+    await saveFileFinished(stack.db.pool, runId, progress);
+
+    expect(await plannedParts(stack.db.pool, runId)).toEqual([]);
+    expect(await loadRunProgress(stack.db.pool, runId)).toEqual(progress);
+    // Saved again (a later file): replaced, not added.
+    await saveFileFinished(stack.db.pool, runId, { ...progress, cursor: ['300'] });
+    expect(await loadRunProgress(stack.db.pool, runId)).toMatchObject({ cursor: ['300'] });
   });
 });

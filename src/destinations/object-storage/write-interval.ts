@@ -6,7 +6,7 @@ import {
   partStored,
   plannedParts,
   planPart,
-  saveRunProgress,
+  saveFileFinished,
 } from '../../db/run-progress';
 import { createFileEncoder } from '../../formats';
 import { streamCopyBatches } from '../../models/copy-stream';
@@ -113,10 +113,7 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
         planned: (part, mark) => planPart(pool, input.runId, { ...part, key, ...mark }),
         stored: (part) => partStored(pool, input.runId, part),
       }),
-      onFileFinished: async (progress) => {
-        await saveRunProgress(pool, input.runId, progress);
-        await keepPlannedParts(pool, input.runId, null, 0);
-      },
+      onFileFinished: (progress) => saveFileFinished(pool, input.runId, progress),
     });
     await clearRunProgress(pool, input.runId);
     if (result.deletedKeys.length > 0) {
