@@ -72,8 +72,7 @@ export interface FinishedRun {
  */
 export async function recordRunFinished(pool: Pool, input: FinishedRun, run: RunRecord): Promise<void> {
   try {
-    const batchExport = await getBatchExport(pool, input.batchExportId);
-    const labels = { destination: batchExport?.destination.type ?? 'unknown', model: batchExport?.model ?? 'unknown' };
+    const labels = await labelsOf(pool, input.batchExportId);
     runsFinished.inc({ status: input.status, ...labels });
     const seconds = Math.max(0, ((run.finished_at ?? new Date()).getTime() - run.created_at.getTime()) / 1000);
     runDuration.observe({ status: input.status, ...labels }, seconds);
@@ -85,6 +84,25 @@ export async function recordRunFinished(pool: Pool, input: FinishedRun, run: Run
   } catch {
     // The metadata database just answered finishRun; a failure here costs one sample, nothing else.
   }
+}
+
+/**
+ * The labels of an export's runs, kept for a minute: a backfill finishes tens of runs of one export a second, and
+ * looking the export up for each was one query per run (docs/notes/issue-19-session-h.md). A minute bounds how long
+ * a changed model keeps its old label.
+ */
+const labelCache = new Map<string, { labels: { destination: string; model: string }; until: number }>();
+const LABELS_KEPT_MS = 60_000;
+const MAX_LABELS_KEPT = 1_000;
+
+async function labelsOf(pool: Pool, batchExportId: string): Promise<{ destination: string; model: string }> {
+  const kept = labelCache.get(batchExportId);
+  if (kept && kept.until > Date.now()) return kept.labels;
+  const batchExport = await getBatchExport(pool, batchExportId);
+  const labels = { destination: batchExport?.destination.type ?? 'unknown', model: batchExport?.model ?? 'unknown' };
+  if (labelCache.size >= MAX_LABELS_KEPT) labelCache.clear();
+  labelCache.set(batchExportId, { labels, until: Date.now() + LABELS_KEPT_MS });
+  return labels;
 }
 
 /** Counts one failed insert attempt. */
