@@ -24,11 +24,22 @@ export type EncoderOptions =
       rowGroupRows?: number;
       /** Parquet field ids of the columns, one per field (Iceberg data files). */
       fieldIds?: readonly number[];
+      /**
+       * Rows read with copyColumnsQuery and `readerDerives`: the encoder takes the fields derived from another's
+       * JSON from it (DerivedColumns), as the JSON-lines writer does, instead of Postgres parsing the JSON.
+       */
+      readerDerives?: boolean;
     };
 
 export function createFileEncoder(options: EncoderOptions): FileEncoder {
   return options.format === 'Parquet'
-    ? new ParquetEncoder(options.fields, options.compression, options.rowGroupRows, options.fieldIds)
+    ? new ParquetEncoder(
+        options.fields,
+        options.compression,
+        options.rowGroupRows,
+        options.fieldIds,
+        options.readerDerives,
+      )
     : new JsonLinesEncoder(options.fields, options.compression);
 }
 

@@ -1,5 +1,8 @@
 /** Top-level keys of JSON text found in its bytes, without parsing it: what `->` on json finds. */
 
+import type { CopyBatch } from '../models/copy-stream';
+import { readerColumns, type ModelField } from '../models/types';
+
 /** JSON's structural bytes, shared with the JSON-lines writer. */
 export const QUOTE = 0x22;
 export const BACKSLASH = 0x5c;
@@ -155,4 +158,71 @@ function keyMatches(data: Uint8Array, start: number, end: number, key: Uint8Arra
 
 function utf8(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+}
+
+/**
+ * Puts the fields taken from another field's JSON (ModelField.fromJson) into a batch read with `readerDerives`, as
+ * columns of their own: the result has one column per field, in the fields' order (cursor columns left out), and a
+ * derived column's bytes are its value's text inside its JSON field's bytes, as `->` on json gives it (NULL where
+ * the key is absent). Nothing is copied but where each field lies, into arrays kept from batch to batch: the result
+ * is read before the next batch is expanded (writers that take whole columns, such as ArrowIpcWriter).
+ */
+export class DerivedColumns {
+  private readonly keys: RowKeys;
+  /** Per field: the column of the batch it is, or -1 - (its key's index) when it is derived. */
+  private readonly sources: number[];
+  private starts = new Int32Array(0);
+  private lengths = new Int32Array(0);
+
+  constructor(private readonly fields: readonly ModelField[]) {
+    const sent = readerColumns(fields);
+    const wanted: { column: number; key: string }[] = [];
+    this.sources = fields.map((field) => {
+      if (!field.fromJson) return sent.indexOf(field);
+      const column = sent.findIndex((candidate) => candidate.name === field.fromJson!.field);
+      if (column < 0) throw new Error(`Field ${field.name} is taken from ${field.fromJson.field}, which is not read`);
+      // `->>`'s text would need unescaping: no writer of whole columns takes one yet.
+      if (field.fromJson.text) throw new Error(`Field ${field.name} is taken as text, which columns do not hold`);
+      wanted.push({ column, key: field.fromJson.key });
+      return -wanted.length;
+    });
+    this.keys = new RowKeys(wanted);
+  }
+
+  /** Whether any of the fields is taken from another one's JSON. */
+  static needed(fields: readonly ModelField[]): boolean {
+    return fields.some((field) => field.fromJson);
+  }
+
+  expand(batch: CopyBatch): CopyBatch {
+    const { data, rows, width, starts, lengths } = batch;
+    const columns = this.fields.length;
+    if (this.starts.length < rows * columns) {
+      this.starts = new Int32Array(rows * columns);
+      this.lengths = new Int32Array(rows * columns);
+    }
+    const spans = this.keys.spans;
+    for (let row = 0; row < rows; row++) {
+      const base = row * width;
+      this.keys.find(data, starts, lengths, base);
+      for (let field = 0; field < columns; field++) {
+        const at = row * columns + field;
+        const source = this.sources[field]!;
+        if (source >= 0) {
+          this.starts[at] = starts[base + source]!;
+          this.lengths[at] = lengths[base + source]!;
+        } else {
+          const start = spans[2 * (-1 - source)]!;
+          this.starts[at] = start;
+          this.lengths[at] = start < 0 ? -1 : spans[2 * (-1 - source) + 1]! - start;
+        }
+      }
+    }
+    return {
+      ...batch,
+      width: columns,
+      starts: this.starts.subarray(0, rows * columns),
+      lengths: this.lengths.subarray(0, rows * columns),
+    };
+  }
 }

@@ -1,6 +1,7 @@
 import type { ModelField } from '../models/types';
 import type { CopyBatch } from '../models/copy-stream';
 import { ArrowIpcWriter, arrowSchema } from './arrow';
+import { DerivedColumns } from './json-keys';
 import type { FileEncoder } from './encoder';
 import { ipcBuffer, newParquetFileId, requestParquetThread, type ParquetCodec } from './parquet-thread';
 
@@ -31,6 +32,7 @@ export class ParquetEncoder implements FileEncoder {
   readonly continuable = false;
   private readonly file = newParquetFileId();
   private readonly ipc: ArrowIpcWriter;
+  private readonly derived: DerivedColumns | null;
   private opened = false;
   // Requests for one file run one after the other: the thread's writer takes batches in order.
   private tail: Promise<unknown> = Promise.resolve();
@@ -42,12 +44,15 @@ export class ParquetEncoder implements FileEncoder {
     private readonly rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
     /** Parquet field ids of the columns (Iceberg data files), one per field. */
     fieldIds?: readonly number[],
+    /** The rows were read with `readerDerives`: fields taken from another one's JSON are found in it here. */
+    readerDerives = false,
   ) {
     this.ipc = new ArrowIpcWriter(arrowSchema(fields, fieldIds), fields);
+    this.derived = readerDerives && DerivedColumns.needed(fields) ? new DerivedColumns(fields) : null;
   }
 
   encode(batch: CopyBatch): Promise<Buffer> {
-    const ipc = this.ipc.write(batch, ipcBuffer);
+    const ipc = this.ipc.write(this.derived ? this.derived.expand(batch) : batch, ipcBuffer);
     return this.enqueue(async () => {
       if (!this.opened) {
         this.opened = true;

@@ -49,8 +49,10 @@ export interface ModelField {
   expression: string;
   /**
    * The field is the value of top-level key `key` of the JSON field `field` (`expression` says so in SQL). Readers
-   * that build rows themselves (JsonLinesWriter) take it from that field's text instead: `->` on json parses the
-   * whole text in Postgres, about 3 CPU seconds per million events for each such field.
+   * that build rows themselves (JsonLinesWriter, DerivedColumns for Parquet, CopyEncoder) take it from that field's
+   * text instead: `->` on json parses the whole text in Postgres, about 3 CPU seconds per million events for each
+   * such field. A value holding `\u0000`, which `->` rejects (the SQL expression writes U+FFFD), is then taken as the
+   * text has it: valid JSON, as in the field it comes from.
    */
   fromJson?: {
     field: string;

@@ -3,7 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CopyEncoder } from '../../src/destinations/postgres/copy';
+import { DerivedColumns } from '../../src/formats/json-keys';
 import { streamCopyBatches, type CopyBatch } from '../../src/models/copy-stream';
+import type { ModelField } from '../../src/models/types';
 import { useTestDatabase } from '../helpers/database';
 
 /**
@@ -97,5 +99,56 @@ describe('COPY rows with values taken from a JSON field', () => {
     } finally {
       client.release();
     }
+  });
+
+  it('puts the values -> gives into columns of their own for writers of whole columns, in the fields order', async () => {
+    const fields: ModelField[] = [
+      { name: 'id', type: 'string', expression: 'id' },
+      { name: 'set', type: 'json', expression: "j -> '$set'", fromJson: { field: 'j', key: '$set' } },
+      { name: 'j', type: 'json', expression: 'j' },
+      { name: 'ip', type: 'json', expression: "j -> '$ip'", fromJson: { field: 'j', key: '$ip' } },
+    ];
+    const derived = new DerivedColumns(fields);
+    // Read as with `readerDerives`: the sent columns only (id, j), and a cursor column the result leaves out.
+    const query = {
+      text: 'SELECT id::text, j::text, id::text AS cursor_0 FROM copy_cases ORDER BY copy_cases.id',
+      values: [],
+    };
+    const rows: Array<Array<string | null>> = [];
+    for await (const batch of streamCopyBatches(db.pool, query, { batchBytes: 100, batchRows: 4, cursorWidth: 1 })) {
+      const expanded = derived.expand(batch);
+      expect(expanded.width).toBe(4);
+      for (let row = 0; row < expanded.rows; row++) {
+        rows.push(
+          fields.map((_, column) => {
+            const at = row * expanded.width + column;
+            const length = expanded.lengths[at]!;
+            return length < 0
+              ? null
+              : expanded.data.toString('utf8', expanded.starts[at]!, expanded.starts[at]! + length);
+          }),
+        );
+      }
+    }
+    const { rows: expected } = await db.pool.query<{ row: Array<string | null> }>(
+      `SELECT ARRAY[id::text, (j -> '$set')::text, j::text, (j -> '$ip')::text] AS row FROM copy_cases
+       WHERE id < $1 ORDER BY id`,
+      [CASES.length],
+    );
+    expect(rows.slice(0, CASES.length)).toEqual(expected.map(({ row }) => row));
+    // Rows `->` rejects: their values as they are in the text (\u0000 and lone surrogates are valid JSON text).
+    expect(rows.slice(CASES.length).map((row) => row[3])).toEqual([
+      '"lone \\ud800 surrogate"',
+      '"low \\udc00 first \\ud83d"',
+      '"nul \\u0000 here"',
+    ]);
+    // What the cases cover.
+    expect(expected[3]!.row[1]).toBe('[1, {"x": "}"}]');
+    expect(expected[9]!.row[1]).toBeNull();
+    expect(expected[14]!.row[3]).toBe('"spaced"');
+    // A field taken as `->>` text needs unescaping, which columns do not do.
+    expect(
+      () => new DerivedColumns([fields[2]!, { ...fields[3]!, fromJson: { field: 'j', key: '$ip', text: true } }]),
+    ).toThrow('taken as text');
   });
 });

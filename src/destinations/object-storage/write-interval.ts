@@ -59,8 +59,6 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
   const dataIntervalStart = new Date(input.dataIntervalStart);
   const dataIntervalEnd = new Date(input.dataIntervalEnd);
   const model = attemptModelQuery(attempt);
-  // JSON lines are built by the worker from typed columns (JsonLinesWriter), as Parquet's columns are.
-  const readerDerives = config.file_format !== 'Parquet';
   const { store, close } = await opener.open(config, settings.destinationAccess);
   try {
     const keyPrefix = intervalKeyPrefix({
@@ -87,7 +85,9 @@ export async function writeIntervalToStore<Config extends ObjectStorageConfig>(
       dataIntervalEnd,
       createEncoder: () => createFileEncoder(encoderOptions(config, model.fields, settings)),
       readRows: async function* (after) {
-        const query = copyColumnsQuery(model, { after, withCursor: true, readerDerives });
+        // JSON lines and Parquet columns are built by the worker, fields taken from another one's JSON included
+        // (JsonLinesWriter, DerivedColumns): with Postgres taking them, it parsed each row's JSON once per field.
+        const query = copyColumnsQuery(model, { after, withCursor: true, readerDerives: true });
         const options = {
           batchBytes: settings.source.fileBatchBytes,
           sliceRows: settings.source.sliceRows,

@@ -102,6 +102,8 @@ export function encoderOptions(
       // A file rolls over once its bytes pass max_file_size_mb, and Parquet bytes come a row group at a time: a
       // group per read batch keeps a file within a batch or two of the limit.
       rowGroupRows: config.max_file_size_mb ? settings.source.batchSize : settings.formats.parquetRowGroupRows,
+      // Rows are read with `readerDerives` (writeIntervalToStore).
+      readerDerives: true,
     };
   }
   return {
