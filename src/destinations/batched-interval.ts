@@ -65,7 +65,7 @@ export interface BatchedExportResult {
 /**
  * The interval's rows after the resumed cursor, in the model's order, each column as the text `asText` makes of it,
  * read in batches of `batchSize` rows / `batchBytes` bytes (in slices for a big interval). `sourceRecords()` is the
- * source's count of the interval's rows, taken in the snapshot the rows are read from, once reading has begun.
+ * source's count of the interval's rows, taken in the snapshot the rows are read from, once the last batch is read.
  */
 export function readSourceAsText<Column extends ModelField>(
   options: BatchedExportOptions<unknown>,

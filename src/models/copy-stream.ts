@@ -38,8 +38,9 @@ export interface CopyStreamOptions {
   /** How many trailing columns are the cursor (the query was rendered `withCursor`, all text); 0 for none. */
   cursorWidth: number;
   /**
-   * A count to run before the COPY, in its snapshot (see countQuery): the completeness receipt's source rows,
-   * which then describe exactly the rows the COPY reads.
+   * A count to run in the COPY's snapshot (see countQuery): the completeness receipt's source rows, which then
+   * describe exactly the rows the COPY reads. Run before the COPY, or beside the first slice's on the read-ahead
+   * connection; `onCount` has been called once the last batch is read.
    */
   count?: { query: SqlQuery; onCount: (rows: number) => void };
   /**
