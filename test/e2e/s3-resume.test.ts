@@ -8,19 +8,30 @@ import { insertNoisyEvents } from '../helpers/source-rows';
 import { createBucket, getObject, listKeys, listMultipartUploads, testS3Client } from '../helpers/s3';
 import { startAndKill } from '../helpers/kill-worker';
 import { createS3Export, readManifestFiles } from '../helpers/s3-exports';
+import { startS3Recorder, type S3Recorder } from '../helpers/s3-recorder';
 import { useTestStack } from '../helpers/stack';
 import type { WorkerProcess } from '../helpers/worker-process';
 
-// Enough for an export to last well beyond the heartbeat lag (~2 s) even on an idle machine.
 const EVENTS = 400_000;
+/**
+ * Each upload request waits this long in a proxy before it reaches moto, so that an export lasts well beyond the
+ * heartbeat lag (~2 s) however fast the machine and the export get: the kill must land after a heartbeat reported a
+ * part (or a file) and before the file is complete.
+ */
+const UPLOAD_DELAY_MS = 400;
 
 describe('an S3 export whose worker is killed mid-interval', () => {
   const stack = useTestStack({ worker: false, env: { SOURCE_BATCH_SIZE: '2000', S3_PART_SIZE_MB: '5' } });
   let s3: S3Client;
   let teamId: number;
   let workerProcess: WorkerProcess | undefined;
+  /** moto behind the delaying proxy, as the exports reach it (the test reads moto directly). */
+  let proxy: S3Recorder;
 
   beforeAll(async () => {
+    proxy = await startS3Recorder(new URL(stack.s3Endpoint).origin);
+    proxy.beforeRelay = (request) =>
+      request.method === 'PUT' ? new Promise((resolve) => setTimeout(resolve, UPLOAD_DELAY_MS)) : undefined;
     // No worker in this process: the first one is a child process the test kills. Small batches and parts, so that
     // the kill lands after some parts are durable and before the file is complete.
     s3 = testS3Client(stack.s3Endpoint);
@@ -31,6 +42,7 @@ describe('an S3 export whose worker is killed mid-interval', () => {
 
   afterAll(async () => {
     workerProcess?.child.kill('SIGKILL');
+    await proxy?.close();
     s3?.destroy();
   });
 
@@ -42,7 +54,7 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     maximumAttempts = 5,
     workflowType = 's3-export',
   ) {
-    const batchExport = await createS3Export(stack, teamId, bucket, config);
+    const batchExport = await createS3Export(stack, teamId, bucket, { endpoint_url: proxy.endpoint, ...config });
     return startAndKill(stack, {
       batchExportId: batchExport.id,
       teamId,
@@ -63,6 +75,8 @@ describe('an S3 export whose worker is killed mid-interval', () => {
     const { result, run } = await exportAndKill(bucket, config, ready);
 
     expect(result).toMatchObject({ status: 'Completed', recordsCompleted: EVENTS });
+    // The parts went through the delaying proxy.
+    expect(proxy.requests.some((request) => request.path.includes(bucket) && request.partNumber !== null)).toBe(true);
     expect(await listMultipartUploads(s3, bucket)).toBe(0);
     const { rows: logs } = await stack.db.pool.query<{ message: string }>(
       `SELECT message FROM batch_export_log_entries WHERE run_id = $1 ORDER BY timestamp`,
