@@ -161,6 +161,35 @@ function utf8(bytes: Uint8Array): string {
 }
 
 /**
+ * Where each of `fields` is in a batch read with `readerDerives`: per field, the column it was sent in (for a field
+ * taken from another one's JSON, that field's column) and the index of its key in `keys`, or -1 for a field read
+ * from its own column. `textRefused` says why the caller takes no field as `->>` text (it would need unescaping).
+ */
+export function readerFieldSources(
+  fields: readonly ModelField[],
+  textRefused: string,
+): { columns: number[]; keyIndex: number[]; keys: RowKeys } {
+  const sent = readerColumns(fields);
+  const columns: number[] = [];
+  const keyIndex: number[] = [];
+  const wanted: { column: number; key: string }[] = [];
+  for (const field of fields) {
+    if (field.fromJson) {
+      const column = sent.findIndex((candidate) => candidate.name === field.fromJson!.field);
+      if (column < 0) throw new Error(`Field ${field.name} is taken from ${field.fromJson.field}, which is not read`);
+      if (field.fromJson.text) throw new Error(`Field ${field.name} is taken as text, which ${textRefused}`);
+      columns.push(column);
+      keyIndex.push(wanted.length);
+      wanted.push({ column, key: field.fromJson.key });
+    } else {
+      columns.push(sent.indexOf(field));
+      keyIndex.push(-1);
+    }
+  }
+  return { columns, keyIndex, keys: new RowKeys(wanted) };
+}
+
+/**
  * Puts the fields taken from another field's JSON (ModelField.fromJson) into a batch read with `readerDerives`, as
  * columns of their own: the result has one column per field, in the fields' order (cursor columns left out), and a
  * derived column's bytes are its value's text inside its JSON field's bytes, as `->` on json gives it (NULL where
@@ -168,25 +197,20 @@ function utf8(bytes: Uint8Array): string {
  * is read before the next batch is expanded (writers that take whole columns, such as ArrowIpcWriter).
  */
 export class DerivedColumns {
+  /** Per field: its column in the batch (see readerFieldSources). */
+  private readonly columns: number[];
+  /** Per field: the index of its key in `keys`, or -1 for a field read from its own column. */
+  private readonly keyIndex: number[];
   private readonly keys: RowKeys;
-  /** Per field: the column of the batch it is, or -1 - (its key's index) when it is derived. */
-  private readonly sources: number[];
   private starts = new Int32Array(0);
   private lengths = new Int32Array(0);
 
-  constructor(private readonly fields: readonly ModelField[]) {
-    const sent = readerColumns(fields);
-    const wanted: { column: number; key: string }[] = [];
-    this.sources = fields.map((field) => {
-      if (!field.fromJson) return sent.indexOf(field);
-      const column = sent.findIndex((candidate) => candidate.name === field.fromJson!.field);
-      if (column < 0) throw new Error(`Field ${field.name} is taken from ${field.fromJson.field}, which is not read`);
-      // `->>`'s text would need unescaping: no writer of whole columns takes one yet.
-      if (field.fromJson.text) throw new Error(`Field ${field.name} is taken as text, which columns do not hold`);
-      wanted.push({ column, key: field.fromJson.key });
-      return -wanted.length;
-    });
-    this.keys = new RowKeys(wanted);
+  constructor(fields: readonly ModelField[]) {
+    ({
+      columns: this.columns,
+      keyIndex: this.keyIndex,
+      keys: this.keys,
+    } = readerFieldSources(fields, 'columns do not hold'));
   }
 
   /** Whether any of the fields is taken from another one's JSON. */
@@ -196,7 +220,7 @@ export class DerivedColumns {
 
   expand(batch: CopyBatch): CopyBatch {
     const { data, rows, width, starts, lengths } = batch;
-    const columns = this.fields.length;
+    const columns = this.columns.length;
     if (this.starts.length < rows * columns) {
       this.starts = new Int32Array(rows * columns);
       this.lengths = new Int32Array(rows * columns);
@@ -207,14 +231,14 @@ export class DerivedColumns {
       this.keys.find(data, starts, lengths, base);
       for (let field = 0; field < columns; field++) {
         const at = row * columns + field;
-        const source = this.sources[field]!;
-        if (source >= 0) {
-          this.starts[at] = starts[base + source]!;
-          this.lengths[at] = lengths[base + source]!;
+        const key = this.keyIndex[field]!;
+        if (key < 0) {
+          this.starts[at] = starts[base + this.columns[field]!]!;
+          this.lengths[at] = lengths[base + this.columns[field]!]!;
         } else {
-          const start = spans[2 * (-1 - source)]!;
+          const start = spans[2 * key]!;
           this.starts[at] = start;
-          this.lengths[at] = start < 0 ? -1 : spans[2 * (-1 - source) + 1]! - start;
+          this.lengths[at] = start < 0 ? -1 : spans[2 * key + 1]! - start;
         }
       }
     }

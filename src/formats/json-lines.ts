@@ -1,7 +1,6 @@
 import type { CopyBatch } from '../models/copy-stream';
 import type { FieldType, ModelField } from '../models/types';
-import { readerColumns } from '../models/types';
-import { BACKSLASH, CLOSE_BRACE, COLON, OPEN_BRACE, QUOTE, RowKeys, SPACE } from './json-keys';
+import { BACKSLASH, CLOSE_BRACE, COLON, OPEN_BRACE, QUOTE, readerFieldSources, RowKeys, SPACE } from './json-keys';
 
 /**
  * JSON lines built from rows as binary COPY sent them (copyColumnsQuery with `readerDerives`: text, int8, float8,
@@ -23,29 +22,16 @@ export class JsonLinesWriter {
   private readonly maxCharsPerByte: number[];
 
   constructor(fields: readonly ModelField[]) {
-    const sent = readerColumns(fields);
     this.prefixes = fields.map(
       (field, i) => new Uint8Array(Buffer.from(`${i === 0 ? '' : ','}${JSON.stringify(field.name)}:`)),
     );
     this.types = fields.map((field) => field.type);
-    this.columns = [];
-    this.keyIndex = [];
-    const wanted: { column: number; key: string }[] = [];
-    for (const field of fields) {
-      if (field.fromJson) {
-        const column = sent.findIndex((candidate) => candidate.name === field.fromJson!.field);
-        if (column < 0) throw new Error(`Field ${field.name} is taken from ${field.fromJson.field}, which is not read`);
-        // A JSON value is written as it is; `->>`'s unescaped text would need writing as a JSON string.
-        if (field.fromJson.text) throw new Error(`Field ${field.name} is taken as text, which JSON lines do not write`);
-        this.columns.push(column);
-        this.keyIndex.push(wanted.length);
-        wanted.push({ column, key: field.fromJson.key });
-      } else {
-        this.columns.push(sent.indexOf(field));
-        this.keyIndex.push(-1);
-      }
-    }
-    this.keys = new RowKeys(wanted);
+    // A JSON value is written as it is; `->>`'s unescaped text would need writing as a JSON string.
+    ({
+      columns: this.columns,
+      keyIndex: this.keyIndex,
+      keys: this.keys,
+    } = readerFieldSources(fields, 'JSON lines do not write'));
     // How long a field's text can get per byte of its value: strings escape a control byte as \u00XX.
     this.maxCharsPerByte = fields.map((field) => (field.type === 'string' ? 6 : 1));
   }
