@@ -4,6 +4,7 @@ import { deleteBatchExport } from '../src/service/batch-export-lifecycle';
 import { TERMINAL_STATUSES } from '../src/statuses';
 import { numberArgument, verdict, type SuiteResult } from './args';
 import { ensureTeam, type BenchContext } from './context';
+import { startMachineCpuMeter } from './cpu';
 import { profileBackfillParent, profileWorkflows } from './history-profile';
 import { loadAverage, s3Destination, seconds, seedSpreadEvents } from './fixtures';
 
@@ -48,6 +49,7 @@ export async function backfillSuite(context: BenchContext): Promise<SuiteResult>
   });
   try {
     const loadBefore = loadAverage();
+    const cpu = startMachineCpuMeter(context.worker.pid!);
     const started = performance.now();
     const backfill = await createBackfill(deps, {
       teamId: BACKFILL_TEAM_ID,
@@ -64,6 +66,7 @@ export async function backfillSuite(context: BenchContext): Promise<SuiteResult>
       status = rows[0]!.status;
     }
     const elapsedMs = performance.now() - started;
+    const cpuSeconds = cpu.stop();
     const loadAfter = loadAverage();
 
     const { rows } = await pool.query<RunFigures>(
@@ -111,6 +114,12 @@ export async function backfillSuite(context: BenchContext): Promise<SuiteResult>
     };
     console.log('backfill: mean milliseconds per interval, from Temporal histories');
     console.table(profile);
+    // What one interval costs the machine, by process: on 2 cores, 25 intervals/s leaves 80 CPU ms per interval.
+    const cpuMsPerInterval = Object.fromEntries(
+      Object.entries(cpuSeconds).map(([kind, spent]) => [kind, Math.round((spent * 1000) / intervals)]),
+    );
+    console.log('backfill: CPU milliseconds per interval, by process, while the backfill ran');
+    console.table({ ...cpuMsPerInterval, total: Object.values(cpuMsPerInterval).reduce((a, b) => a + b, 0) });
     const intervalsPerSecond = Number((intervals / (elapsedMs / 1000)).toFixed(1));
     const row = {
       name: `${intervals} hourly intervals, S3 JSONLines+gzip`,
@@ -130,6 +139,7 @@ export async function backfillSuite(context: BenchContext): Promise<SuiteResult>
       slotsBusy: Number((figures.run_seconds / ((elapsedMs / 1000) * parallel)).toFixed(2)),
       loadAverage: `${loadBefore} -> ${loadAfter}`,
       profileMs: profile,
+      cpuMsPerInterval,
     };
     return {
       rows: [row],

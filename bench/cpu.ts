@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Pool } from 'pg';
 
@@ -87,4 +87,61 @@ export function startCpuMeter(workerPid: number, pool: Pool): { stop(): Promise<
 
 function round(value: number): number {
   return Number(value.toFixed(2));
+}
+
+/** Kinds of process the whole-machine meter tells apart, by pid or command line. */
+export type ProcessKind = 'worker' | 'temporal' | 's3' | 'postgres' | 'bench' | 'other';
+
+/** The command line of a process, or null when it is gone (a kernel thread has an empty one). */
+function commandLine(pid: string): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return null;
+  }
+}
+
+function kindOf(pid: number, command: string, workerPid: number): ProcessKind {
+  if (pid === workerPid) return 'worker';
+  if (pid === process.pid) return 'bench';
+  if (command.startsWith('postgres')) return 'postgres';
+  if (/\btemporal\b.*\bserver\b/.test(command)) return 'temporal';
+  if (command.includes('moto_server')) return 's3';
+  return 'other';
+}
+
+/**
+ * Starts measuring the CPU every process on this machine spends until `stop`, summed by kind: the worker, the
+ * Temporal dev server, moto, Postgres (every backend), this bench process, and the rest. Processes are read from
+ * /proc every 500 ms; one that starts and ends between two samples is missed, one that ends loses its last 500 ms.
+ */
+export function startMachineCpuMeter(workerPid: number): { stop(): Record<ProcessKind, number> } {
+  const processes = new Map<number, { kind: ProcessKind; first: number; last: number }>();
+  const sample = (atStart: boolean) => {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      const now = ticks(entry);
+      if (now === null) continue;
+      const seen = processes.get(pid);
+      if (seen) {
+        seen.last = now;
+        continue;
+      }
+      const command = commandLine(entry);
+      if (command === null || command === '') continue;
+      processes.set(pid, { kind: kindOf(pid, command, workerPid), first: atStart ? now : 0, last: now });
+    }
+  };
+  sample(true);
+  const timer = setInterval(() => sample(false), 500);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample(false);
+      const seconds: Record<ProcessKind, number> = { worker: 0, temporal: 0, s3: 0, postgres: 0, bench: 0, other: 0 };
+      for (const { kind, first, last } of processes.values()) seconds[kind] += (last - first) / TICKS;
+      return seconds;
+    },
+  };
 }
