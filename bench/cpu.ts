@@ -41,7 +41,7 @@ function ticks(path: string): number | null {
  */
 export function startCpuMeter(workerPid: number, pool: Pool): { stop(): Promise<StageCpu> } {
   const workerStart = { total: ticks(String(workerPid)) ?? 0, main: ticks(`${workerPid}/task/${workerPid}`) ?? 0 };
-  const backends = new Map<number, { first: number; last: number }>();
+  const backends = new ProcessTicks();
   let stopped = false;
   let sampling = false;
   const sample = async () => {
@@ -51,11 +51,8 @@ export function startCpuMeter(workerPid: number, pool: Pool): { stop(): Promise<
     );
     for (const { pid } of rows) {
       const now = ticks(String(pid));
-      if (now === null) continue;
-      const seen = backends.get(pid);
-      if (seen) seen.last = now;
       // A backend first seen now started during the export (a parallel worker) unless it was seen at the start.
-      else backends.set(pid, { first: sampling ? 0 : now, last: now });
+      if (now !== null) backends.record(pid, now, !sampling);
     }
   };
   const loop = (async () => {
@@ -72,8 +69,7 @@ export function startCpuMeter(workerPid: number, pool: Pool): { stop(): Promise<
       await loop;
       const workerMain = ((ticks(`${workerPid}/task/${workerPid}`) ?? 0) - workerStart.main) / TICKS;
       const workerTotal = ((ticks(String(workerPid)) ?? 0) - workerStart.total) / TICKS;
-      let postgres = 0;
-      for (const { first, last } of backends.values()) postgres += (last - first) / TICKS;
+      const postgres = backends.seconds();
       const total = workerTotal + postgres;
       return {
         workerMain: round(workerMain),
@@ -87,6 +83,31 @@ export function startCpuMeter(workerPid: number, pool: Pool): { stop(): Promise<
 
 function round(value: number): number {
   return Number(value.toFixed(2));
+}
+
+/**
+ * The CPU ticks of processes sampled between a meter's start and stop, by pid: a process first seen after the start
+ * started after it, and counts from zero.
+ */
+class ProcessTicks {
+  private readonly spans = new Map<number, { first: number; last: number }>();
+
+  has(pid: number): boolean {
+    return this.spans.has(pid);
+  }
+
+  record(pid: number, now: number, atStart: boolean): void {
+    const span = this.spans.get(pid);
+    if (span) span.last = now;
+    else this.spans.set(pid, { first: atStart ? now : 0, last: now });
+  }
+
+  /** CPU seconds of the processes `include` accepts (all by default). */
+  seconds(include: (pid: number) => boolean = () => true): number {
+    let total = 0;
+    for (const [pid, { first, last }] of this.spans) if (include(pid)) total += (last - first) / TICKS;
+    return total;
+  }
 }
 
 /** Kinds of process the whole-machine meter tells apart, by pid or command line. */
@@ -116,21 +137,20 @@ function kindOf(pid: number, command: string, workerPid: number): ProcessKind {
  * /proc every 500 ms; one that starts and ends between two samples is missed, one that ends loses its last 500 ms.
  */
 export function startMachineCpuMeter(workerPid: number): { stop(): Record<ProcessKind, number> } {
-  const processes = new Map<number, { kind: ProcessKind; first: number; last: number }>();
+  const processes = new ProcessTicks();
+  const kinds = new Map<number, ProcessKind>();
   const sample = (atStart: boolean) => {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const pid = Number(entry);
       const now = ticks(entry);
       if (now === null) continue;
-      const seen = processes.get(pid);
-      if (seen) {
-        seen.last = now;
-        continue;
+      if (!processes.has(pid)) {
+        const command = commandLine(entry);
+        if (command === null || command === '') continue;
+        kinds.set(pid, kindOf(pid, command, workerPid));
       }
-      const command = commandLine(entry);
-      if (command === null || command === '') continue;
-      processes.set(pid, { kind: kindOf(pid, command, workerPid), first: atStart ? now : 0, last: now });
+      processes.record(pid, now, atStart);
     }
   };
   sample(true);
@@ -139,9 +159,10 @@ export function startMachineCpuMeter(workerPid: number): { stop(): Record<Proces
     stop() {
       clearInterval(timer);
       sample(false);
-      const seconds: Record<ProcessKind, number> = { worker: 0, temporal: 0, s3: 0, postgres: 0, bench: 0, other: 0 };
-      for (const { kind, first, last } of processes.values()) seconds[kind] += (last - first) / TICKS;
-      return seconds;
+      const kindNames: ProcessKind[] = ['worker', 'temporal', 's3', 'postgres', 'bench', 'other'];
+      return Object.fromEntries(
+        kindNames.map((kind) => [kind, processes.seconds((pid) => kinds.get(pid) === kind)]),
+      ) as Record<ProcessKind, number>;
     },
   };
 }
