@@ -9,6 +9,15 @@ export interface ActivityDependencies {
   sourcePool: Pool;
   config: Pick<
     Config,
-    'encryptionKey' | 's3' | 'source' | 'postgresDestination' | 'formats' | 'autoPause' | 'destinationAccess' | 'api' | 'notifications'
+    | 'encryptionKey'
+    | 's3'
+    | 'source'
+    | 'postgresDestination'
+    | 'formats'
+    | 'autoPause'
+    | 'destinationAccess'
+    | 'api'
+    | 'notifications'
+    | 'worker'
   >;
 }

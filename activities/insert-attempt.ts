@@ -10,11 +10,13 @@ import type { InsertActivityInput, InsertRetryPolicy } from '../src/temporal/con
 import { describeFailure, toActivityFailure } from './failures';
 
 /** The export, its destination and its config (secrets included), parsed by the destination's schema. */
-export async function loadExport(
-  pool: Pool,
-  encryptionKey: Buffer,
-  batchExportId: string,
-): Promise<{ batchExport: BatchExportRecord; destination: DestinationDefinition; config: Record<string, unknown> }> {
+export interface LoadedExport {
+  batchExport: BatchExportRecord;
+  destination: DestinationDefinition;
+  config: Record<string, unknown>;
+}
+
+export async function loadExport(pool: Pool, encryptionKey: Buffer, batchExportId: string): Promise<LoadedExport> {
   const batchExport = await getBatchExport(pool, batchExportId);
   const stored = await getDestinationConfigWithSecrets(pool, encryptionKey, batchExportId);
   if (!batchExport || !stored) {
@@ -39,17 +41,20 @@ export async function loadExport(
   return { batchExport, destination, config: parsed.data };
 }
 
-/** Marks the run Running and writes the log lines the user sees when an attempt starts (WARNING on a retry). */
+/**
+ * Marks the run Running and writes the log lines the user sees when attempt `attempt` of the run starts (WARNING on
+ * a retry). The run's attempts count a failed local insert too (InsertActivityInput.attemptsBefore).
+ */
 export async function announceAttempt(
   pool: Pool,
-  context: Context,
   input: InsertActivityInput,
+  attempt: number,
   description: string,
 ): Promise<void> {
   const entry = { teamId: input.teamId, batchExportId: input.batchExportId, runId: input.runId };
-  if (context.info.attempt > 1) {
+  if (attempt > 1) {
     // An attempt whose worker died (or lost contact) ran no catch, so failAttempt recorded nothing for it.
-    const previous = context.info.attempt - 1;
+    const previous = attempt - 1;
     const silent = `Attempt ${previous} stopped without reporting an error: its worker stopped or lost contact with Temporal (no heartbeat within the heartbeat timeout)`;
     if (await recordSilentAttempt(pool, { runId: input.runId, attempt: previous, latestError: silent })) {
       await writeLog(pool, { ...entry, level: 'WARNING', message: silent });
@@ -57,10 +62,10 @@ export async function announceAttempt(
     await writeLog(pool, {
       ...entry,
       level: 'WARNING',
-      message: `Retrying the export (attempt ${context.info.attempt})`,
+      message: `Retrying the export (attempt ${attempt})`,
     });
   }
-  await markRunRunning(pool, input.runId, context.info.attempt);
+  await markRunRunning(pool, input.runId, attempt);
   await writeLog(pool, {
     ...entry,
     level: 'INFO',
@@ -78,6 +83,7 @@ export async function failAttempt(
   pool: Pool,
   context: Context,
   input: InsertActivityInput,
+  attempt: number,
   error: unknown,
   secrets: readonly string[],
 ): Promise<Error> {
@@ -85,7 +91,6 @@ export async function failAttempt(
   const described = describeFailure(error, secrets);
   if (!context.cancellationSignal.aborted) countFailedAttempt(described.kind);
   if (!described.retryable || context.cancellationSignal.aborted) return failure;
-  const attempt = context.info.attempt;
   const nextAttemptAt = nextAttemptStart(input.retryPolicy, attempt, new Date());
   const latestError = `${described.message} (${errorKindHint(described.kind)})`;
   const maximum = input.retryPolicy ? ` of ${input.retryPolicy.maximumAttempts}` : '';

@@ -170,6 +170,12 @@ const EnvSchema = z.object({
   WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(100_000).optional(),
   /** Workflow tasks (deterministic workflow code, a few ms each) one worker runs at once. */
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
+  /**
+   * Intervals of at most this many raw rows are inserted by a local activity, inside the run's workflow task, where
+   * the destination rewrites an interval whole on a rerun (S3, Azure): one workflow task and no activity task per
+   * run. 0: every interval goes through the insert activity. Never on a worker with a task-queue rate limit.
+   */
+  INSERT_LOCALLY_MAX_ROWS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   /** The API's address as clients reach it (behind a proxy), for pagination links; relative links when unset. */
@@ -207,6 +213,8 @@ export interface WorkerCapacity {
   maxConcurrentWorkflowTasks: number;
   /** Temporal's activity rate limit for the worker's whole task queue (WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND). */
   maxTaskQueueActivitiesPerSecond?: number;
+  /** Raw rows up to which an interval is inserted by a local activity (INSERT_LOCALLY_MAX_ROWS); 0: never. */
+  insertLocallyMaxRows: number;
 }
 
 /** An idle worker's RSS: Node, the SDK's native core, the workflow bundle in its V8 context, the pools. */
@@ -351,6 +359,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentLocalActivities: e.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxTaskQueueActivitiesPerSecond: e.WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND,
+      insertLocallyMaxRows: e.INSERT_LOCALLY_MAX_ROWS,
     },
     api: {
       host: e.API_HOST,

@@ -8,11 +8,13 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  sleep,
   type ActivityOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { dataIntervalStart } from '../src/intervals';
+import { shiftedRetryPolicy } from '../src/temporal/retry-policy';
 import type { Activities } from '../activities';
 import type {
   BatchExportWorkflowInput,
@@ -20,6 +22,7 @@ import type {
   InsertActivityInput,
   InsertActivityResult,
   InsertRetryPolicy,
+  LocalInsertOutcome,
 } from '../src/temporal/contracts';
 import type { RunReceipt } from '../src/db/runs';
 
@@ -66,10 +69,14 @@ export function insertRetryPolicy(input: BatchExportWorkflowInput): InsertRetryP
   };
 }
 
-/** The options of a destination's insert activity: production defaults, overridden by the workflow input. */
-export function insertActivityOptions(input: BatchExportWorkflowInput): ActivityOptions {
+/**
+ * The options of a destination's insert activity: production defaults, overridden by the workflow input. After
+ * `attemptsBefore` attempts made elsewhere (a failed local insert), the retry policy goes on from where they left
+ * it: fewer attempts, and backoffs as the run's later attempts would have had them.
+ */
+export function insertActivityOptions(input: BatchExportWorkflowInput, attemptsBefore = 0): ActivityOptions {
   const settings = input.insertActivity ?? {};
-  const retry = insertRetryPolicy(input);
+  const retry = shiftedRetryPolicy(insertRetryPolicy(input), attemptsBefore);
   return {
     // An interval may hold many millions of rows; the heartbeat timeout, not this, detects a dead worker.
     startToCloseTimeout: '24 hours',
@@ -85,6 +92,14 @@ export function insertActivityOptions(input: BatchExportWorkflowInput): Activity
   };
 }
 
+/**
+ * Small intervals are inserted by a local activity first (activities/insert.ts, insertSmallIntervalLocally): one
+ * workflow task and no activity task per run instead of two and one, which is what bounds backfills and schedules
+ * of many small intervals (docs/notes/issue-19-session-j.md). Runs started before it replay their recorded insert
+ * activity: the patch marker tells which kind a history holds.
+ */
+const LOCAL_INSERT_PATCH = 'small-intervals-inserted-locally';
+
 export interface RunExportOptions {
   /**
    * Runs when the insert's retries ran out or it was cancelled, before the run is recorded: e.g. removing what a
@@ -92,6 +107,8 @@ export interface RunExportOptions {
    * failure is logged, not raised: the run's outcome stays the insert's.
    */
   cleanUpAfterFailure?: (input: InsertActivityInput) => Promise<unknown>;
+  /** The local insert of a small interval, tried before `insert` (LOCAL_INSERT_PATCH); absent: `insert` only. */
+  insertLocally?: (input: InsertActivityInput) => Promise<LocalInsertOutcome>;
 }
 
 /** The interval this execution exports: from the input, else from the schedule's nominal start time. */
@@ -154,7 +171,7 @@ export async function runExport(
   };
   let receipt: RunReceipt | null = null;
   try {
-    const inserted = await insert(insertInput);
+    const inserted = await insertInterval(insertInput, insert, options.insertLocally);
     receipt = inserted.receipt ?? null;
     const { recordsCompleted, bytesExported } = inserted;
     result = { runId: run.id, status: 'Completed', recordsCompleted, bytesExported, latestError: null };
@@ -197,10 +214,34 @@ export async function runExport(
   return result;
 }
 
+/**
+ * The interval's insert: the local insert first where the workflow has one, then the insert activity when the local
+ * insert deferred (as the run's attempt 1) or failed in a way a retry may mend (as attempt 2, after the retry
+ * policy's first backoff, as if the activity had retried itself). A cancelled run, a failure no retry mends, or a
+ * policy of one attempt ends the run there, as the activity's last attempt would.
+ */
+async function insertInterval(
+  input: InsertActivityInput,
+  insert: (input: InsertActivityInput) => Promise<InsertActivityResult>,
+  insertLocally: RunExportOptions['insertLocally'],
+): Promise<InsertActivityResult> {
+  if (!insertLocally || !patched(LOCAL_INSERT_PATCH)) return insert(input);
+  let outcome: LocalInsertOutcome;
+  try {
+    outcome = await insertLocally(input);
+  } catch (error) {
+    const policy = input.retryPolicy ?? INSERT_RETRY_POLICY;
+    if (isCancellation(error) || isNonRetryable(error) || policy.maximumAttempts === 1) throw error;
+    await sleep(policy.initialIntervalMs);
+    return insert({ ...input, attemptsBefore: 1 });
+  }
+  return 'inserted' in outcome ? outcome.inserted : insert(input);
+}
+
+/** A failure the insert marked non-retryable: an activity's comes wrapped in an ActivityFailure, a local one's not. */
 function isNonRetryable(error: unknown): boolean {
-  return (
-    error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true
-  );
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  return failure instanceof ApplicationFailure && failure.nonRetryable === true;
 }
 
 /** The innermost message: what the activity said, not Temporal's "Activity task failed" wrapper. */

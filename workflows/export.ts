@@ -1,6 +1,10 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BatchExportWorkflowInput, BatchExportWorkflowResult } from '../src/temporal/contracts';
+import type {
+  BatchExportWorkflowInput,
+  BatchExportWorkflowResult,
+  InsertActivityInput,
+} from '../src/temporal/contracts';
 import { insertActivityOptions, runExport } from './export-run';
 
 const cleanUp = proxyActivities<Activities>({
@@ -9,12 +13,24 @@ const cleanUp = proxyActivities<Activities>({
 });
 
 /**
+ * The local insert of a small interval: one attempt (a failure goes on as the insert activity's attempt 2), and a
+ * bound on how long it may hold the workflow task; a timeout counts as a failure a retry may mend.
+ */
+const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '5 minutes', retry: { maximumAttempts: 1 } });
+
+/**
  * Exports one interval of a batch export, whatever its destination: the insert activity looks the destination up.
  * Registered as the `batch-export` workflow type (EXPORT_WORKFLOW_TYPE), which schedules and backfills start.
  */
 export async function exportWorkflow(input: BatchExportWorkflowInput): Promise<BatchExportWorkflowResult> {
-  const { insertIntoDestination } = proxyActivities<Activities>(insertActivityOptions(input));
-  return runExport(input, insertIntoDestination, { cleanUpAfterFailure: cleanUp.cleanUpAfterFailedInsert });
+  const insert = (insertInput: InsertActivityInput) =>
+    proxyActivities<Activities>(insertActivityOptions(input, insertInput.attemptsBefore)).insertIntoDestination(
+      insertInput,
+    );
+  return runExport(input, insert, {
+    cleanUpAfterFailure: cleanUp.cleanUpAfterFailedInsert,
+    insertLocally: local.insertSmallIntervalLocally,
+  });
 }
 
 // The per-destination workflow types that came before `batch-export`. Schedules created by an earlier version still

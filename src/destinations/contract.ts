@@ -37,6 +37,12 @@ export interface Destination<Config> {
    */
   writeInterval(attempt: InsertAttempt<Config>): Promise<InsertActivityResult>;
   /**
+   * Writing an interval again from its start leaves the destination as one write would (deterministic object keys,
+   * each object written whole): a small interval may then be inserted by a local activity, which a dead worker's
+   * replacement reruns from the start with no saved progress (activities/insert.ts, insertSmallIntervalLocally).
+   */
+  rerunsOverwrite?: boolean;
+  /**
    * Runs when the insert's retries ran out or it was cancelled: removes what a killed attempt left unfinished (S3
    * aborts its multipart uploads). Absent when an attempt leaves nothing behind.
    */

@@ -31,3 +31,27 @@ export async function dataBounds(
   }
   return { firstInsertedAt, records };
 }
+
+/**
+ * The team's raw rows of the model in [from, until), counted no further than `limit + 1`: enough to tell whether an
+ * interval holds more than `limit` without counting a large one to the end (each table is read from its (team_id,
+ * inserted_at) index and stops at the bound). Raw rows, like DataBounds.records: before deduplication and filters.
+ */
+export async function countRowsUpTo(
+  db: Pick<Pool | PoolClient, 'query'>,
+  input: { teamId: number; model: ModelName; from: Date; until: Date; limit: number },
+): Promise<number> {
+  let records = 0;
+  for (const table of MODELS[input.model].sourceTables) {
+    const left = input.limit + 1 - records;
+    if (left <= 0) break;
+    // Table names come from the model registry, never from input.
+    const { rows } = await db.query<{ records: number }>(
+      `SELECT count(*)::int AS records FROM (SELECT 1 FROM ${table}
+       WHERE team_id = $1 AND inserted_at >= $2 AND inserted_at < $3 LIMIT $4) AS bounded`,
+      [input.teamId, input.from, input.until, left],
+    );
+    records += rows[0]!.records;
+  }
+  return records;
+}

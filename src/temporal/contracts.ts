@@ -62,7 +62,20 @@ export interface InsertActivityInput {
    * export an interval for the first time.
    */
   replace?: boolean;
+  /**
+   * Attempts made before the insert activity's first: 1 after a failed local insert (insertSmallIntervalLocally),
+   * so that the activity's attempts are numbered, logged and resumed as attempts 2, 3, ... of the run.
+   */
+  attemptsBefore?: number;
 }
+
+/**
+ * What the local insert of a small interval did: inserted it, or left it to the insert activity, and why (local
+ * inserts off on this worker, every insert slot busy, a destination that cannot rewrite an interval whole, or more
+ * rows than a local insert takes).
+ */
+export type LocalInsertOutcome =
+  { inserted: InsertActivityResult } | { deferred: 'disabled' | 'busy' | 'destination' | 'rows' };
 
 /** The insert activity's retry policy, in milliseconds. */
 export interface InsertRetryPolicy {

@@ -12,7 +12,7 @@ const HISTORIES = path.join(__dirname, '../fixtures/export-histories');
 
 describe('export workflow histories of earlier versions', () => {
   it('replay on the current workflow code under their old workflow types without a nondeterminism error', async () => {
-    const histories = await readHistories(HISTORIES);
+    const histories = (await readHistories(HISTORIES)).filter(({ workflowId }) => !workflowId.startsWith('batch-'));
     const files = histories.map(({ workflowId }) => workflowId);
     expect(files).toEqual([
       'noop-export-completed.binpb',
@@ -25,5 +25,21 @@ describe('export workflow histories of earlier versions', () => {
     );
     expect(workflowTypes).toEqual(['noop-export', 'postgres-export', 's3-export', 's3-export']);
     expect(await replayOnCurrentCode(histories)).toEqual(files.map((file) => ({ file, error: undefined })));
+  });
+
+  it('replay for `batch-export` from before and after small intervals were inserted by a local activity', async () => {
+    // Recorded on 2ce77e6 (the insert an activity task) and on the change that added the local insert (a patch
+    // marker, then the insert a local activity): a run in flight across an upgrade replays the path it took.
+    const histories = (await readHistories(HISTORIES)).filter(({ workflowId }) => workflowId.startsWith('batch-'));
+    const inserts = histories.map(({ workflowId, history }) => ({
+      file: workflowId,
+      activities: (history.events ?? []).filter((event) => event.activityTaskScheduledEventAttributes).length,
+      markers: (history.events ?? []).filter((event) => event.markerRecordedEventAttributes).length,
+    }));
+    expect(inserts).toEqual([
+      { file: 'batch-export-s3-completed-locally.binpb', activities: 0, markers: 5 },
+      { file: 'batch-export-s3-completed.binpb', activities: 1, markers: 3 },
+    ]);
+    expect(await replayOnCurrentCode(histories)).toEqual(inserts.map(({ file }) => ({ file, error: undefined })));
   });
 });

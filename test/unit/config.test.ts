@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       maxConcurrentActivities: 7,
       maxConcurrentLocalActivities: 50,
       maxConcurrentWorkflowTasks: 40,
+      insertLocallyMaxRows: 10_000,
     });
     expect(loadConfig({ ENCRYPTION_KEY: KEY, WORKER_MEMORY_BUDGET_MB: '8192' }).worker.maxConcurrentActivities).toBe(
       31,

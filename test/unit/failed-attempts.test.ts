@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redact } from '../../activities/failures';
 import { nextAttemptStart } from '../../activities/insert-attempt';
+import { shiftedRetryPolicy } from '../../src/temporal/retry-policy';
 
 const POLICY = { initialIntervalMs: 10_000, backoffCoefficient: 2, maximumIntervalMs: 300_000, maximumAttempts: 8 };
 const NOW = new Date('2024-10-01T12:00:00Z');
@@ -33,5 +34,24 @@ describe('masking secrets in what a failed attempt records', () => {
 
   it('leaves values too short to be told from ordinary words', () => {
     expect(redact('user abc: no access', ['abc'])).toBe('user abc: no access');
+  });
+});
+
+describe('the insert activity after a failed local insert (shiftedRetryPolicy)', () => {
+  it('gives its attempts the backoffs and the count the run attempts 2, 3, ... have under the policy', () => {
+    const shifted = shiftedRetryPolicy(POLICY, 1);
+    expect(shifted.maximumAttempts).toBe(7);
+    // Temporal's attempt n of the activity is the run's attempt n + 1: the delay after each is the same.
+    for (let attempt = 1; attempt < 7; attempt++) {
+      expect(nextAttemptStart(shifted, attempt, NOW)).toEqual(nextAttemptStart(POLICY, attempt + 1, NOW));
+    }
+    expect(nextAttemptStart(shifted, 7, NOW)).toBeNull();
+    expect(nextAttemptStart(POLICY, 8, NOW)).toBeNull();
+  });
+
+  it('keeps unlimited attempts unlimited, leaves at least one, and changes nothing when none was made', () => {
+    expect(shiftedRetryPolicy({ ...POLICY, maximumAttempts: 0 }, 1).maximumAttempts).toBe(0);
+    expect(shiftedRetryPolicy({ ...POLICY, maximumAttempts: 1 }, 1).maximumAttempts).toBe(1);
+    expect(shiftedRetryPolicy(POLICY, 0)).toBe(POLICY);
   });
 });

@@ -13,5 +13,6 @@ export const AzureBlob: Destination<AzureBlobDestinationConfig> = {
   testSteps: AZURE_TEST_STEPS,
   describe: (config) => `to ${azureEndpoint(config).serviceUrl}/${config.container_name}`,
   writeInterval: writeIntervalToAzure,
+  rerunsOverwrite: true,
   cleanUpAfterFailure: dropUncommittedBlocks,
 };

@@ -13,5 +13,6 @@ export const S3: Destination<S3DestinationConfig> = {
   testSteps: S3_TEST_STEPS,
   describe: (config) => `to s3://${config.bucket_name}`,
   writeInterval: writeIntervalToS3,
+  rerunsOverwrite: true,
   cleanUpAfterFailure: abortUnfinishedUploads,
 };
