@@ -74,8 +74,9 @@ describe('S3 export failures', () => {
 
     expect(run.status).toBe('Failed');
     expect(run.latest_error).toBe(
-      // An interval exported by hand is rewritten: its first request removes the manifest an earlier export wrote.
-      'The bucket does not exist: check bucket_name (and region) (NoSuchBucket on bucket "bucket-that-was-never-created", key "2024-10-01T10:00:00Z-2024-10-01T11:00:00Z_manifest.json")',
+      // An interval exported by hand is rewritten: its first request lists what an earlier export wrote under the
+      // interval's key prefix.
+      'The bucket does not exist: check bucket_name (and region) (NoSuchBucket on bucket "bucket-that-was-never-created", key "2024-10-01T10:00:00Z-2024-10-01T11:00:00Z")',
     );
     expect((await logsOf(run.id)).filter((log) => log.level === 'WARNING')).toEqual([]);
   });

@@ -5,8 +5,9 @@ import type { CopyBatch } from '../../models/copy-stream';
 import type { S3DestinationConfig } from '../s3/config';
 import { intervalKeyPrefix, manifestKey, objectKey } from '../s3/keys';
 import {
+  deleteListedObjectsNotIn,
   deleteStoredObjectIfAllowed,
-  deleteStoredObjectsNotIn,
+  listStoredKeys,
   sha256OfStoredObject,
   StaleFilesNotRemoved,
 } from './interval-files';
@@ -46,8 +47,9 @@ export interface ObjectExportOptions {
   /** Called with durable progress only: what a retried attempt may continue from. */
   onProgress?: (progress: ObjectExportProgress) => void;
   /**
-   * Replace what an earlier export of the interval wrote (a backfill): its manifest is deleted before the first
-   * file, and its files this export does not overwrite are deleted before the new manifest is written.
+   * Replace what an earlier export of the interval wrote (a backfill): the interval's objects are listed once, before
+   * the first file; its manifest is deleted then, and its files this export does not overwrite are deleted before the
+   * new manifest is written.
    */
   replace?: boolean;
   /** For the manifest: the model's fields, in file order, and the source's row count (known once rows are read). */
@@ -89,12 +91,7 @@ interface OpenFile {
  */
 export async function exportObjects(options: ObjectExportOptions): Promise<ObjectExportResult> {
   const { store, config } = options;
-  const keyInput = {
-    prefix: config.prefix,
-    table: options.table,
-    dataIntervalStart: options.dataIntervalStart,
-    dataIntervalEnd: options.dataIntervalEnd,
-  };
+  const keyInput = intervalOf(options);
   const maxFileBytes = config.max_file_size_mb ? config.max_file_size_mb * 1024 * 1024 : Infinity;
   const progress: ObjectExportProgress = structuredClone(
     options.resumeFrom ?? { files: [], cursor: null, current: null },
@@ -169,8 +166,7 @@ export async function exportObjects(options: ObjectExportOptions): Promise<Objec
 
   const manifest = manifestKey(keyInput);
   try {
-    // While the interval is rewritten no manifest claims it complete. Kept only when the credentials may not delete.
-    if (options.replace && !options.resumeFrom) await deleteStoredObjectIfAllowed(store, manifest);
+    const earlier = options.replace ? await findEarlierFiles(options, manifest) : null;
     if (progress.current) current = openFile();
     for await (const batch of options.readRows(current?.cursor ?? progress.cursor)) {
       options.signal?.throwIfAborted();
@@ -190,7 +186,7 @@ export async function exportObjects(options: ObjectExportOptions): Promise<Objec
     if (current) await closeFile();
     const files = await withChecksums(store, progress.files);
     options.signal?.throwIfAborted();
-    const deletedKeys = options.replace ? await deleteStaleFiles(options, files) : [];
+    const deletedKeys = earlier ? await deleteStaleFiles(options, earlier, files) : [];
     const totals = progressTotals(progress);
     await putStoredManifest(store, config, manifest, {
       ...keyInput,
@@ -228,35 +224,82 @@ async function withChecksums(store: ObjectStore, files: ExportedFile[]): Promise
   return checked;
 }
 
-/**
- * Deletes the interval's files, as this export names them (one file, or `-0`, `-1`, ... of its format), other than
- * `files`; a refusal is a warning, not a failure. Objects named otherwise under the prefix are not this export's
- * to delete (another export sharing the prefix, say).
- */
-async function deleteStaleFiles(options: ObjectExportOptions, files: CheckedFile[]): Promise<string[]> {
-  const keyInput = {
+/** The interval whose keys the export writes: what its file keys, manifest key and key prefix are made of. */
+function intervalOf(options: ObjectExportOptions) {
+  return {
     prefix: options.config.prefix,
     table: options.table,
     dataIntervalStart: options.dataIntervalStart,
     dataIntervalEnd: options.dataIntervalEnd,
+  };
+}
+
+/** What an earlier export of the interval left that this one may delete, as found before the first file. */
+interface EarlierFiles {
+  /** The interval's files named as this export names them. */
+  keys: string[];
+  /** Set when the credentials may not list: the stale files stay, and the run says so at the end. */
+  refused: StaleFilesNotRemoved | null;
+}
+
+/**
+ * Lists the interval's objects once, before the first file is written. The manifest an earlier export wrote is
+ * deleted: while the interval is rewritten no manifest claims it complete. It is kept when the credentials may not
+ * delete, and by a resumed attempt, whose first attempt deleted it already. Only the files named as this export
+ * names them are remembered for deleteStaleFiles: objects named otherwise under the prefix are not this export's to
+ * delete (another export sharing the prefix, say).
+ */
+async function findEarlierFiles(options: ObjectExportOptions, manifest: string): Promise<EarlierFiles> {
+  const deletesManifest = !options.resumeFrom;
+  let keys: string[];
+  try {
+    keys = await listStoredKeys(options.store, intervalKeyPrefix(intervalOf(options)));
+  } catch (error) {
+    if (!(error instanceof StaleFilesNotRemoved)) throw error;
+    // Without a listing, whether a manifest is there is not known: its delete is tried, as credentials may delete
+    // what they may not list.
+    if (deletesManifest) await deleteStoredObjectIfAllowed(options.store, manifest);
+    return { keys: [], refused: error };
+  }
+  if (deletesManifest && keys.includes(manifest)) await deleteStoredObjectIfAllowed(options.store, manifest);
+  return { keys: keys.filter(namesFileOf(options)), refused: null };
+}
+
+/** Whether a key is one of the interval's files as this export names them: one file, or `-0`, `-1`, ... */
+function namesFileOf(options: ObjectExportOptions): (key: string) => boolean {
+  const keyInput = {
+    ...intervalOf(options),
     fileFormat: options.config.file_format,
     compression: options.config.compression,
   };
-  const keep = new Set(files.map((file) => file.key));
   const single = objectKey(keyInput);
   const [head, tail] = objectKey({ ...keyInput, fileNumber: SPLIT_MARKER }).split(String(SPLIT_MARKER)) as [
     string,
     string,
   ];
-  const isOurs = (key: string) =>
+  return (key) =>
     key === single ||
     (key.startsWith(head) && key.endsWith(tail) && /^\d+$/.test(key.slice(head.length, key.length - tail.length)));
-  try {
-    const prefix = intervalKeyPrefix(keyInput);
-    return await deleteStoredObjectsNotIn(options.store, prefix, keep, isOurs);
-  } catch (error) {
-    if (!(error instanceof StaleFilesNotRemoved)) throw error;
-    await options.onWarning?.(error.message);
-    return [];
+}
+
+/**
+ * Deletes the earlier export's files (as findEarlierFiles listed them) other than `files`, without listing again; a
+ * refusal to list or delete them is a warning, not a failure.
+ */
+async function deleteStaleFiles(
+  options: ObjectExportOptions,
+  earlier: EarlierFiles,
+  files: CheckedFile[],
+): Promise<string[]> {
+  let refused = earlier.refused;
+  if (!refused) {
+    try {
+      return await deleteListedObjectsNotIn(options.store, earlier.keys, new Set(files.map((file) => file.key)));
+    } catch (error) {
+      if (!(error instanceof StaleFilesNotRemoved)) throw error;
+      refused = error;
+    }
   }
+  await options.onWarning?.(refused.message);
+  return [];
 }
