@@ -14,15 +14,15 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { dataIntervalStart } from '../src/intervals';
-import { shiftedRetryPolicy } from '../src/temporal/retry-policy';
 import type { Activities } from '../activities';
-import type {
-  BatchExportWorkflowInput,
-  BatchExportWorkflowResult,
-  InsertActivityInput,
-  InsertActivityResult,
-  InsertRetryPolicy,
-  LocalInsertOutcome,
+import {
+  shiftedRetryPolicy,
+  type BatchExportWorkflowInput,
+  type BatchExportWorkflowResult,
+  type InsertActivityInput,
+  type InsertActivityResult,
+  type InsertRetryPolicy,
+  type LocalInsertOutcome,
 } from '../src/temporal/contracts';
 import type { RunReceipt } from '../src/db/runs';
 

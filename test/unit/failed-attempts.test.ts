@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redact } from '../../activities/failures';
 import { nextAttemptStart } from '../../activities/insert-attempt';
-import { shiftedRetryPolicy } from '../../src/temporal/retry-policy';
+import { shiftedRetryPolicy } from '../../src/temporal/contracts';
 
 const POLICY = { initialIntervalMs: 10_000, backoffCoefficient: 2, maximumIntervalMs: 300_000, maximumAttempts: 8 };
 const NOW = new Date('2024-10-01T12:00:00Z');
